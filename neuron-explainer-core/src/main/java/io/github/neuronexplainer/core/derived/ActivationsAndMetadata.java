@@ -1,0 +1,261 @@
+package io.github.neuronexplainer.core.derived;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
+import io.github.neuronexplainer.core.locations.LayerIndex;
+import io.github.neuronexplainer.core.locations.PassType;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * The tensors of one DST and pass type, one per layer (the original's {@code
+ * ActivationsAndMetadata}); keys in insertion order, {@link LayerIndex#NONE} only alone.
+ *
+ * <p>Immutable as a map; it does not own the tensors (whoever created them closes them). Not safe
+ * for concurrent use of the tensors' native memory while their owner closes it.
+ */
+public final class ActivationsAndMetadata {
+  private final DerivedScalarType dst;
+  private final PassType passType;
+  private final Map<Integer, NDArray> activationsByLayer;
+
+  public ActivationsAndMetadata(
+      DerivedScalarType dst, PassType passType, Map<Integer, NDArray> activationsByLayer) {
+    this.dst = Objects.requireNonNull(dst, "dst");
+    this.passType = Objects.requireNonNull(passType, "passType");
+    Map<Integer, NDArray> copy = new LinkedHashMap<>(activationsByLayer);
+    if (copy.size() > 1 && copy.containsKey(LayerIndex.NONE)) {
+      throw new IllegalArgumentException(
+          dst + ": the layer-less key NONE cannot be mixed with layers " + copy.keySet());
+    }
+    this.activationsByLayer = Collections.unmodifiableMap(copy);
+  }
+
+  public DerivedScalarType dst() {
+    return dst;
+  }
+
+  public PassType passType() {
+    return passType;
+  }
+
+  /** Unmodifiable, in insertion order. */
+  public Map<Integer, NDArray> activationsByLayer() {
+    return activationsByLayer;
+  }
+
+  public boolean isEmpty() {
+    return activationsByLayer.isEmpty();
+  }
+
+  /** The layer keys in numeric order. */
+  public List<Integer> layerIndices() {
+    return new ArrayList<>(new TreeSet<>(activationsByLayer.keySet()));
+  }
+
+  /**
+   * @throws IllegalArgumentException if the layer is absent
+   */
+  public NDArray get(int layer) {
+    NDArray array = activationsByLayer.get(layer);
+    if (array == null) {
+      throw new IllegalArgumentException(
+          dst
+              + "/"
+              + passType.value()
+              + " has no layer "
+              + LayerIndex.format(layer)
+              + "; layers: "
+              + layerIndices());
+    }
+    return array;
+  }
+
+  /** Keeps the given layers plus the layer-less key; null keeps everything. */
+  public ActivationsAndMetadata filterLayers(List<Integer> layers) {
+    if (layers == null) {
+      return this;
+    }
+    Map<Integer, NDArray> kept = new LinkedHashMap<>();
+    activationsByLayer.forEach(
+        (layer, array) -> {
+          if (layer == LayerIndex.NONE || layers.contains(layer)) {
+            kept.put(layer, array);
+          }
+        });
+    return new ActivationsAndMetadata(dst, passType, kept);
+  }
+
+  /** The same tensors under another DST and pass type. */
+  public ActivationsAndMetadata relabel(DerivedScalarType newDst, PassType newPassType) {
+    return new ActivationsAndMetadata(newDst, newPassType, activationsByLayer);
+  }
+
+  /**
+   * The original's {@code apply_layer_indexer} (§8.2), without its mutation of this map (quirk
+   * Q14 fixed): layers missing from this map read as zeros shaped like another layer (or the
+   * layer-less tensor), DUMMY sources and an empty map read as 0-dim zeros created in {@code
+   * manager}.
+   *
+   * @param desired the destination layers; null = this map's own layers in numeric order
+   */
+  public ActivationsAndMetadata applyLayerIndexer(
+      LayerIndexer indexer, List<Integer> desired, NDManager manager) {
+    List<Integer> destinations = desired == null ? layerIndices() : desired;
+    List<Integer> sources = indexer.sourceLayers(destinations);
+    Map<Integer, NDArray> result = new LinkedHashMap<>();
+    if (activationsByLayer.isEmpty()) {
+      for (int destination : destinations) {
+        result.put(destination, manager.create(0f));
+      }
+      return new ActivationsAndMetadata(dst, passType, result);
+    }
+    Map<Integer, NDArray> filled = new LinkedHashMap<>(activationsByLayer);
+    NDArray fillIn = null;
+    if (filled.containsKey(LayerIndex.NONE)) {
+      fillIn = filled.remove(LayerIndex.NONE);
+    }
+    for (int i = 0; i < destinations.size(); i++) {
+      int source = sources.get(i);
+      NDArray array;
+      if (source == LayerIndexer.DUMMY) {
+        array = manager.create(0f);
+      } else if (filled.containsKey(source)) {
+        array = filled.get(source);
+      } else {
+        if (fillIn == null) {
+          fillIn = activationsByLayer.values().iterator().next().zerosLike();
+        }
+        filled.put(source, fillIn);
+        array = fillIn;
+      }
+      result.put(destinations.get(i), array);
+    }
+    return new ActivationsAndMetadata(dst, passType, result);
+  }
+
+  /** Total number of elements over all layers. */
+  public long numel() {
+    long n = 0;
+    for (NDArray array : activationsByLayer.values()) {
+      n += array.size();
+    }
+    return n;
+  }
+
+  /**
+   * The original's {@code ActivationsAndMetadata.topk} (§8.3): the k largest (or smallest) scalars
+   * over all layers, sorted (descending if largest, else ascending). Ties are broken
+   * deterministically by lower layer, then lower row-major position (quirk Q23 fixed); NaN counts
+   * as larger than +inf.
+   */
+  public TopK topk(int k, boolean largest) {
+    List<Scalar> candidates = new ArrayList<>();
+    for (int layer : layerIndices()) {
+      candidates.addAll(layerTopK(get(layer), k, largest, layer));
+    }
+    candidates.sort(scalarOrder(largest));
+    int n = Math.min(k, candidates.size());
+    float[] values = new float[n];
+    List<DerivedScalarIndex> indices = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      Scalar s = candidates.get(i);
+      values[i] = s.value;
+      long[] shape = get(s.layer).getShape().getShape();
+      indices.add(new DerivedScalarIndex(dst, unravel(s.flatIndex, shape), s.layer, passType));
+    }
+    return new TopK(values, indices);
+  }
+
+  /** The k best scalars of one layer (selected natively; all of them when k covers the tensor). */
+  private static List<Scalar> layerTopK(NDArray tensor, int k, boolean largest, int layer) {
+    List<Scalar> selected = new ArrayList<>();
+    try (NDManager scratch = tensor.getManager().newSubManager()) {
+      NDArray flat = tensor.toType(DataType.FLOAT32, false).flatten();
+      flat.attach(scratch);
+      long size = flat.size();
+      if (k >= size) {
+        float[] values = flat.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+          selected.add(new Scalar(values[i], layer, i));
+        }
+      } else {
+        ai.djl.ndarray.NDList top = flat.topK(k, 0, largest, true);
+        top.attach(scratch);
+        float[] values = top.get(0).toFloatArray();
+        long[] positions = top.get(1).toType(DataType.INT64, false).toLongArray();
+        for (int i = 0; i < values.length; i++) {
+          selected.add(new Scalar(values[i], layer, positions[i]));
+        }
+      }
+    }
+    return selected;
+  }
+
+  static java.util.Comparator<Scalar> scalarOrder(boolean largest) {
+    java.util.Comparator<Scalar> byValue =
+        (a, b) -> largest ? Float.compare(b.value, a.value) : Float.compare(a.value, b.value);
+    return byValue
+        .thenComparingInt((Scalar s) -> s.layer)
+        .thenComparingLong((Scalar s) -> s.flatIndex);
+  }
+
+  static List<Integer> unravel(long flatIndex, long[] shape) {
+    Integer[] indices = new Integer[shape.length];
+    long rest = flatIndex;
+    for (int d = shape.length - 1; d >= 0; d--) {
+      indices[d] = (int) (rest % shape[d]);
+      rest /= shape[d];
+    }
+    return List.of(indices);
+  }
+
+  /** One candidate scalar during top-k. */
+  record Scalar(float value, int layer, long flatIndex) {}
+
+  /** Top-k values (in order) with their indices. Immutable. */
+  public record TopK(float[] values, List<DerivedScalarIndex> indices) {
+    public TopK {
+      values = values.clone();
+      indices = List.copyOf(indices);
+    }
+
+    @Override
+    public float[] values() {
+      return values.clone();
+    }
+  }
+
+  /** Layer keys of several maps must agree before a layerwise combination. */
+  static void requireSameLayers(List<ActivationsAndMetadata> maps, DerivedScalarType outDst) {
+    Set<Integer> first = maps.get(0).activationsByLayer.keySet();
+    for (ActivationsAndMetadata other : maps) {
+      if (!other.activationsByLayer.keySet().equals(first)) {
+        throw new IllegalStateException(
+            outDst
+                + ": sources have different layers: "
+                + first
+                + " vs "
+                + other.activationsByLayer.keySet()
+                + " ("
+                + other.dst
+                + "/"
+                + other.passType.value()
+                + "); capture every layer of every source");
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ActivationsAndMetadata[" + dst + "/" + passType.value() + ", layers " + layerIndices() + "]";
+  }
+}

@@ -1,0 +1,126 @@
+package io.github.neuronexplainer.core.derived;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The tensor math of the DSTs, one method per formula of the catalogue (§2.5, §4, §5). Shapes are
+ * per token sequence: T tokens, U attended-to tokens, H heads, e head channels, D residual
+ * channels, N nodes. Results attach to the first input's manager (callers run inside a scope).
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class DerivedScalarKernels {
+  private DerivedScalarKernels() {}
+
+  /**
+   * C1: the lower triangle of {@code x} (T, U, ...) flattened in row-major (t, u ≤ t) order into
+   * (P, ...), P = T(T+1)/2 for T = U; rows t ≥ U have U entries each.
+   */
+  public static NDArray flattenLowerTriangle(NDArray x) {
+    long[] shape = x.getShape().getShape();
+    int t = (int) shape[0];
+    int u = (int) shape[1];
+    int pairs = 0;
+    for (int q = 0; q < t; q++) {
+      pairs += Math.min(q + 1, u);
+    }
+    long[] rows = new long[pairs];
+    int p = 0;
+    for (int q = 0; q < t; q++) {
+      for (int k = 0; k <= q && k < u; k++) {
+        rows[p++] = (long) q * u + k;
+      }
+    }
+    long[] restShape = new long[shape.length - 1];
+    restShape[0] = (long) t * u;
+    System.arraycopy(shape, 2, restShape, 1, shape.length - 2);
+    NDManager manager = x.getManager();
+    NDArray index = manager.create(rows);
+    NDArray flat = x.reshape(new Shape(restShape));
+    return flat.get(new NDIndex("{}", index));
+  }
+
+  /** {@code ||W[n, :]||₂} per row of a write tensor (N, D) → (N,). */
+  public static NDArray rowNorms(NDArray writeTensor) {
+    return writeTensor.norm(new int[] {1}, false);
+  }
+
+  /** §4.4 write norm: {@code a[t,n]·||W[n,:]||} for (T, N) activations. */
+  public static NDArray writeNorm(NDArray activations, NDArray writeTensor) {
+    return activations.mul(rowNorms(writeTensor));
+  }
+
+  /** §5.4 summed write {@code Σ_n a[t,n]·W[n,:]} → (T, D). */
+  public static NDArray write(NDArray activations, NDArray writeTensor) {
+    return activations.matMul(writeTensor);
+  }
+
+  /** §5.4 write vectors {@code a[t,n]·W[n,:]} → (T, N, D). */
+  public static NDArray writeVectors(NDArray activations, NDArray writeTensor) {
+    return activations.expandDims(2).mul(writeTensor.expandDims(0));
+  }
+
+  /** C4 for node activations: {@code a[t,n]·Σ_d W[n,d]·g[t,d]} → (T, N). */
+  public static NDArray nodeWriteToDirection(NDArray activations, NDArray writeTensor, NDArray g) {
+    return activations.mul(g.matMul(writeTensor.transpose()));
+  }
+
+  /** C4 for residual-basis activations: {@code Σ_d x[t,d]·g[t,d]} → (T, 1). */
+  public static NDArray residualProjection(NDArray x, NDArray g) {
+    return x.mul(g).sum(new int[] {1}, true);
+  }
+
+  /** {@code Σ_e V[u,h,e]·WO[h,e,:]} → (U, H, D): each (token, head)'s write per unit attention. */
+  public static NDArray valueWrites(NDArray values, NDArray attnToResidual) {
+    // (H, U, e) x (H, e, D) -> (H, U, D) -> (U, H, D)
+    return values.transpose(1, 0, 2).batchMatMul(attnToResidual).transpose(1, 0, 2);
+  }
+
+  /** §4.4 {@code ||Σ_e V[u,h,e]·WO[h,e,:]||} → (U, H). */
+  public static NDArray valueWriteNorms(NDArray values, NDArray attnToResidual) {
+    return valueWrites(values, attnToResidual).norm(new int[] {2}, false);
+  }
+
+  /** §4.6 {@code A[t,u,h]·V[u,h,e]} → (T, U, H, e). */
+  public static NDArray weightedValues(NDArray probs, NDArray values) {
+    return probs.expandDims(3).mul(values.expandDims(0));
+  }
+
+  /** §5.4 {@code A[t,u,h]·Σ_e V[u,h,e]·WO[h,e,:]} → (T, U, H, D). */
+  public static NDArray attentionWrites(NDArray probs, NDArray values, NDArray attnToResidual) {
+    return probs.expandDims(3).mul(valueWrites(values, attnToResidual).expandDims(0));
+  }
+
+  /** {@code P[t,h,e] = Σ_d WO[h,e,d]·g[t,d]} → (T, H, e). */
+  public static NDArray directionPerHeadChannel(NDArray attnToResidual, NDArray g) {
+    long[] wo = attnToResidual.getShape().getShape();
+    NDArray flat = attnToResidual.reshape(wo[0] * wo[1], wo[2]);
+    return g.matMul(flat.transpose()).reshape(g.getShape().get(0), wo[0], wo[1]);
+  }
+
+  /**
+   * C4 for V channels: weighted values (T, H, e) or (T, U, H, e) dotted with the direction at the
+   * query token → (T, H) or (T, U, H).
+   */
+  public static NDArray valueChannelWriteToDirection(
+      NDArray weightedValues, NDArray attnToResidual, NDArray g) {
+    NDArray p = directionPerHeadChannel(attnToResidual, g);
+    if (weightedValues.getShape().dimension() == 4) {
+      p = p.expandDims(1);
+    }
+    return weightedValues.mul(p).sum(new int[] {weightedValues.getShape().dimension() - 1});
+  }
+
+  /** {@code Σ_e Z[t,h,e]·WO[h,e,:]} norms per (t, h) → (T, H). */
+  public static NDArray headWriteNorms(NDArray weightedSumOfValues, NDArray attnToResidual) {
+    return valueWriteNorms(weightedSumOfValues, attnToResidual);
+  }
+
+  /** §5.3 {@code ||x[t,:]||} → (T, 1). */
+  public static NDArray residualNorm(NDArray x) {
+    return x.norm(new int[] {1}, true);
+  }
+}

@@ -1,0 +1,441 @@
+package io.github.neuronexplainer.core.derived;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
+import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
+import io.github.neuronexplainer.core.locations.LayerIndex;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.PassType;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BiPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Derived scalars of one token sequence by (DST, pass type) and layer (the original's {@code
+ * DerivedScalarStore}). A store made by {@link #deriveFromRaw} owns its tensors and frees them on
+ * {@link #close()}; filtered stores are views that share the tensors (closing a view frees
+ * nothing, and a view must not be used after its owner is closed).
+ *
+ * <p>Immutable after construction; reads may run concurrently.
+ */
+public final class DerivedScalarStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(DerivedScalarStore.class);
+
+  /** A (DST, pass type) key. */
+  public record Key(DerivedScalarType dst, PassType passType) {
+    @Override
+    public String toString() {
+      return dst + "/" + passType.value();
+    }
+  }
+
+  private final Map<Key, ActivationsAndMetadata> entries;
+  private final NDManager ownedManager;
+
+  private DerivedScalarStore(Map<Key, ActivationsAndMetadata> entries, NDManager ownedManager) {
+    this.entries = Collections.unmodifiableMap(new LinkedHashMap<>(entries));
+    this.ownedManager = ownedManager;
+  }
+
+  /**
+   * Evaluates every deriver for each of its derivable pass types. Each derivation runs in its own
+   * {@link NDScope}; only the results survive, in a new sub-manager of {@code parent} owned by the
+   * returned store.
+   *
+   * @throws IllegalArgumentException if two derivers have the same DST
+   * @throws UnsupportedDerivationException if a deriver cannot compute a pass type
+   */
+  public static DerivedScalarStore deriveFromRaw(
+      RawActivationStore raw, List<ScalarDeriver> derivers, NDManager parent) {
+    Set<DerivedScalarType> seen = new LinkedHashSet<>();
+    for (ScalarDeriver deriver : derivers) {
+      if (!seen.add(deriver.dst())) {
+        throw new IllegalArgumentException("Two derivers for " + deriver.dst());
+      }
+    }
+    NDManager manager = parent.newSubManager();
+    Map<Key, ActivationsAndMetadata> entries = new LinkedHashMap<>();
+    try {
+      for (ScalarDeriver deriver : derivers) {
+        for (PassType passType : deriver.derivablePassTypes()) {
+          long start = System.nanoTime();
+          entries.put(
+              new Key(deriver.dst(), passType), deriveOne(raw, deriver, passType, manager));
+          LOG.debug(
+              "Derived {}/{} in {} us",
+              deriver.dst(),
+              passType.value(),
+              (System.nanoTime() - start) / 1000);
+        }
+      }
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+    return new DerivedScalarStore(entries, manager);
+  }
+
+  /** As {@link #deriveFromRaw(RawActivationStore, List, NDManager)} under the raw store's parent. */
+  public static DerivedScalarStore deriveFromRaw(
+      RawActivationStore raw, List<ScalarDeriver> derivers) {
+    return deriveFromRaw(raw, derivers, raw.manager().getParentManager());
+  }
+
+  private static ActivationsAndMetadata deriveOne(
+      RawActivationStore raw, ScalarDeriver deriver, PassType passType, NDManager manager) {
+    Map<Integer, NDArray> kept = new LinkedHashMap<>();
+    try (NDScope scope = new NDScope();
+        NDManager scratch = manager.newSubManager()) {
+      ActivationsAndMetadata result = deriver.deriveFromRaw(raw, passType, scratch);
+      result
+          .activationsByLayer()
+          .forEach(
+              (layer, array) -> {
+                NDArray own = raw.owns(array) || kept.containsValue(array) ? array.duplicate() : array;
+                NDScope.unregister(own);
+                own.attach(manager);
+                kept.put(layer, own);
+              });
+    }
+    return new ActivationsAndMetadata(deriver.dst(), passType, kept);
+  }
+
+  /** A store from existing maps (e.g. deserialized); it does not own their tensors. */
+  public static DerivedScalarStore fromList(List<ActivationsAndMetadata> list) {
+    Map<Key, ActivationsAndMetadata> entries = new LinkedHashMap<>();
+    for (ActivationsAndMetadata am : list) {
+      if (entries.put(new Key(am.dst(), am.passType()), am) != null) {
+        throw new IllegalArgumentException("Duplicate entry " + am.dst() + "/" + am.passType());
+      }
+    }
+    return new DerivedScalarStore(entries, null);
+  }
+
+  public Map<Key, ActivationsAndMetadata> entries() {
+    return entries;
+  }
+
+  /**
+   * @throws IllegalArgumentException if the store has no such entry
+   */
+  public ActivationsAndMetadata get(DerivedScalarType dst, PassType passType) {
+    ActivationsAndMetadata am = entries.get(new Key(dst, passType));
+    if (am == null) {
+      throw new IllegalArgumentException(
+          "The store has no " + dst + "/" + passType.value() + "; it has " + entries.keySet());
+    }
+    return am;
+  }
+
+  public boolean contains(DerivedScalarType dst, PassType passType) {
+    return entries.containsKey(new Key(dst, passType));
+  }
+
+  /** The DSTs in first-insertion order. */
+  public Set<DerivedScalarType> dsts() {
+    Set<DerivedScalarType> dsts = new LinkedHashSet<>();
+    entries.keySet().forEach(k -> dsts.add(k.dst()));
+    return dsts;
+  }
+
+  public Set<NodeType> nodeTypes() {
+    Set<NodeType> types = new LinkedHashSet<>();
+    entries.keySet().forEach(k -> types.add(k.dst().nodeType()));
+    return types;
+  }
+
+  public Set<PassType> passTypes() {
+    Set<PassType> types = new LinkedHashSet<>();
+    entries.keySet().forEach(k -> types.add(k.passType()));
+    return types;
+  }
+
+  /** A view with the entries for which {@code keep(dst, pass)} holds. */
+  public DerivedScalarStore filter(BiPredicate<DerivedScalarType, PassType> keep) {
+    Map<Key, ActivationsAndMetadata> kept = new LinkedHashMap<>();
+    entries.forEach(
+        (key, am) -> {
+          if (keep.test(key.dst(), key.passType())) {
+            kept.put(key, am);
+          }
+        });
+    return new DerivedScalarStore(kept, null);
+  }
+
+  public DerivedScalarStore filterDsts(Collection<DerivedScalarType> dsts) {
+    return filter((dst, pass) -> dsts.contains(dst));
+  }
+
+  /** Keeps one pass type (fixed; the original's {@code filter_pass_type} is a no-op, quirk Q4). */
+  public DerivedScalarStore filterPassType(PassType passType) {
+    return filter((dst, pass) -> pass == passType);
+  }
+
+  public DerivedScalarStore filterNodeTypes(Collection<NodeType> nodeTypes) {
+    return filter((dst, pass) -> nodeTypes.contains(dst.nodeType()));
+  }
+
+  /** Keeps the given layers (plus layer-less keys) of every entry; null keeps all. */
+  public DerivedScalarStore filterLayers(List<Integer> layers) {
+    Map<Key, ActivationsAndMetadata> kept = new LinkedHashMap<>();
+    entries.forEach((key, am) -> kept.put(key, am.filterLayers(layers)));
+    return new DerivedScalarStore(kept, null);
+  }
+
+  /** Total number of scalars over every entry and pass type. */
+  public long numel() {
+    long n = 0;
+    for (ActivationsAndMetadata am : entries.values()) {
+      n += am.numel();
+    }
+    return n;
+  }
+
+  /**
+   * The original's {@code DerivedScalarStore.topk}, faithful (quirk Q4): for each DST (after the
+   * {@code dsts} filter; {@code layerIndices} is ignored as in the original, and every DST must
+   * have an entry for {@code passType}), that DST's top (or bottom) k; all of them merged and
+   * sorted <em>descending</em> whatever {@code largest} is. With several DSTs this returns more
+   * than k scalars. {@code k == null} means all.
+   *
+   * @throws IllegalArgumentException if a DST has no entry for {@code passType} (the original's
+   *     KeyError)
+   */
+  public ActivationsAndMetadata.TopK topk(
+      Integer k,
+      PassType passType,
+      Collection<DerivedScalarType> dsts,
+      List<Integer> layerIndices,
+      boolean largest) {
+    DerivedScalarStore pre = this;
+    if (layerIndices != null) {
+      pre = pre.filterLayers(layerIndices);
+    }
+    if (dsts != null) {
+      pre = pre.filterDsts(dsts);
+    }
+    int effectiveK = k == null ? (int) Math.min(Integer.MAX_VALUE, pre.numel()) : k;
+    List<ActivationsAndMetadata.Scalar> merged = new ArrayList<>();
+    List<DerivedScalarIndex> mergedIndices = new ArrayList<>();
+    for (DerivedScalarType dst : pre.dsts()) {
+      ActivationsAndMetadata.TopK perDst = get(dst, passType).topk(effectiveK, largest);
+      float[] values = perDst.values();
+      for (int i = 0; i < values.length; i++) {
+        merged.add(new ActivationsAndMetadata.Scalar(values[i], 0, mergedIndices.size()));
+        mergedIndices.add(perDst.indices().get(i));
+      }
+    }
+    merged.sort(ActivationsAndMetadata.scalarOrder(true));
+    return toTopK(merged, mergedIndices, merged.size());
+  }
+
+  /** {@link #topk(Integer, PassType, Collection, List, boolean)} of every DST, FORWARD, largest. */
+  public ActivationsAndMetadata.TopK topk(Integer k) {
+    return topk(k, PassType.FORWARD, null, null, true);
+  }
+
+  /**
+   * The fixed top-k (quirk Q4 fixed): the global k best scalars over the selected DSTs of {@code
+   * passType} (DSTs without that pass are skipped), honouring {@code layerIndices}, ordered by
+   * {@code largest}.
+   */
+  public ActivationsAndMetadata.TopK topkAcrossDsts(
+      int k,
+      PassType passType,
+      Collection<DerivedScalarType> dsts,
+      List<Integer> layerIndices,
+      boolean largest) {
+    List<ActivationsAndMetadata.Scalar> merged = new ArrayList<>();
+    List<DerivedScalarIndex> mergedIndices = new ArrayList<>();
+    for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
+      if (e.getKey().passType() != passType || (dsts != null && !dsts.contains(e.getKey().dst()))) {
+        continue;
+      }
+      ActivationsAndMetadata.TopK perDst = e.getValue().filterLayers(layerIndices).topk(k, largest);
+      float[] values = perDst.values();
+      for (int i = 0; i < values.length; i++) {
+        merged.add(new ActivationsAndMetadata.Scalar(values[i], 0, mergedIndices.size()));
+        mergedIndices.add(perDst.indices().get(i));
+      }
+    }
+    merged.sort(ActivationsAndMetadata.scalarOrder(largest));
+    return toTopK(merged, mergedIndices, Math.min(k, merged.size()));
+  }
+
+  private static ActivationsAndMetadata.TopK toTopK(
+      List<ActivationsAndMetadata.Scalar> sorted, List<DerivedScalarIndex> indices, int n) {
+    float[] values = new float[n];
+    List<DerivedScalarIndex> out = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      values[i] = sorted.get(i).value();
+      out.add(indices.get((int) sorted.get(i).flatIndex()));
+    }
+    return new ActivationsAndMetadata.TopK(values, out);
+  }
+
+  /** The largest FORWARD scalar among DSTs of {@code nodeType} (null = all), with its index. */
+  public ActivationsAndMetadata.TopK max(NodeType nodeType, List<Integer> layerIndices) {
+    List<DerivedScalarType> dsts = new ArrayList<>();
+    for (DerivedScalarType dst : dsts()) {
+      if (nodeType == null || dst.nodeType() == nodeType) {
+        dsts.add(dst);
+      }
+    }
+    ActivationsAndMetadata.TopK all = topk(1, PassType.FORWARD, dsts, layerIndices, true);
+    return new ActivationsAndMetadata.TopK(
+        new float[] {all.values()[0]}, List.of(all.indices().get(0)));
+  }
+
+  /**
+   * Sum of every scalar of DSTs of {@code nodeType} (null = all) over the given layers (null =
+   * all; honoured here, unlike in topk) and over every pass type.
+   */
+  public double sum(NodeType nodeType, List<Integer> layerIndices) {
+    return reduce(nodeType, layerIndices, Reduction.SUM);
+  }
+
+  public double sumAbs(NodeType nodeType, List<Integer> layerIndices) {
+    return reduce(nodeType, layerIndices, Reduction.SUM_ABS);
+  }
+
+  public long numNonzero(NodeType nodeType, List<Integer> layerIndices) {
+    return Math.round(reduce(nodeType, layerIndices, Reduction.NUM_NONZERO));
+  }
+
+  private enum Reduction {
+    SUM,
+    SUM_ABS,
+    NUM_NONZERO
+  }
+
+  private double reduce(NodeType nodeType, List<Integer> layerIndices, Reduction reduction) {
+    double total = 0;
+    for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
+      DerivedScalarType dst = e.getKey().dst();
+      if (nodeType != null && dst.nodeType() != nodeType) {
+        continue;
+      }
+      for (NDArray tensor : e.getValue().filterLayers(layerIndices).activationsByLayer().values()) {
+        if (tensor.getShape().dimension() != dst.ndimPerTokenSequence()) {
+          throw new IllegalStateException(
+              dst + " tensor has shape " + tensor.getShape() + " but the DST has "
+                  + dst.ndimPerTokenSequence() + " dimensions");
+        }
+        try (NDManager scratch = tensor.getManager().newSubManager()) {
+          NDArray x = tensor.toType(DataType.FLOAT64, true);
+          x.attach(scratch);
+          NDArray reduced =
+              switch (reduction) {
+                case SUM -> x.sum();
+                case SUM_ABS -> x.abs().sum();
+                case NUM_NONZERO -> x.neq(0).toType(DataType.FLOAT64, false).sum();
+              };
+          reduced.attach(scratch);
+          total += reduced.getDouble();
+        }
+      }
+    }
+    return total;
+  }
+
+  /**
+   * The scalar(s) at {@code index} as a new float array (row-major; one element for a full
+   * index).
+   *
+   * @throws IllegalArgumentException if the DST, pass or layer is absent
+   */
+  public float[] get(DerivedScalarIndex index) {
+    NDArray tensor = get(index.dst(), index.passType()).get(index.layerIndex());
+    StringBuilder spec = new StringBuilder();
+    for (Integer i : index.tensorIndices()) {
+      if (spec.length() > 0) {
+        spec.append(',');
+      }
+      spec.append(i == null ? ":" : i.toString());
+    }
+    if (spec.length() == 0) {
+      return tensor.toFloatArray();
+    }
+    try (NDManager scratch = tensor.getManager().newSubManager()) {
+      NDArray slice = tensor.get(new NDIndex(spec.toString()));
+      slice.attach(scratch);
+      return slice.toType(DataType.FLOAT32, false).toFloatArray();
+    }
+  }
+
+  /** One scalar per full index, in order. */
+  public float[] getScalars(List<DerivedScalarIndex> indices) {
+    float[] out = new float[indices.size()];
+    for (int i = 0; i < out.length; i++) {
+      float[] values = get(indices.get(i));
+      if (values.length != 1) {
+        throw new IllegalArgumentException(indices.get(i) + " does not name a single scalar");
+      }
+      out[i] = values[0];
+    }
+    return out;
+  }
+
+  /**
+   * The only DST of {@code nodeType} in this store.
+   *
+   * @throws IllegalArgumentException unless exactly one DST has that node type
+   */
+  public DerivedScalarType dstForNodeType(NodeType nodeType) {
+    List<DerivedScalarType> matches = new ArrayList<>();
+    for (DerivedScalarType dst : dsts()) {
+      if (dst.nodeType() == nodeType) {
+        matches.add(dst);
+      }
+    }
+    if (matches.size() != 1) {
+      throw new IllegalArgumentException(
+          "Expected exactly one DST of node type " + nodeType + " in the store, found " + matches);
+    }
+    return matches.get(0);
+  }
+
+  public List<DerivedScalarIndex> dsIndicesForNodeIndices(List<NodeIndex> nodeIndices) {
+    List<DerivedScalarIndex> out = new ArrayList<>();
+    for (NodeIndex node : nodeIndices) {
+      out.add(DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType())));
+    }
+    return out;
+  }
+
+  public float[] derivedScalarsForNodeIndices(List<NodeIndex> nodeIndices) {
+    return getScalars(dsIndicesForNodeIndices(nodeIndices));
+  }
+
+  /** Frees the tensors if this store owns them; a no-op for views. */
+  @Override
+  public void close() {
+    if (ownedManager != null) {
+      ownedManager.close();
+    }
+  }
+
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("DerivedScalarStore[");
+    entries.forEach(
+        (key, am) -> sb.append(key).append(" layers ").append(am.layerIndices()).append("; "));
+    return sb.append(']').toString();
+  }
+
+  static String layerName(int layer) {
+    return LayerIndex.format(layer);
+  }
+}

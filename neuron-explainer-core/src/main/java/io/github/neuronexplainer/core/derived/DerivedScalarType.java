@@ -1,0 +1,422 @@
+package io.github.neuronexplainer.core.derived;
+
+import static io.github.neuronexplainer.core.locations.Dimension.*;
+
+import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.Dimension;
+import io.github.neuronexplainer.core.locations.EnumValues;
+import io.github.neuronexplainer.core.locations.LocationWithinLayer;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.PassType;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The 106 derived scalar types (DSTs) of the original's {@code DerivedScalarType}, in the
+ * original's order: per-token (or per-token-pair) scalars computed from raw activations and model
+ * weights. The string value of every constant is its lower-cased name.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public enum DerivedScalarType {
+  LOGITS(SEQUENCE_TOKENS, VOCAB_SIZE),
+  RESID_POST_EMBEDDING(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  MLP_PRE_ACT(SEQUENCE_TOKENS, MLP_ACTS),
+  MLP_POST_ACT(SEQUENCE_TOKENS, MLP_ACTS),
+  RESID_DELTA_MLP(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  RESID_POST_MLP(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  ATTN_QUERY(SEQUENCE_TOKENS, ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+  ATTN_KEY(ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+  ATTN_VALUE(ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+  ATTN_QK_LOGITS(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_QK_PROBS(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_WEIGHTED_SUM_OF_VALUES(SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+  RESID_DELTA_ATTN(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  RESID_POST_ATTN(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  RESID_FINAL_LAYER_NORM_SCALE(SEQUENCE_TOKENS, SINGLETON),
+  ATTN_INPUT_LAYER_NORM_SCALE(SEQUENCE_TOKENS, SINGLETON),
+  MLP_INPUT_LAYER_NORM_SCALE(SEQUENCE_TOKENS, SINGLETON),
+  ONLINE_AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ATTN_WRITE_NORM(SEQUENCE_TOKENS, ATTN_HEADS),
+  FLATTENED_ATTN_POST_SOFTMAX(SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_ACT_TIMES_GRAD(SEQUENCE_TOKENS, ATTN_HEADS),
+  RESID_DELTA_MLP_FROM_MLP_POST_ACT(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  MLP_WRITE_NORM(SEQUENCE_TOKENS, MLP_ACTS),
+  MLP_ACT_TIMES_GRAD(SEQUENCE_TOKENS, MLP_ACTS),
+  AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  MLP_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, MLP_ACTS),
+  ATTN_WRITE_NORM_PER_SEQUENCE_TOKEN(SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD_PER_SEQUENCE_TOKEN(SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN(SEQUENCE_TOKENS, ATTN_HEADS),
+  RESID_POST_EMBEDDING_NORM(SEQUENCE_TOKENS, SINGLETON),
+  RESID_POST_MLP_NORM(SEQUENCE_TOKENS, SINGLETON),
+  MLP_LAYER_WRITE_NORM(SEQUENCE_TOKENS, SINGLETON),
+  RESID_POST_ATTN_NORM(SEQUENCE_TOKENS, SINGLETON),
+  ATTN_LAYER_WRITE_NORM(SEQUENCE_TOKENS, SINGLETON),
+  RESID_POST_EMBEDDING_PROJ_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  RESID_POST_MLP_PROJ_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  MLP_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  RESID_POST_ATTN_PROJ_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  ATTN_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  UNFLATTENED_ATTN_ACT_TIMES_GRAD(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  UNFLATTENED_ATTN_WRITE_NORM(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, ATTN_HEADS),
+  ONLINE_AUTOENCODER_ACT_TIMES_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_ERROR(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  ONLINE_MLP_AUTOENCODER_ERROR_ACT_TIMES_GRAD(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_MLP_AUTOENCODER_ERROR_WRITE_NORM(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_MLP_AUTOENCODER_ERROR_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, MLP_ACTS),
+  ATTN_WRITE(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, RESIDUAL_STREAM_CHANNELS),
+  ATTN_WRITE_SUM_HEADS(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  MLP_WRITE(SEQUENCE_TOKENS, MLP_ACTS, RESIDUAL_STREAM_CHANNELS),
+  ONLINE_AUTOENCODER_WRITE(SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+  ATTN_WEIGHTED_VALUE(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+  PREVIOUS_LAYER_RESID_POST_MLP(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, MLP_ACTS),
+  UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT(SEQUENCE_TOKENS, MLP_ACTS),
+  ATTN_WRITE_TO_LATENT(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, SINGLETON),
+  FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS(SEQUENCE_TOKENS, SINGLETON),
+  FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN(SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED(SEQUENCE_TOKENS, ATTN_HEADS, AUTOENCODER_LATENTS),
+  TOKEN_ATTRIBUTION(SEQUENCE_TOKENS, SINGLETON),
+  SINGLE_NODE_WRITE(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION(SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+  ATTN_OUT_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  MLP_OUT_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ATTN_QUERY_IN_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_KEY_IN_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_VALUE_IN_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  MLP_IN_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  TOKEN_OUT_EDGE_ATTRIBUTION(SEQUENCE_TOKENS, SINGLETON),
+  SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, SINGLETON),
+  VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION(SEQUENCE_TOKENS, VOCAB_SIZE),
+  ALWAYS_ONE(SEQUENCE_TOKENS, SINGLETON),
+  ATTN_QUERY_IN_EDGE_ACTIVATION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  ATTN_KEY_IN_EDGE_ACTIVATION(SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+  MLP_IN_EDGE_ACTIVATION(SEQUENCE_TOKENS, MLP_ACTS),
+  ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  MLP_AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  MLP_AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_WRITE(SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+  ONLINE_MLP_AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ATTENTION_AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ATTENTION_AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_ATTENTION_AUTOENCODER_LATENT(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_ATTENTION_AUTOENCODER_WRITE(SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+  ONLINE_ATTENTION_AUTOENCODER_WRITE_NORM(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_ATTENTION_AUTOENCODER_ACT_TIMES_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(SEQUENCE_TOKENS, AUTOENCODER_LATENTS);
+
+  private static final Set<DerivedScalarType> RAW_ACTIVATION_TYPES =
+      EnumSet.of(
+          RESID_POST_EMBEDDING,
+          RESID_DELTA_MLP,
+          RESID_POST_MLP,
+          MLP_PRE_ACT,
+          MLP_POST_ACT,
+          ATTN_QUERY,
+          ATTN_KEY,
+          ATTN_VALUE,
+          ATTN_QK_LOGITS,
+          ATTN_QK_PROBS,
+          ATTN_WEIGHTED_SUM_OF_VALUES,
+          RESID_DELTA_ATTN,
+          RESID_POST_ATTN,
+          RESID_FINAL_LAYER_NORM_SCALE,
+          ATTN_INPUT_LAYER_NORM_SCALE,
+          MLP_INPUT_LAYER_NORM_SCALE,
+          LOGITS);
+
+  /** Names shared by an activation location type and a DST ({@code direct_mapping_alt_and_dst}). */
+  private static final Set<DerivedScalarType> DIRECT_ALT_MAPPING =
+      EnumSet.of(
+          LOGITS,
+          RESID_POST_EMBEDDING,
+          MLP_PRE_ACT,
+          MLP_POST_ACT,
+          RESID_DELTA_MLP,
+          RESID_POST_MLP,
+          ATTN_QUERY,
+          ATTN_KEY,
+          ATTN_VALUE,
+          ATTN_QK_LOGITS,
+          ATTN_QK_PROBS,
+          ATTN_WEIGHTED_SUM_OF_VALUES,
+          RESID_DELTA_ATTN,
+          RESID_POST_ATTN,
+          ONLINE_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_LATENT,
+          ONLINE_ATTENTION_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_ERROR,
+          ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR,
+          ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR,
+          MLP_INPUT_LAYER_NORM_SCALE,
+          ATTN_INPUT_LAYER_NORM_SCALE,
+          RESID_FINAL_LAYER_NORM_SCALE);
+
+  private static final Set<DerivedScalarType> AUTOENCODER_LATENT_TYPES =
+      EnumSet.of(
+          AUTOENCODER_LATENT,
+          ONLINE_AUTOENCODER_LATENT,
+          MLP_AUTOENCODER_LATENT,
+          MLP_AUTOENCODER_WRITE_NORM,
+          ONLINE_MLP_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_WRITE,
+          ONLINE_MLP_AUTOENCODER_WRITE_NORM,
+          ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD,
+          ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+          ATTENTION_AUTOENCODER_LATENT,
+          ATTENTION_AUTOENCODER_WRITE_NORM,
+          ONLINE_ATTENTION_AUTOENCODER_LATENT,
+          ONLINE_ATTENTION_AUTOENCODER_WRITE,
+          ONLINE_ATTENTION_AUTOENCODER_WRITE_NORM,
+          ONLINE_ATTENTION_AUTOENCODER_ACT_TIMES_GRAD,
+          ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD);
+
+  private static final Set<DerivedScalarType> REQUIRES_GRAD_FOR_FORWARD_PASS =
+      EnumSet.of(
+          MLP_ACT_TIMES_GRAD,
+          MLP_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ATTN_ACT_TIMES_GRAD,
+          ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN,
+          ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD_PER_SEQUENCE_TOKEN,
+          UNFLATTENED_ATTN_ACT_TIMES_GRAD,
+          UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_AUTOENCODER_ACT_TIMES_GRAD,
+          ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD,
+          ONLINE_ATTENTION_AUTOENCODER_ACT_TIMES_GRAD,
+          ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          RESID_POST_EMBEDDING_PROJ_TO_FINAL_RESIDUAL_GRAD,
+          RESID_POST_MLP_PROJ_TO_FINAL_RESIDUAL_GRAD,
+          MLP_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          RESID_POST_ATTN_PROJ_TO_FINAL_RESIDUAL_GRAD,
+          ATTN_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          ONLINE_MLP_AUTOENCODER_ERROR_ACT_TIMES_GRAD,
+          ONLINE_MLP_AUTOENCODER_ERROR_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          TOKEN_ATTRIBUTION,
+          GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION,
+          ATTN_OUT_EDGE_ATTRIBUTION,
+          MLP_OUT_EDGE_ATTRIBUTION,
+          ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION,
+          ATTN_QUERY_IN_EDGE_ATTRIBUTION,
+          ATTN_KEY_IN_EDGE_ATTRIBUTION,
+          ATTN_VALUE_IN_EDGE_ATTRIBUTION,
+          MLP_IN_EDGE_ATTRIBUTION,
+          ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION,
+          TOKEN_OUT_EDGE_ATTRIBUTION,
+          SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD);
+
+  /** The original's {@code sequence_dim_is_sequence_token_pairs} (incomplete: see quirk Q8). */
+  private static final Set<DerivedScalarType> ORIGINAL_TOKEN_PAIR_TYPES =
+      EnumSet.of(ATTN_WRITE_NORM, FLATTENED_ATTN_POST_SOFTMAX, ATTN_ACT_TIMES_GRAD);
+
+  /** Every DST whose first dimension is really the flattened lower triangle of token pairs. */
+  private static final Set<DerivedScalarType> TOKEN_PAIR_TYPES =
+      EnumSet.of(
+          ATTN_WRITE_NORM,
+          FLATTENED_ATTN_POST_SOFTMAX,
+          ATTN_ACT_TIMES_GRAD,
+          ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD,
+          FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS,
+          FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED);
+
+  private final List<Dimension> shapeSpec;
+
+  DerivedScalarType(Dimension... shapeSpec) {
+    this.shapeSpec = List.of(shapeSpec);
+  }
+
+  /** The original's string value: the lower-cased name. */
+  public String value() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+
+  /** Dimensions of one token sequence's tensor (the batch dimension is never included). */
+  public List<Dimension> shapeSpecPerTokenSequence() {
+    return shapeSpec;
+  }
+
+  public int ndimPerTokenSequence() {
+    return shapeSpec.size();
+  }
+
+  /** The 17 DSTs that are hookable activations of the standard model, passed through unchanged. */
+  public boolean isRawActivationType() {
+    return RAW_ACTIVATION_TYPES.contains(this);
+  }
+
+  /** The 18 DSTs whose last dimension indexes autoencoder latents of a specific autoencoder kind. */
+  public boolean isAutoencoderLatent() {
+    return AUTOENCODER_LATENT_TYPES.contains(this);
+  }
+
+  /** Whether computing the forward value needs a backward pass (a loss or a trace). */
+  public boolean requiresGradForForwardPass() {
+    return REQUIRES_GRAD_FOR_FORWARD_PASS.contains(this);
+  }
+
+  /** BACKWARD always needs gradients; FORWARD needs them when {@link #requiresGradForForwardPass}. */
+  public boolean requiresGradForPassType(PassType passType) {
+    return passType == PassType.BACKWARD || requiresGradForForwardPass();
+  }
+
+  /**
+   * The original's {@code sequence_dim_is_sequence_token_pairs}: true only for ATTN_WRITE_NORM,
+   * FLATTENED_ATTN_POST_SOFTMAX and ATTN_ACT_TIMES_GRAD (quirk Q8: it omits other flattened DSTs).
+   */
+  public boolean sequenceDimIsSequenceTokenPairs() {
+    return ORIGINAL_TOKEN_PAIR_TYPES.contains(this);
+  }
+
+  /**
+   * True for every DST whose first dimension is the flattened lower triangle of (query, key) token
+   * pairs (row {@code p = t(t+1)/2 + u}), although its shape spec says SEQUENCE_TOKENS: the three of
+   * {@link #sequenceDimIsSequenceTokenPairs} plus ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD and the two
+   * FLATTENED_ATTN_WRITE_TO_LATENT_* DSTs (quirk Q8, fixed).
+   */
+  public boolean isIndexedByTokenPairs() {
+    return TOKEN_PAIR_TYPES.contains(this);
+  }
+
+  /**
+   * The node type of the last dimension; autoencoder-latent DSTs get the latent node type of their
+   * autoencoder kind. Quirk Q9 (faithful): ONLINE_AUTOENCODER_WRITE is not an autoencoder-latent
+   * DST, so its node type is RESIDUAL_STREAM_CHANNEL.
+   */
+  public NodeType nodeType() {
+    if (isAutoencoderLatent()) {
+      String value = value();
+      if (value.contains("mlp")) {
+        return NodeType.MLP_AUTOENCODER_LATENT;
+      } else if (value.contains("attention")) {
+        return NodeType.ATTENTION_AUTOENCODER_LATENT;
+      }
+      return NodeType.AUTOENCODER_LATENT;
+    }
+    return shapeSpec.get(shapeSpec.size() - 1).nodeType();
+  }
+
+  /**
+   * The location within a layer if the DST alone determines it (raw types: their activation's
+   * location; others: their node type's). Empty means ambiguous; a deriver may know more.
+   *
+   * @throws IllegalStateException for vocab-token DSTs, which have no location
+   */
+  public Optional<LocationWithinLayer> locationWithinLayer() {
+    if (isRawActivationType()) {
+      return toActivationLocationType().locationWithinLayer();
+    }
+    return nodeType().locationWithinLayer();
+  }
+
+  /**
+   * Whether the DST has one tensor per model rather than per layer. Defined for raw types only,
+   * as in the original.
+   *
+   * @throws UnsupportedOperationException for non-raw DSTs
+   */
+  public boolean hasNoLayers() {
+    if (!isRawActivationType()) {
+      throw new UnsupportedOperationException(
+          "hasNoLayers is only defined for raw activation DSTs, not " + this);
+    }
+    return toActivationLocationType().hasNoLayers();
+  }
+
+  /**
+   * The DST for a generic autoencoder DST and an autoencoder node type (null or AUTOENCODER_LATENT
+   * keeps the generic one), e.g. ONLINE_AUTOENCODER_LATENT + MLP_AUTOENCODER_LATENT →
+   * ONLINE_MLP_AUTOENCODER_LATENT.
+   *
+   * @throws IllegalArgumentException if this DST has no per-kind variants or the node type is not
+   *     an autoencoder latent type
+   */
+  public DerivedScalarType updateFromAutoencoderNodeType(NodeType nodeType) {
+    NodeType kind = nodeType == null ? NodeType.AUTOENCODER_LATENT : nodeType;
+    if (!kind.isAutoencoderLatent() || kind == NodeType.AUTOENCODER_LATENT_BY_TOKEN_PAIR) {
+      throw new IllegalArgumentException(kind + " is not an autoencoder latent node type");
+    }
+    if (this != AUTOENCODER_LATENT
+        && this != ONLINE_AUTOENCODER_LATENT
+        && this != ONLINE_AUTOENCODER_ACT_TIMES_GRAD
+        && this != ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD
+        && this != ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD
+        && this != ONLINE_AUTOENCODER_WRITE
+        && this != ONLINE_AUTOENCODER_WRITE_NORM
+        && this != AUTOENCODER_WRITE_NORM) {
+      throw new IllegalArgumentException(this + " has no per-autoencoder-kind variants");
+    }
+    if (kind == NodeType.AUTOENCODER_LATENT) {
+      return this;
+    }
+    String infix = kind == NodeType.MLP_AUTOENCODER_LATENT ? "MLP_" : "ATTENTION_";
+    String name = name();
+    String specific =
+        name.startsWith("ONLINE_")
+            ? "ONLINE_" + infix + name.substring("ONLINE_".length())
+            : infix + name;
+    return valueOf(specific);
+  }
+
+  /**
+   * The DST with the same name as {@code location}.
+   *
+   * @throws IllegalArgumentException for locations without one (e.g. RESID_POST_MLP_LAYER_NORM)
+   */
+  public static DerivedScalarType fromActivationLocationType(ActivationLocationType location) {
+    for (DerivedScalarType dst : DIRECT_ALT_MAPPING) {
+      if (dst.name().equals(location.name())) {
+        return dst;
+      }
+    }
+    throw new IllegalArgumentException(
+        location + " does not have a corresponding DerivedScalarType");
+  }
+
+  /**
+   * The activation location with the same name; RESID_DELTA_MLP_FROM_MLP_POST_ACT maps to
+   * RESID_DELTA_MLP.
+   *
+   * @throws IllegalArgumentException for DSTs that are not activations
+   */
+  public ActivationLocationType toActivationLocationType() {
+    if (DIRECT_ALT_MAPPING.contains(this)) {
+      return ActivationLocationType.valueOf(name());
+    }
+    if (this == RESID_DELTA_MLP_FROM_MLP_POST_ACT) {
+      return ActivationLocationType.RESID_DELTA_MLP;
+    }
+    throw new IllegalArgumentException(this + " does not have a corresponding ActivationLocationType");
+  }
+
+  public static DerivedScalarType fromValue(String value) {
+    return EnumValues.fromValue(DerivedScalarType.class, value, DerivedScalarType::value);
+  }
+}

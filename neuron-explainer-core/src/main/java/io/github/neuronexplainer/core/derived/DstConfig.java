@@ -1,0 +1,206 @@
+package io.github.neuronexplainer.core.derived;
+
+import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
+import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
+import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
+import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
+import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.PassType;
+import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.List;
+
+/**
+ * How to compute a DST (the original's {@code DstConfig}). Build with {@link #builder()}; every
+ * field is optional. Immutable and thread-safe (given thread-safe contexts).
+ *
+ * @param deriveGradients also compute the BACKWARD value (the gradient of the loss w.r.t. the DST)
+ * @param modelContext weights and dimensions
+ * @param layerIndices restrict the output to these layers (null = all; layer-less keys are kept)
+ * @param autoencoderContext a single autoencoder family (wins over {@code multiAutoencoderContext})
+ * @param multiAutoencoderContext several autoencoder families by node type
+ * @param traceConfig the backward pass started from this node instead of a loss (null = a loss)
+ * @param nodeIndexForAttentionWrite validated only; no DST uses it (quirk Q19)
+ * @param activationIndexForFakeGrad the node whose gradient was set to one (VOCAB_TOKEN_*)
+ * @param nodeIndexForAttribution the edge endpoint of the edge-attribution DSTs
+ * @param detachLayerNormScaleForAttribution detach the layer-norm scale in edge attribution
+ */
+public record DstConfig(
+    boolean deriveGradients,
+    ModelContext modelContext,
+    List<Integer> layerIndices,
+    AutoencoderContext autoencoderContext,
+    MultiAutoencoderContext multiAutoencoderContext,
+    TraceConfig traceConfig,
+    NodeIndex nodeIndexForAttentionWrite,
+    ActivationIndex activationIndexForFakeGrad,
+    NodeIndex nodeIndexForAttribution,
+    boolean detachLayerNormScaleForAttribution) {
+
+  public DstConfig {
+    layerIndices = layerIndices == null ? null : List.copyOf(layerIndices);
+    if (traceConfig != null && traceConfig.passType() != PassType.FORWARD) {
+      throw new IllegalArgumentException(
+          "trace_config.node_index.pass_type must be FORWARD, got " + traceConfig.passType());
+    }
+    if (nodeIndexForAttentionWrite != null
+        && (nodeIndexForAttentionWrite.nodeType() != NodeType.ATTENTION_HEAD
+            || nodeIndexForAttentionWrite.layerIndex() < 0)) {
+      throw new IllegalArgumentException(
+          "node_index_for_attention_write must be an attention head with a layer index");
+    }
+    if (activationIndexForFakeGrad != null
+        && activationIndexForFakeGrad.passType() != PassType.BACKWARD) {
+      throw new IllegalArgumentException("activation_index_for_fake_grad must be BACKWARD");
+    }
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** A builder pre-filled with this config's values. */
+  public Builder toBuilder() {
+    return new Builder()
+        .deriveGradients(deriveGradients)
+        .modelContext(modelContext)
+        .layerIndices(layerIndices)
+        .autoencoderContext(autoencoderContext)
+        .multiAutoencoderContext(multiAutoencoderContext)
+        .traceConfig(traceConfig)
+        .nodeIndexForAttentionWrite(nodeIndexForAttentionWrite)
+        .activationIndexForFakeGrad(activationIndexForFakeGrad)
+        .nodeIndexForAttribution(nodeIndexForAttribution)
+        .detachLayerNormScaleForAttribution(detachLayerNormScaleForAttribution);
+  }
+
+  /** The pass types a deriver with this config computes. */
+  public List<PassType> derivablePassTypes() {
+    return deriveGradients ? List.of(PassType.FORWARD, PassType.BACKWARD) : List.of(PassType.FORWARD);
+  }
+
+  /**
+   * @throws UnsupportedDerivationException when the DST needs weights but there is no model
+   */
+  public ModelContext requireModelContext(DerivedScalarType dst) {
+    if (modelContext == null) {
+      throw new UnsupportedDerivationException(
+          dst + " needs model weights: set DstConfig.builder().modelContext(...)");
+    }
+    return modelContext;
+  }
+
+  /**
+   * The original's {@code get_autoencoder_context(node_type)}: the single {@code
+   * autoencoderContext} wins, then {@code multiAutoencoderContext}; null if neither is set.
+   *
+   * @throws UnsupportedDerivationException when a single context is needed but there are several,
+   *     or when the single context has another node type than asked for
+   */
+  public AutoencoderContext autoencoderContext(NodeType nodeType) {
+    AutoencoderContext context;
+    if (autoencoderContext != null) {
+      context = autoencoderContext;
+    } else if (multiAutoencoderContext != null) {
+      try {
+        context = multiAutoencoderContext.autoencoderContext(nodeType);
+      } catch (IllegalStateException e) {
+        throw new UnsupportedDerivationException(e.getMessage());
+      }
+    } else {
+      return null;
+    }
+    if (context != null
+        && nodeType != null
+        && nodeType != NodeType.AUTOENCODER_LATENT
+        && context.nodeType() != nodeType) {
+      throw new UnsupportedDerivationException(
+          "The configured autoencoder has node type "
+              + context.nodeType()
+              + " but "
+              + nodeType
+              + " was asked for: configure an autoencoder of that kind");
+    }
+    return context;
+  }
+
+  /** Builder of {@link DstConfig}. Not thread-safe. */
+  public static final class Builder {
+    private boolean deriveGradients;
+    private ModelContext modelContext;
+    private List<Integer> layerIndices;
+    private AutoencoderContext autoencoderContext;
+    private MultiAutoencoderContext multiAutoencoderContext;
+    private TraceConfig traceConfig;
+    private NodeIndex nodeIndexForAttentionWrite;
+    private ActivationIndex activationIndexForFakeGrad;
+    private NodeIndex nodeIndexForAttribution;
+    private boolean detachLayerNormScaleForAttribution;
+
+    private Builder() {}
+
+    public Builder deriveGradients(boolean value) {
+      this.deriveGradients = value;
+      return this;
+    }
+
+    public Builder modelContext(ModelContext value) {
+      this.modelContext = value;
+      return this;
+    }
+
+    public Builder layerIndices(List<Integer> value) {
+      this.layerIndices = value;
+      return this;
+    }
+
+    public Builder autoencoderContext(AutoencoderContext value) {
+      this.autoencoderContext = value;
+      return this;
+    }
+
+    public Builder multiAutoencoderContext(MultiAutoencoderContext value) {
+      this.multiAutoencoderContext = value;
+      return this;
+    }
+
+    public Builder traceConfig(TraceConfig value) {
+      this.traceConfig = value;
+      return this;
+    }
+
+    public Builder nodeIndexForAttentionWrite(NodeIndex value) {
+      this.nodeIndexForAttentionWrite = value;
+      return this;
+    }
+
+    public Builder activationIndexForFakeGrad(ActivationIndex value) {
+      this.activationIndexForFakeGrad = value;
+      return this;
+    }
+
+    public Builder nodeIndexForAttribution(NodeIndex value) {
+      this.nodeIndexForAttribution = value;
+      return this;
+    }
+
+    public Builder detachLayerNormScaleForAttribution(boolean value) {
+      this.detachLayerNormScaleForAttribution = value;
+      return this;
+    }
+
+    public DstConfig build() {
+      return new DstConfig(
+          deriveGradients,
+          modelContext,
+          layerIndices,
+          autoencoderContext,
+          multiAutoencoderContext,
+          traceConfig,
+          nodeIndexForAttentionWrite,
+          activationIndexForFakeGrad,
+          nodeIndexForAttribution,
+          detachLayerNormScaleForAttribution);
+    }
+  }
+}
