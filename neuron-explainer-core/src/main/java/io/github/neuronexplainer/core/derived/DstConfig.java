@@ -115,11 +115,11 @@ public record DstConfig(
         && nodeType != NodeType.AUTOENCODER_LATENT
         && context.nodeType() != nodeType) {
       throw new UnsupportedDerivationException(
-          "The configured autoencoder has node type "
-              + context.nodeType()
-              + " but "
+          "This DST needs an autoencoder of node type "
               + nodeType
-              + " was asked for: configure an autoencoder of that kind");
+              + ", but the configured single autoencoder has node type "
+              + context.nodeType()
+              + ": configure an autoencoder of that kind (or a MultiAutoencoderContext)");
     }
     return context;
   }
