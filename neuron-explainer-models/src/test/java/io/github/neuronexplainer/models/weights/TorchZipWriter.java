@@ -36,6 +36,12 @@ final class TorchZipWriter {
     return this;
   }
 
+  /** Raw ASCII bytes, e.g. the module/name lines of GLOBAL or INST. */
+  TorchZipWriter text(String s) {
+    ascii(s);
+    return this;
+  }
+
   TorchZipWriter string(String s) {
     byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
     pickle.write('X');
