@@ -129,6 +129,24 @@ public final class Transformer implements AutoCloseable {
     return a;
   }
 
+  /**
+   * Builds a model from a loaded checkpoint; the weights are copied to native memory owned by the
+   * model (a sub-manager of {@code parent}).
+   */
+  public static Transformer fromCheckpoint(
+      io.github.neuronexplainer.models.weights.Gpt2Checkpoint checkpoint, NDManager parent) {
+    try (NDManager staging = parent.newSubManager()) {
+      Map<String, NDArray> arrays = new HashMap<>();
+      for (Map.Entry<String, io.github.neuronexplainer.models.weights.HostTensor> e :
+          checkpoint.tensors().entrySet()) {
+        arrays.put(
+            e.getKey(),
+            staging.create(e.getValue().toFloatArray(), new Shape(e.getValue().shape())));
+      }
+      return new Transformer(checkpoint.config(), arrays, parent);
+    }
+  }
+
   public TransformerConfig config() {
     return config;
   }

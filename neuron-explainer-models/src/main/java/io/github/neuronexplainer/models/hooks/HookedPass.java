@@ -162,9 +162,7 @@ public final class HookedPass {
     if (loss.getShape().size() != 1) {
       throw new IllegalArgumentException("The loss must be a scalar, got shape " + loss.getShape());
     }
-    if (loss.hasGradient()) {
-      runBackward(loss, loss.onesLike());
-    }
+    runBackward(loss, loss.onesLike());
     for (int i = cuts.size() - 1; i >= 0; i--) {
       Cut cut = cuts.get(i);
       NDArray gradient = gradientOf(cut.leaf());
@@ -173,9 +171,7 @@ public final class HookedPass {
         throw new IllegalStateException(
             "A gradient editor at " + cut.site().point + " changed the shape of the gradient");
       }
-      if (cut.original().hasGradient()) {
-        runBackward(cut.original(), edited);
-      }
+      runBackward(cut.original(), edited);
     }
     for (Probe probe : probes) {
       probe.reader().read(gradientOf(probe.leaf()), probe.site());
@@ -188,7 +184,19 @@ public final class HookedPass {
     return gradient;
   }
 
-  private static void runBackward(NDArray target, NDArray seed) {
-    JniUtils.backward((PtNDArray) target, (PtNDArray) seed, false, false);
+  /** Back-propagates {@code seed} from {@code target}; nothing to do if it has no history. */
+  private void runBackward(NDArray target, NDArray seed) {
+    if (probes.isEmpty() && cuts.isEmpty()) {
+      return; // nothing upstream requires a gradient
+    }
+    try {
+      JniUtils.backward((PtNDArray) target, (PtNDArray) seed, false, false);
+    } catch (ai.djl.engine.EngineException e) {
+      // DJL cannot ask a non-leaf whether it has autograd history without risking a native crash
+      // (grad_fn of a plain tensor), so a tensor that does not depend on any probe shows up here.
+      if (e.getMessage() == null || !e.getMessage().contains("does not require grad")) {
+        throw e;
+      }
+    }
   }
 }
