@@ -1,0 +1,91 @@
+package io.github.neuronexplainer.core.math;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+
+/**
+ * The transformer's elementary operations, written once and used by both the model and the
+ * derived scalars that recompute parts of it (the original copy-pasted them into {@code
+ * reconstituted.py}). Each follows the original's operation order so results match bitwise where
+ * libtorch allows.
+ *
+ * <p>Stateless and thread-safe. Results belong to the manager of the first array argument.
+ */
+public final class TransformerMath {
+  private static final double GELU_C = Math.sqrt(2 / Math.PI);
+
+  private TransformerMath() {}
+
+  /** GPT-2's tanh-approximated GELU: {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}. */
+  public static NDArray gelu(NDArray x) {
+    NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul((float) GELU_C).tanh().add(1f);
+    return x.mul(0.5f).mul(inner);
+  }
+
+  /** Layer-norm scale of an already mean-subtracted {@code x}: {@code sqrt(mean(x²) + eps)}. */
+  public static NDArray layerNormScale(NDArray centered, float eps) {
+    return centered.square().mean(new int[] {-1}, true).add(eps).sqrt();
+  }
+
+  /**
+   * Layer norm as the original computes it: mean subtraction, division by {@link #layerNormScale},
+   * then gain and bias (either may be null to skip it).
+   */
+  public static NDArray layerNorm(NDArray x, NDArray gain, NDArray bias, float eps) {
+    NDArray centered = x.sub(x.mean(new int[] {-1}, true));
+    NDArray normalized = centered.div(layerNormScale(centered, eps));
+    if (gain != null) {
+      normalized = normalized.mul(gain);
+    }
+    return bias == null ? normalized : normalized.add(bias);
+  }
+
+  /**
+   * Additive attention mask {@code [b, 1, nQueries, nKeys]}: 0 where query may attend to key, −∞
+   * elsewhere. Causal: the queries are the last {@code nQueries} of {@code nKeys} positions. Pad:
+   * as in the original, a non-pad query never sees a pad key and a pad query only sees pad keys
+   * (applied only when some position is a pad).
+   *
+   * @param pad {@code [b, nKeys]} pad flags (true = pad)
+   */
+  public static NDArray attentionMask(NDArray pad, long nQueries, NDManager manager) {
+    long batch = pad.getShape().get(0);
+    int nKeys = (int) pad.getShape().get(1);
+    int q = (int) nQueries;
+    boolean[] isPad = pad.toBooleanArray();
+    boolean anyPad = false;
+    for (boolean p : isPad) {
+      anyPad |= p;
+    }
+    float[] mask = new float[(int) (batch * q * nKeys)];
+    int offset = nKeys - q;
+    for (int b = 0; b < batch; b++) {
+      for (int i = 0; i < q; i++) {
+        int queryPosition = offset + i;
+        boolean queryIsPad = isPad[b * nKeys + queryPosition];
+        for (int j = 0; j < nKeys; j++) {
+          boolean masked = j > queryPosition || (anyPad && (queryIsPad ^ isPad[b * nKeys + j]));
+          if (masked) {
+            mask[(b * q + i) * nKeys + j] = Float.NEGATIVE_INFINITY;
+          }
+        }
+      }
+    }
+    return manager.create(mask, new Shape(batch, 1, q, nKeys));
+  }
+
+  /** Lower-triangle indices {@code (q, k)} with {@code k ≤ q}, in {@code torch.tril_indices} order. */
+  public static int[][] trilIndices(int n) {
+    int[][] result = new int[2][n * (n + 1) / 2];
+    int idx = 0;
+    for (int q = 0; q < n; q++) {
+      for (int k = 0; k <= q; k++) {
+        result[0][idx] = q;
+        result[1][idx] = k;
+        idx++;
+      }
+    }
+    return result;
+  }
+}
