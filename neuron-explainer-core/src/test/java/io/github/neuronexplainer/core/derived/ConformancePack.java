@@ -22,31 +22,31 @@ import java.util.Map;
  * The conformance pack (goldens of the original, tiny model, tiny SAEs). Its location is the one
  * place to change: system property {@code conformance.dir}.
  */
-final class ConformancePack {
-  static final ObjectMapper JSON =
+public final class ConformancePack {
+  public static final ObjectMapper JSON =
       JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
   private ConformancePack() {}
 
   /** The pack directory (holds {@code golden/} and {@code data/}). */
-  static Path dir() {
+  public static Path dir() {
     String configured = System.getProperty("conformance.dir", "");
     return Paths.get(configured.isBlank() ? "/work/shared/conformance/tiny" : configured);
   }
 
-  static Path golden() {
+  public static Path golden() {
     return dir().resolve("golden");
   }
 
-  static Path modelDir() {
+  public static Path modelDir() {
     return dir().resolve("data/tiny-gpt2-hf");
   }
 
-  static Path saeDir() {
+  public static Path saeDir() {
     return dir().resolve("data/tiny-sae");
   }
 
-  static JsonNode readJson(Path path) {
+  public static JsonNode readJson(Path path) {
     try {
       return JSON.readTree(path.toFile());
     } catch (IOException e) {
@@ -55,14 +55,14 @@ final class ConformancePack {
   }
 
   /** Prompt ids of the manifest, e.g. p0, p1. */
-  static List<String> promptIds() {
+  public static List<String> promptIds() {
     List<String> ids = new ArrayList<>();
     readJson(golden().resolve("manifest.json")).get("prompts").forEach(p -> ids.add(p.get("id").asText()));
     return ids;
   }
 
   /** Every tensor of a safetensors file by name, attached to {@code manager}. */
-  static Map<String, NDArray> readSafetensors(Path path, NDManager manager) {
+  public static Map<String, NDArray> readSafetensors(Path path, NDManager manager) {
     try (InputStream in = Files.newInputStream(path)) {
       NDList list = NDList.decode(manager, in);
       Map<String, NDArray> byName = new LinkedHashMap<>();
@@ -76,7 +76,7 @@ final class ConformancePack {
   }
 
   /** The {@code __metadata__} of a safetensors file. */
-  static JsonNode safetensorsMetadata(Path path) {
+  public static JsonNode safetensorsMetadata(Path path) {
     try (InputStream in = Files.newInputStream(path)) {
       byte[] lengthBytes = in.readNBytes(8);
       long length = 0;

@@ -8,6 +8,7 @@ import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
+import io.github.neuronexplainer.core.model.ModelContext;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,9 +19,9 @@ import java.util.Map;
  * Shared test fixture: the tiny model, the tiny SAEs, the loss scenarios' autoencoder setups and
  * raw stores built from {@code pN/activations.safetensors} (plus online SAE activations).
  */
-final class GoldenFixture implements AutoCloseable {
+public final class GoldenFixture implements AutoCloseable {
   /** The loss scenarios and the SAE kinds injected in each (the harness README's table). */
-  static final Map<String, List<String>> LOSS_SCENARIOS = new LinkedHashMap<>();
+  public static final Map<String, List<String>> LOSS_SCENARIOS = new LinkedHashMap<>();
 
   static {
     LOSS_SCENARIOS.put("loss_multi_sae", List.of("mlp_post_act", "resid_delta_attn"));
@@ -29,16 +30,16 @@ final class GoldenFixture implements AutoCloseable {
     LOSS_SCENARIOS.put("loss_resid_mlp_sae", List.of("resid_delta_mlp"));
   }
 
-  final NDManager manager = NDManager.newBaseManager();
-  final SafetensorsGpt2ModelContext model =
+  public final NDManager manager = NDManager.newBaseManager();
+  public final SafetensorsGpt2ModelContext model =
       new SafetensorsGpt2ModelContext(ConformancePack.modelDir(), manager);
   private final Map<String, TinyAutoencoders.Context> contexts = new LinkedHashMap<>();
 
-  TinyAutoencoders.Context autoencoders(String kind) {
+  public TinyAutoencoders.Context autoencoders(String kind) {
     return contexts.computeIfAbsent(kind, k -> new TinyAutoencoders.Context(k, manager));
   }
 
-  List<AutoencoderContext> scenarioAutoencoders(String scenario) {
+  public List<AutoencoderContext> scenarioAutoencoders(String scenario) {
     List<AutoencoderContext> list = new ArrayList<>();
     for (String kind : LOSS_SCENARIOS.get(scenario)) {
       list.add(autoencoders(kind));
@@ -47,9 +48,14 @@ final class GoldenFixture implements AutoCloseable {
   }
 
   /** The config builder of a scenario: a single autoencoder context, or a multi context. */
-  DstConfig.Builder scenarioConfig(String scenario) {
+  public DstConfig.Builder scenarioConfig(String scenario) {
+    return scenarioConfig(scenario, model);
+  }
+
+  /** As {@link #scenarioConfig(String)} with another model context (e.g. the real model's). */
+  public DstConfig.Builder scenarioConfig(String scenario, ModelContext modelContext) {
     List<AutoencoderContext> list = scenarioAutoencoders(scenario);
-    DstConfig.Builder builder = DstConfig.builder().modelContext(model);
+    DstConfig.Builder builder = DstConfig.builder().modelContext(modelContext);
     if (list.size() == 1) {
       builder.autoencoderContext(list.get(0));
     } else {
@@ -59,7 +65,7 @@ final class GoldenFixture implements AutoCloseable {
   }
 
   /** A raw store of prompt {@code promptId} with the scenario's online SAE activations. */
-  RawActivationStore rawStore(String promptId, String scenario) {
+  public RawActivationStore rawStore(String promptId, String scenario) {
     RawActivationStore raw = new RawActivationStore(manager);
     Path file = ConformancePack.golden().resolve(promptId).resolve("activations.safetensors");
     try (NDManager loading = manager.newSubManager()) {
@@ -79,7 +85,15 @@ final class GoldenFixture implements AutoCloseable {
     return raw;
   }
 
-  static JsonNode dstJson(String promptId) {
+  /**
+   * Whether the golden entry was computed with derive_gradients: the library default ({@code !dst
+   * .requiresGradForForwardPass()}) unless dst.json says it was retried without.
+   */
+  public static boolean deriveGradients(DerivedScalarType dst, JsonNode dstInfo) {
+    return dstInfo.get("config").asText().equals("default") && !dst.requiresGradForForwardPass();
+  }
+
+  public static JsonNode dstJson(String promptId) {
     return ConformancePack.readJson(ConformancePack.golden().resolve(promptId).resolve("dst.json"));
   }
 

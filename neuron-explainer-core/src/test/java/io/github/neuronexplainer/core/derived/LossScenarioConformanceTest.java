@@ -34,8 +34,6 @@ import org.slf4j.LoggerFactory;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class LossScenarioConformanceTest {
   private static final Logger LOG = LoggerFactory.getLogger(LossScenarioConformanceTest.class);
-  static final double ATOL = 1e-5;
-  static final double RTOL = 1e-4;
 
   private GoldenFixture fixture;
 
@@ -77,8 +75,7 @@ class LossScenarioConformanceTest {
           continue;
         }
         DerivedScalarType dst = DerivedScalarType.valueOf(e.getKey());
-        boolean deriveGradients =
-            info.get("config").asText().equals("default") && !dst.requiresGradForForwardPass();
+        boolean deriveGradients = GoldenFixture.deriveGradients(dst, info);
         DstConfig config = fixture.scenarioConfig(scenario).deriveGradients(deriveGradients).build();
         try (DerivedScalarStore store =
             DerivedScalarStore.deriveFromRaw(
@@ -109,7 +106,7 @@ class LossScenarioConformanceTest {
             NDArray actual =
                 store.get(dst, PassType.fromValue(parts[1])).get(LayerIndex.parse(parts[2]));
             NDArray want = golden.get(entry.getKey());
-            double error = compare(entry.getKey(), actual, want, failures);
+            double error = GoldenComparison.compare(entry.getKey(), actual, want, failures);
             maxError = Math.max(maxError, error);
             checkedEntries++;
           }
@@ -130,39 +127,5 @@ class LossScenarioConformanceTest {
       fail(failures.size() + " failures:\n" + String.join("\n", failures));
     }
     assertTrue(checkedDsts > 0, "no DST checked");
-  }
-
-  /** Returns the max abs error; records a failure when outside atol + rtol·|want|. */
-  static double compare(String name, NDArray actual, NDArray want, List<String> failures) {
-    if (!actual.getShape().equals(want.getShape())) {
-      failures.add(name + ": shape " + actual.getShape() + " != golden " + want.getShape());
-      return Double.NaN;
-    }
-    float[] a = actual.toFloatArray();
-    float[] w = want.toFloatArray();
-    double maxError = 0;
-    int bad = 0;
-    int firstBad = -1;
-    for (int i = 0; i < a.length; i++) {
-      if (Float.isInfinite(w[i]) || Float.isNaN(w[i])) {
-        if (Float.compare(a[i], w[i]) != 0) {
-          bad++;
-          firstBad = firstBad < 0 ? i : firstBad;
-        }
-        continue;
-      }
-      double err = Math.abs((double) a[i] - w[i]);
-      maxError = Math.max(maxError, err);
-      if (!(err <= ATOL + RTOL * Math.abs(w[i]))) {
-        bad++;
-        firstBad = firstBad < 0 ? i : firstBad;
-      }
-    }
-    if (bad > 0) {
-      failures.add(
-          name + ": " + bad + " of " + a.length + " elements differ; first at " + firstBad
-              + ": " + a[firstBad] + " vs golden " + w[firstBad] + " (max abs error " + maxError + ")");
-    }
-    return maxError;
   }
 }

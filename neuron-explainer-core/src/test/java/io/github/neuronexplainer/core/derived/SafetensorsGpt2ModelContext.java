@@ -17,7 +17,7 @@ import java.util.Map;
  * out], {@code c_attn} columns are [q | k | v], the unembedding is tied to {@code wte}). Weights are
  * returned as copies in the caller's manager. Not thread-safe for concurrent close.
  */
-final class SafetensorsGpt2ModelContext implements ModelContext, AutoCloseable {
+public final class SafetensorsGpt2ModelContext implements ModelContext, AutoCloseable {
   private final NDManager manager;
   private final Map<String, NDArray> tensors;
   private final int nLayers;

@@ -18,11 +18,11 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 /** Test-scope autoencoders read from {@code tiny-sae/<kind>/<layer>.safetensors}. */
-final class TinyAutoencoders {
+public final class TinyAutoencoders {
   private TinyAutoencoders() {}
 
   /** ReLU or TopK(k, ReLU) autoencoder; see the original's models/autoencoder.py. */
-  static final class Sae implements SparseAutoencoder {
+  public static final class Sae implements SparseAutoencoder {
     private final NDArray preBias;
     private final NDArray encoder;
     private final NDArray latentBias;
@@ -118,11 +118,11 @@ final class TinyAutoencoders {
   }
 
   /** All layers of one SAE kind directory, e.g. {@code mlp_post_act}. */
-  static final class Context implements AutoencoderContext {
+  public static final class Context implements AutoencoderContext {
     private final ActivationLocationType input;
     private final Map<Integer, Sae> byLayer = new TreeMap<>();
 
-    Context(String kind, NDManager manager) {
+    public Context(String kind, NDManager manager) {
       this.input = ActivationLocationType.valueOf(kind.toUpperCase(java.util.Locale.ROOT));
       Path dir = ConformancePack.saeDir().resolve(kind);
       try (Stream<Path> files = Files.list(dir)) {

@@ -53,9 +53,7 @@ class TopkConformanceTest {
     List<ScalarDeriver> derivers = new ArrayList<>();
     for (JsonNode name : topk.get("dsts_in_store")) {
       DerivedScalarType dst = DerivedScalarType.valueOf(name.asText());
-      boolean deriveGradients =
-          dsts.get(name.asText()).get("config").asText().equals("default")
-              && !dst.requiresGradForForwardPass();
+      boolean deriveGradients = GoldenFixture.deriveGradients(dst, dsts.get(name.asText()));
       derivers.add(
           ScalarDerivers.makeScalarDeriver(
               dst, fixture.scenarioConfig(PRIMARY).deriveGradients(deriveGradients).build()));
@@ -149,7 +147,7 @@ class TopkConformanceTest {
   }
 
   private static double tolerance(double value) {
-    return LossScenarioConformanceTest.ATOL + LossScenarioConformanceTest.RTOL * Math.abs(value);
+    return GoldenComparison.ATOL + GoldenComparison.RTOL * Math.abs(value);
   }
 
   static DerivedScalarIndex parseIndex(JsonNode node) {
