@@ -114,6 +114,19 @@ public final class DerivedScalarKernels {
     return weightedValues.mul(p).sum(new int[] {weightedValues.getShape().dimension() - 1});
   }
 
+  /**
+   * {@code A[t,u,h]·Σ_e V[u,h,e]·P[t,h,e]} with {@code P = directionPerHeadChannel(WO, g)} →
+   * (T, U, H): the V-channel kernel of C4 applied to ATTN_WEIGHTED_VALUE, computed without
+   * materialising the (T, U, H, e) weighted values (one batched matmul per head instead).
+   */
+  public static NDArray attentionWriteToDirection(
+      NDArray probs, NDArray values, NDArray attnToResidual, NDArray g) {
+    NDArray p = directionPerHeadChannel(attnToResidual, g).transpose(1, 0, 2); // (H, T, e)
+    NDArray v = values.transpose(1, 2, 0); // (H, e, U)
+    NDArray perHead = p.batchMatMul(v).transpose(1, 2, 0); // (T, U, H)
+    return probs.mul(perHead);
+  }
+
   /** {@code Σ_e Z[t,h,e]·WO[h,e,:]} norms per (t, h) → (T, H). */
   public static NDArray headWriteNorms(NDArray weightedSumOfValues, NDArray attnToResidual) {
     return valueWriteNorms(weightedSumOfValues, attnToResidual);

@@ -147,8 +147,8 @@ public final class ScalarDerivers {
       case UNFLATTENED_ATTN_ACT_TIMES_GRAD -> actTimesGrad(
           ActivationLocationType.ATTN_QK_PROBS, dst, config);
       case UNFLATTENED_ATTN_WRITE_NORM -> unflattenedAttnWriteNorm(config);
-      case UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD -> valueChannelWriteToFinalResidualGrad(
-          make(ATTN_WEIGHTED_VALUE, config), dst, config);
+      case UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD -> unflattenedAttnWriteToFinalResidualGrad(
+          config);
       case ONLINE_AUTOENCODER_ACT_TIMES_GRAD,
           ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD,
           ONLINE_ATTENTION_AUTOENCODER_ACT_TIMES_GRAD -> onlineLatentActTimesGrad(dst, config);
@@ -526,6 +526,35 @@ public final class ScalarDerivers {
           NDArray out = DerivedScalarKernels.valueChannelWriteToDirection(weighted, wo, inputs.get(1));
           return precedes(layer, location, g.layer(), g.location()) ? out : out.zerosLike();
         });
+  }
+
+  /**
+   * §4.5 UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD: the V-channel kernel on ATTN_WEIGHTED_VALUE
+   * (same sources, location and zeroing), fused so the (T, U, H, e) tensor is never built.
+   */
+  private static ScalarDeriver unflattenedAttnWriteToFinalResidualGrad(DstConfig config) {
+    DerivedScalarType dst = UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD;
+    ModelContext model = config.requireModelContext(dst);
+    FinalResidualGradSource g = finalResidualGrad(config, dst);
+    Optional<LocationWithinLayer> location = Optional.of(LocationWithinLayer.ATTN);
+    List<ScalarSource> sources = new ArrayList<>(probsAndValues());
+    sources.add(g.source());
+    return new ScalarDeriver(
+        dst,
+        config,
+        sources,
+        (inputs, layer, pass) -> {
+          requireForward(dst, pass, "direct effects have no gradient");
+          NDArray probs = inputs.get(0);
+          requireSquareAttention(dst, probs);
+          NDArray values = inputs.get(1);
+          NDArray wo =
+              model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, layer, values.getManager());
+          NDArray out =
+              DerivedScalarKernels.attentionWriteToDirection(probs, values, wo, inputs.get(2));
+          return precedes(layer, location, g.layer(), g.location()) ? out : out.zerosLike();
+        },
+        LocationWithinLayer.ATTN);
   }
 
   /** §5.3 residual projections onto g (T, 1); quirk Q6 (faithful): RESID_POST_MLP at NL−1 is 0. */
