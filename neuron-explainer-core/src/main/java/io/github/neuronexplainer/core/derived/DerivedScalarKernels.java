@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import io.github.neuronexplainer.core.math.TransformerMath;
 
 /**
  * The tensor math of the DSTs, one method per formula of the catalogue (§2.5, §4, §5). Shapes are
@@ -130,6 +131,39 @@ public final class DerivedScalarKernels {
   /** {@code Σ_e Z[t,h,e]·WO[h,e,:]} norms per (t, h) → (T, H). */
   public static NDArray headWriteNorms(NDArray weightedSumOfValues, NDArray attnToResidual) {
     return valueWriteNorms(weightedSumOfValues, attnToResidual);
+  }
+
+  /** The original's layer-norm epsilon (nn.LayerNorm default, used by GPT-2). */
+  public static final float LAYER_NORM_EPSILON = 1e-5f;
+
+  /**
+   * C8 LNvjp: the gradient w.r.t. the residual {@code r} (T, D) of {@code u·LN(r)} for a
+   * cotangent {@code u} (T, D) on the layer-norm output with gain {@code gain}; with {@code
+   * detachScale} the scale is treated as a constant.
+   */
+  public static NDArray layerNormVjp(NDArray r, NDArray gain, NDArray u, boolean detachScale) {
+    NDArray centered = r.sub(r.mean(new int[] {-1}, true));
+    NDArray scale = TransformerMath.layerNormScale(centered, LAYER_NORM_EPSILON);
+    NDArray v = u.mul(gain);
+    NDArray out = v.sub(v.mean(new int[] {-1}, true));
+    if (!detachScale) {
+      NDArray projection = v.mul(centered).mean(new int[] {-1}, true);
+      out = out.sub(centered.mul(projection).div(scale.square()));
+    }
+    return out.div(scale);
+  }
+
+  /** C8 derivative of the tanh GELU. */
+  public static NDArray geluDerivative(NDArray x) {
+    double c = Math.sqrt(2 / Math.PI);
+    NDArray tanh = x.add(x.pow(3).mul(0.044715f)).mul((float) c).tanh();
+    NDArray left = tanh.add(1f).mul(0.5f);
+    NDArray right =
+        x.mul(0.5f)
+            .mul(tanh.square().neg().add(1f))
+            .mul((float) c)
+            .mul(x.square().mul(3 * 0.044715f).add(1f));
+    return left.add(right);
   }
 
   /** §5.3 {@code ||x[t,:]||} → (T, 1). */

@@ -51,16 +51,11 @@ public final class ScalarDerivers {
               ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN,
               ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED,
               SINGLE_NODE_WRITE,
-              GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION,
-              ATTN_OUT_EDGE_ATTRIBUTION,
-              MLP_OUT_EDGE_ATTRIBUTION,
-              ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION,
               ATTN_QUERY_IN_EDGE_ATTRIBUTION,
               ATTN_KEY_IN_EDGE_ATTRIBUTION,
               ATTN_VALUE_IN_EDGE_ATTRIBUTION,
               MLP_IN_EDGE_ATTRIBUTION,
               ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION,
-              TOKEN_OUT_EDGE_ATTRIBUTION,
               SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD,
               VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION,
               ATTN_QUERY_IN_EDGE_ACTIVATION,
@@ -201,6 +196,12 @@ public final class ScalarDerivers {
           .applyTransform(dst, x -> x.sum(new int[] {1}, true));
       case ALWAYS_ONE -> make(RESID_POST_EMBEDDING, config)
           .applyTransform(dst, x -> x.get(new NDIndex(":, 0:1")).onesLike());
+      case GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION -> EdgeAttributionDerivers.gradOfSingleSubnodeAttribution(
+          config);
+      case MLP_OUT_EDGE_ATTRIBUTION,
+          ATTN_OUT_EDGE_ATTRIBUTION,
+          ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION,
+          TOKEN_OUT_EDGE_ATTRIBUTION -> EdgeAttributionDerivers.outEdgeAttribution(dst, config);
       case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> requireTraceThenUnimplemented(
@@ -224,11 +225,11 @@ public final class ScalarDerivers {
     };
   }
 
-  private static ScalarDeriver make(DerivedScalarType dst, DstConfig config) {
+  static ScalarDeriver make(DerivedScalarType dst, DstConfig config) {
     return makeScalarDeriver(dst, config);
   }
 
-  private static UnsupportedDerivationException notImplemented(DerivedScalarType dst) {
+  static UnsupportedDerivationException notImplemented(DerivedScalarType dst) {
     return new UnsupportedDerivationException(
         dst
             + " is not implemented in this version of the Java port (see DERIVED_SCALARS.md for"
@@ -335,14 +336,14 @@ public final class ScalarDerivers {
     NDArray at(int layer, NDArray like);
   }
 
-  private static WriteTensor mlpWriteTensor(DstConfig config, DerivedScalarType dst) {
+  static WriteTensor mlpWriteTensor(DstConfig config, DerivedScalarType dst) {
     ModelContext model = config.requireModelContext(dst);
     return (layer, like) ->
         model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, like.getManager());
   }
 
   /** C2 for autoencoders: {@code W_decᵀ·Wout} for an MLP_POST_ACT AE, {@code W_decᵀ} otherwise. */
-  private static WriteTensor autoencoderWriteTensor(
+  static WriteTensor autoencoderWriteTensor(
       DstConfig config, NodeType kind, DerivedScalarType dst) {
     AutoencoderContext context = requireAutoencoderContext(config, kind, dst);
     ActivationLocationType input = context.inputLocation();
@@ -493,7 +494,12 @@ public final class ScalarDerivers {
   /** §4.5: node activations (T, N) times their write onto g, zero where not upstream of g. */
   private static ScalarDeriver nodeWriteToFinalResidualGrad(
       ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor, DstConfig config) {
-    FinalResidualGradSource g = finalResidualGrad(config, dst);
+    return nodeWriteToDirection(inner, dst, writeTensor, finalResidualGrad(config, dst));
+  }
+
+  /** C4 for node activations onto any direction source (final residual grad or edge gradient). */
+  static ScalarDeriver nodeWriteToDirection(
+      ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor, FinalResidualGradSource g) {
     Optional<LocationWithinLayer> location = inner.location();
     return inner.applyLayerwiseTransformWithOther(
         dst,
@@ -534,8 +540,13 @@ public final class ScalarDerivers {
    */
   private static ScalarDeriver unflattenedAttnWriteToFinalResidualGrad(DstConfig config) {
     DerivedScalarType dst = UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD;
+    return attentionWriteToDirection(dst, config, finalResidualGrad(config, dst));
+  }
+
+  /** The fused attention V-channel kernel onto any direction source. */
+  static ScalarDeriver attentionWriteToDirection(
+      DerivedScalarType dst, DstConfig config, FinalResidualGradSource g) {
     ModelContext model = config.requireModelContext(dst);
-    FinalResidualGradSource g = finalResidualGrad(config, dst);
     Optional<LocationWithinLayer> location = Optional.of(LocationWithinLayer.ATTN);
     List<ScalarSource> sources = new ArrayList<>(probsAndValues());
     sources.add(g.source());
@@ -560,8 +571,13 @@ public final class ScalarDerivers {
   /** §5.3 residual projections onto g (T, 1); quirk Q6 (faithful): RESID_POST_MLP at NL−1 is 0. */
   private static ScalarDeriver residualProjection(
       DerivedScalarType residual, DerivedScalarType dst, DstConfig config) {
+    return residualProjection(residual, dst, config, finalResidualGrad(config, dst));
+  }
+
+  /** C4 residual kernel onto any direction source. */
+  static ScalarDeriver residualProjection(
+      DerivedScalarType residual, DerivedScalarType dst, DstConfig config, FinalResidualGradSource g) {
     ScalarDeriver inner = make(residual, config);
-    FinalResidualGradSource g = finalResidualGrad(config, dst);
     Optional<LocationWithinLayer> location = inner.location();
     return inner.applyLayerwiseTransformWithOther(
         dst,
@@ -746,7 +762,7 @@ public final class ScalarDerivers {
     };
   }
 
-  private static ScalarDeriver onlineLatent(NodeType kind, DstConfig config) {
+  static ScalarDeriver onlineLatent(NodeType kind, DstConfig config) {
     DerivedScalarType dst = ONLINE_AUTOENCODER_LATENT.updateFromAutoencoderNodeType(kind);
     requireAutoencoderContext(config, kind, dst);
     return new ScalarDeriver(

@@ -7,6 +7,8 @@ import java.util.List;
 public final class GoldenComparison {
   public static final double ATOL = 1e-5;
   public static final double RTOL = 1e-4;
+  /** Max error relative to the tensor's largest magnitude. */
+  public static final double TENSOR_RTOL = 1e-3;
 
   private GoldenComparison() {}
 
@@ -35,6 +37,18 @@ public final class GoldenComparison {
         bad++;
         firstBad = firstBad < 0 ? i : firstBad;
       }
+    }
+    double maxWant = 0;
+    for (float v : w) {
+      if (Float.isFinite(v)) {
+        maxWant = Math.max(maxWant, Math.abs(v));
+      }
+    }
+    // Tensor-relative check too, so that tensors whose values are all below atol (e.g. ~1e-6 edge
+    // attributions) are still compared meaningfully.
+    if (bad == 0 && maxError > TENSOR_RTOL * maxWant + 1e-9) {
+      failures.add(
+          name + ": max abs error " + maxError + " exceeds " + TENSOR_RTOL + " of the tensor's max |value| " + maxWant);
     }
     if (bad > 0) {
       failures.add(

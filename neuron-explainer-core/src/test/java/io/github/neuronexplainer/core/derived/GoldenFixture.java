@@ -30,6 +30,13 @@ public final class GoldenFixture implements AutoCloseable {
     LOSS_SCENARIOS.put("loss_resid_mlp_sae", List.of("resid_delta_mlp"));
   }
 
+  /** Every scenario this fixture can set up, with its SAE kinds. */
+  public static final Map<String, List<String>> SCENARIO_AUTOENCODERS = new LinkedHashMap<>(LOSS_SCENARIOS);
+
+  static {
+    SCENARIO_AUTOENCODERS.put("edge_out_attn_v", List.of("mlp_post_act"));
+  }
+
   public final NDManager manager = NDManager.newBaseManager();
   public final SafetensorsGpt2ModelContext model =
       new SafetensorsGpt2ModelContext(ConformancePack.modelDir(), manager);
@@ -41,7 +48,7 @@ public final class GoldenFixture implements AutoCloseable {
 
   public List<AutoencoderContext> scenarioAutoencoders(String scenario) {
     List<AutoencoderContext> list = new ArrayList<>();
-    for (String kind : LOSS_SCENARIOS.get(scenario)) {
+    for (String kind : SCENARIO_AUTOENCODERS.get(scenario)) {
       list.add(autoencoders(kind));
     }
     return list;
