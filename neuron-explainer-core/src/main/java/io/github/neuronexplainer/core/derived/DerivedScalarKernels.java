@@ -153,6 +153,50 @@ public final class DerivedScalarKernels {
     return out.div(scale);
   }
 
+  /**
+   * C8 LNjvp: the change of {@code LN(r)} (T, D) for a change {@code w} (T, D) of the residual;
+   * with {@code detachScale} the scale is treated as a constant.
+   */
+  public static NDArray layerNormJvp(NDArray r, NDArray gain, NDArray w, boolean detachScale) {
+    NDArray centered = r.sub(r.mean(new int[] {-1}, true));
+    NDArray scale = TransformerMath.layerNormScale(centered, LAYER_NORM_EPSILON);
+    NDArray wc = w.sub(w.mean(new int[] {-1}, true));
+    if (!detachScale) {
+      NDArray projection = centered.mul(wc).mean(new int[] {-1}, true);
+      wc = wc.sub(centered.mul(projection).div(scale.square()));
+    }
+    return wc.div(scale).mul(gain);
+  }
+
+  /** {@code x·W[h]} per head for x (T, D) and W (H, D, e) → (T, H, e). */
+  public static NDArray perHeadProjection(NDArray x, NDArray weight) {
+    long[] w = weight.getShape().getShape();
+    // (T, D) x (D, H·e) after moving heads next to the channels
+    NDArray flat = weight.transpose(1, 0, 2).reshape(w[1], w[0] * w[2]);
+    return x.matMul(flat).reshape(x.getShape().get(0), w[0], w[2]);
+  }
+
+  /**
+   * The softmax JVP for a change {@code dLogits} (T, U, H) of the attention logits (masked entries
+   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}.
+   */
+  public static NDArray softmaxJvp(NDArray probs, NDArray dLogits) {
+    NDArray mean = probs.mul(dLogits).sum(new int[] {1}, true);
+    return probs.mul(dLogits.sub(mean));
+  }
+
+  /** {@code Σ_e a[t,h,e]·b[u,h,e]} → (T, U, H), zero above the diagonal (causal mask). */
+  public static NDArray maskedPairProducts(NDArray a, NDArray b) {
+    NDArray products = a.transpose(1, 0, 2).batchMatMul(b.transpose(1, 2, 0)).transpose(1, 2, 0);
+    long t = products.getShape().get(0);
+    long u = products.getShape().get(1);
+    NDManager manager = products.getManager();
+    NDArray rows = manager.arange(0f, (float) t).reshape(t, 1);
+    NDArray columns = manager.arange(0f, (float) u).reshape(1, u);
+    NDArray causal = columns.lte(rows).toType(products.getDataType(), false).expandDims(2);
+    return products.mul(causal);
+  }
+
   /** C8 derivative of the tanh GELU. */
   public static NDArray geluDerivative(NDArray x) {
     double c = Math.sqrt(2 / Math.PI);

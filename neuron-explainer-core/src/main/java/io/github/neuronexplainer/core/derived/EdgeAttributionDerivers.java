@@ -158,4 +158,277 @@ final class EdgeAttributionDerivers {
       default -> throw new IllegalArgumentException(dst + " is not an out-edge DST");
     };
   }
+
+  // ---------------------------------------------------------------- in edges (§6.2, §6.3)
+
+  /** The upstream node's location (for precedence). */
+  private static LocationWithinLayer upstreamLocation(NodeIndex node, DstConfig config, DerivedScalarType dst) {
+    return switch (node.nodeType()) {
+      case ATTENTION_HEAD -> LocationWithinLayer.ATTN;
+      case MLP_NEURON -> LocationWithinLayer.MLP;
+      case AUTOENCODER_LATENT, MLP_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT -> {
+        var context = ScalarDerivers.requireAutoencoderContext(config, node.nodeType(), dst);
+        yield context.inputLocation() == ActivationLocationType.RESID_DELTA_ATTN
+            ? LocationWithinLayer.ATTN
+            : LocationWithinLayer.MLP;
+      }
+      default -> throw new UnsupportedDerivationException(
+          dst + ": single-node writes exist for attention heads, MLP neurons and autoencoder"
+              + " latents, not " + node.nodeType());
+    };
+  }
+
+  /**
+   * SINGLE_NODE_WRITE (§6.2): the residual write of the upstream node {@code
+   * nodeIndexForAttribution} (only key = its layer), all zeros except the row of its (query) token.
+   * Quirk Q10 fixed: the zeros have the activation's dtype.
+   */
+  static ScalarDeriver singleNodeWrite(DstConfig config) {
+    DerivedScalarType dst = SINGLE_NODE_WRITE;
+    NodeIndex node = requireNode(dst, config);
+    ModelContext model = config.requireModelContext(dst);
+    LocationWithinLayer location = upstreamLocation(node, config, dst);
+    DstConfig atLayer =
+        config.toBuilder().layerIndices(List.of(node.layerIndex())).deriveGradients(false).build();
+    List<Integer> idx = node.tensorIndices();
+    int token = idx.get(0);
+    switch (node.nodeType()) {
+      case ATTENTION_HEAD -> {
+        int key = idx.get(1);
+        int head = idx.get(2);
+        return new ScalarDeriver(
+            dst,
+            atLayer,
+            List.of(
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD)),
+            (inputs, l, pass) -> {
+              ScalarDerivers.requireForward(dst, pass, "single-node write");
+              NDArray values = inputs.get(1);
+              NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, values.getManager());
+              NDArray w = values.get(key, head).matMul(wo.get(head)).mul(inputs.get(0).get(token, key, head));
+              return rowOnly(values.getShape().get(0), wo.getShape().get(2), token, w);
+            },
+            location);
+      }
+      case MLP_NEURON -> {
+        int neuron = idx.get(1);
+        return ScalarDerivers.make(MLP_POST_ACT, atLayer)
+            .applyLayerwiseTransform(
+                dst,
+                (inputs, l, pass) -> {
+                  NDArray a = inputs.get(0);
+                  NDArray wout = model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, a.getManager());
+                  NDArray w = wout.get(neuron).mul(a.get(token, neuron));
+                  return rowOnly(a.getShape().get(0), wout.getShape().get(1), token, w);
+                });
+      }
+      default -> {
+        int latent = idx.get(1);
+        NodeType kind = node.nodeType();
+        ScalarDerivers.WriteTensor write = ScalarDerivers.autoencoderWriteTensor(atLayer, kind, dst);
+        return ScalarDerivers.onlineLatent(kind, atLayer)
+            .applyLayerwiseTransform(
+                dst,
+                (inputs, l, pass) -> {
+                  NDArray z = inputs.get(0);
+                  NDArray wae = write.at(l, z);
+                  NDArray w = wae.get(latent).mul(z.get(token, latent));
+                  return rowOnly(z.getShape().get(0), wae.getShape().get(1), token, w);
+                });
+      }
+    }
+  }
+
+  private static NDArray rowOnly(long tokens, long channels, int token, NDArray row) {
+    NDArray out = row.getManager().zeros(new ai.djl.ndarray.types.Shape(tokens, channels), row.getDataType());
+    out.set(new NDIndex(token), row);
+    return out;
+  }
+
+  /** SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD: the node's write projected onto g (C3 G_bw). */
+  static ScalarDeriver singleNodeWriteToFinalResidualGrad(DstConfig config) {
+    DerivedScalarType dst = SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD;
+    NodeIndex node = requireNode(dst, config);
+    LocationWithinLayer location = upstreamLocation(node, config, dst);
+    ScalarDerivers.FinalResidualGradSource g = ScalarDerivers.finalResidualGrad(config, dst);
+    return singleNodeWrite(config)
+        .applyLayerwiseTransformWithOther(
+            dst,
+            g.source(),
+            (inputs, l, pass) -> {
+              ScalarDerivers.requireForward(dst, pass, "direct effects have no gradient");
+              NDArray out = DerivedScalarKernels.residualProjection(inputs.get(0), inputs.get(1));
+              return ScalarDerivers.precedes(l, java.util.Optional.of(location), g.layer(), g.location())
+                  ? out
+                  : out.zerosLike();
+            });
+  }
+
+  /**
+   * In-edge attribution and activation DSTs (§6.2, §6.3): the JVP of the downstream activation
+   * (times its stop-gradient loss gradient for attributions) at every layer, in the direction of
+   * the upstream node's write; zero where the upstream node does not precede. The downstream
+   * activations' other inputs (attention probabilities, keys, queries, pre-activations, latents)
+   * are read from the raw store instead of being recomputed from the residual stream.
+   */
+  static ScalarDeriver inEdge(DerivedScalarType dst, DstConfig config) {
+    NodeIndex node = requireNode(dst, config);
+    if (config.deriveGradients()) {
+      throw new UnsupportedDerivationException(
+          dst + " has no backward pass: build it with derive_gradients=false");
+    }
+    ModelContext model = config.requireModelContext(dst);
+    int upstreamLayer = node.layerIndex();
+    java.util.Optional<LocationWithinLayer> upstreamLocation =
+        java.util.Optional.of(upstreamLocation(node, config, dst));
+    boolean attribution = dst.name().endsWith("_ATTRIBUTION");
+    // Edge activations always detach the layer-norm scale (hard-coded in the original).
+    boolean detach = !attribution || config.detachLayerNormScaleForAttribution();
+    ScalarSource write =
+        new ScalarSource.Derived(
+            singleNodeWrite(config), PassType.FORWARD, new LayerIndexer.Constant(upstreamLayer));
+    DstConfig inner = config.toBuilder().deriveGradients(false).build();
+    switch (dst) {
+      case MLP_IN_EDGE_ATTRIBUTION, MLP_IN_EDGE_ACTIVATION -> {
+        List<ScalarSource> sources =
+            List.of(
+                ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
+                write);
+        return new ScalarDeriver(
+            dst,
+            config,
+            attribution ? sources : List.of(sources.get(0), sources.get(1), sources.get(3)),
+            (inputs, l, pass) -> {
+              ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+              NDArray pre = inputs.get(1);
+              if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+                return pre.zerosLike();
+              }
+              NDArray dPost = mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
+              return attribution ? dPost.mul(inputs.get(2)) : dPost;
+            },
+            LocationWithinLayer.MLP);
+      }
+      case ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION, ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> {
+        var context = ScalarDerivers.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
+        ActivationLocationType input = context.inputLocation();
+        if (input != ActivationLocationType.MLP_POST_ACT && input != ActivationLocationType.RESID_DELTA_MLP) {
+          throw ScalarDerivers.notImplemented(dst); // the attention-autoencoder JVP is not ported
+        }
+        List<ScalarSource> sources =
+            List.of(
+                ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD),
+                write);
+        return new ScalarDeriver(
+            dst,
+            config,
+            attribution ? sources : List.of(sources.get(0), sources.get(1), sources.get(2), sources.get(4)),
+            (inputs, l, pass) -> {
+              ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+              NDArray latents = inputs.get(2);
+              if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+                return latents.zerosLike();
+              }
+              NDArray dInput = mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
+              if (input == ActivationLocationType.RESID_DELTA_MLP) {
+                dInput = dInput.matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, dInput.getManager()));
+              }
+              NDArray encoder = context.autoencoder(l).encoderWeight(dInput.getManager());
+              // φ' of ReLU-type activations: 1 where the latent is active.
+              NDArray dz = dInput.matMul(encoder.transpose()).mul(latents.gt(0).toType(latents.getDataType(), false));
+              return attribution ? dz.mul(inputs.get(3)) : dz;
+            },
+            LocationWithinLayer.MLP);
+      }
+      default -> {
+        return attentionInEdge(dst, config, inner, model, write, upstreamLayer, upstreamLocation, attribution, detach);
+      }
+    }
+  }
+
+  /** {@code gelu'(pre) ⊙ (LNjvp₂(w)·Win)}: the MLP post-activation's change. */
+  private static NDArray mlpPostJvp(
+      ModelContext model, int layer, NDArray residual, NDArray pre, NDArray write, boolean detach) {
+    NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
+    NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
+    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, write, detach);
+    return dx.matMul(win).mul(DerivedScalarKernels.geluDerivative(pre));
+  }
+
+  private static ScalarDeriver attentionInEdge(
+      DerivedScalarType dst,
+      DstConfig config,
+      DstConfig inner,
+      ModelContext model,
+      ScalarSource write,
+      int upstreamLayer,
+      java.util.Optional<LocationWithinLayer> upstreamLocation,
+      boolean attribution,
+      boolean detach) {
+    ActivationLocationType part =
+        switch (dst) {
+          case ATTN_QUERY_IN_EDGE_ATTRIBUTION, ATTN_QUERY_IN_EDGE_ACTIVATION -> ActivationLocationType.ATTN_QUERY;
+          case ATTN_KEY_IN_EDGE_ATTRIBUTION, ATTN_KEY_IN_EDGE_ACTIVATION -> ActivationLocationType.ATTN_KEY;
+          case ATTN_VALUE_IN_EDGE_ATTRIBUTION -> ActivationLocationType.ATTN_VALUE;
+          default -> throw new IllegalArgumentException(dst + " is not an in-edge DST");
+        };
+    // The other side of the q·k product, or the value gradient for V.
+    ActivationLocationType otherLocation =
+        switch (part) {
+          case ATTN_QUERY -> ActivationLocationType.ATTN_KEY;
+          case ATTN_KEY -> ActivationLocationType.ATTN_QUERY;
+          default -> ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES;
+        };
+    PassType otherPass = part == ActivationLocationType.ATTN_VALUE ? PassType.BACKWARD : PassType.FORWARD;
+    WeightLocationType projection =
+        switch (part) {
+          case ATTN_QUERY -> WeightLocationType.ATTN_TO_QUERY;
+          case ATTN_KEY -> WeightLocationType.ATTN_TO_KEY;
+          default -> WeightLocationType.ATTN_TO_VALUE;
+        };
+    List<ScalarSource> sources = new java.util.ArrayList<>();
+    sources.add(ScalarSource.Derived.of(ScalarDerivers.make(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD));
+    sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD));
+    sources.add(ScalarSource.Raw.of(otherLocation, otherPass));
+    if (attribution && part != ActivationLocationType.ATTN_VALUE) {
+      sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.BACKWARD));
+    }
+    sources.add(write);
+    double qkScale = Math.pow(model.dimensionSize(io.github.neuronexplainer.core.locations.Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+    return new ScalarDeriver(
+        dst,
+        config,
+        sources,
+        (inputs, l, pass) -> {
+          ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+          NDArray probs = inputs.get(1);
+          if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
+            return probs.zerosLike();
+          }
+          NDArray residual = inputs.get(0);
+          NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
+          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, inputs.get(inputs.size() - 1), detach);
+          NDArray weight = model.getWeight(projection, l, residual.getManager());
+          NDArray change = DerivedScalarKernels.perHeadProjection(dx, weight); // (T, H, e)
+          NDArray other = inputs.get(2);
+          if (part == ActivationLocationType.ATTN_VALUE) {
+            // out[t,u,h] = A[t,u,h]·Σ_e dV[u,h,e]·gradZ[t,h,e]
+            return probs.mul(DerivedScalarKernels.maskedPairProducts(other, change));
+          }
+          NDArray scaled = change.mul((float) qkScale);
+          NDArray dLogits =
+              part == ActivationLocationType.ATTN_QUERY
+                  ? DerivedScalarKernels.maskedPairProducts(scaled, other)
+                  : DerivedScalarKernels.maskedPairProducts(other, scaled);
+          NDArray dProbs = DerivedScalarKernels.softmaxJvp(probs, dLogits);
+          return attribution ? dProbs.mul(inputs.get(3)) : dProbs;
+        },
+        LocationWithinLayer.ATTN);
+  }
 }

@@ -50,18 +50,7 @@ public final class ScalarDerivers {
               FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED,
               ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN,
               ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED,
-              SINGLE_NODE_WRITE,
-              ATTN_QUERY_IN_EDGE_ATTRIBUTION,
-              ATTN_KEY_IN_EDGE_ATTRIBUTION,
-              ATTN_VALUE_IN_EDGE_ATTRIBUTION,
-              MLP_IN_EDGE_ATTRIBUTION,
-              ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION,
-              SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD,
-              VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION,
-              ATTN_QUERY_IN_EDGE_ACTIVATION,
-              ATTN_KEY_IN_EDGE_ACTIVATION,
-              MLP_IN_EDGE_ACTIVATION,
-              ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION));
+              VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION));
 
   /**
    * The deriver of {@code dst} under {@code config}.
@@ -202,6 +191,18 @@ public final class ScalarDerivers {
           ATTN_OUT_EDGE_ATTRIBUTION,
           ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION,
           TOKEN_OUT_EDGE_ATTRIBUTION -> EdgeAttributionDerivers.outEdgeAttribution(dst, config);
+      case SINGLE_NODE_WRITE -> EdgeAttributionDerivers.singleNodeWrite(config);
+      case SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD -> EdgeAttributionDerivers
+          .singleNodeWriteToFinalResidualGrad(config);
+      case ATTN_QUERY_IN_EDGE_ATTRIBUTION,
+          ATTN_KEY_IN_EDGE_ATTRIBUTION,
+          ATTN_VALUE_IN_EDGE_ATTRIBUTION,
+          MLP_IN_EDGE_ATTRIBUTION,
+          ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION,
+          ATTN_QUERY_IN_EDGE_ACTIVATION,
+          ATTN_KEY_IN_EDGE_ACTIVATION,
+          MLP_IN_EDGE_ACTIVATION,
+          ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> EdgeAttributionDerivers.inEdge(dst, config);
       case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> requireTraceThenUnimplemented(
@@ -641,7 +642,7 @@ public final class ScalarDerivers {
         ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD));
   }
 
-  private static void requireSquareAttention(DerivedScalarType dst, NDArray probs) {
+  static void requireSquareAttention(DerivedScalarType dst, NDArray probs) {
     if (probs.getShape().get(0) != probs.getShape().get(1)) {
       throw new IllegalStateException(
           dst + " needs as many attended-to tokens as tokens, got " + probs.getShape());

@@ -35,6 +35,7 @@ public final class GoldenFixture implements AutoCloseable {
 
   static {
     SCENARIO_AUTOENCODERS.put("edge_out_attn_v", List.of("mlp_post_act"));
+    SCENARIO_AUTOENCODERS.put("edge_in_attn_head", List.of("mlp_post_act"));
   }
 
   public final NDManager manager = NDManager.newBaseManager();
@@ -98,6 +99,20 @@ public final class GoldenFixture implements AutoCloseable {
    */
   public static boolean deriveGradients(DerivedScalarType dst, JsonNode dstInfo) {
     return dstInfo.get("config").asText().equals("default") && !dst.requiresGradForForwardPass();
+  }
+
+  /** The token ids of a prompt of the manifest. */
+  public int[] promptTokens(String promptId) {
+    for (JsonNode p : ConformancePack.readJson(ConformancePack.golden().resolve("manifest.json")).get("prompts")) {
+      if (p.get("id").asText().equals(promptId)) {
+        int[] tokens = new int[p.get("tokens").size()];
+        for (int i = 0; i < tokens.length; i++) {
+          tokens[i] = p.get("tokens").get(i).asInt();
+        }
+        return tokens;
+      }
+    }
+    throw new IllegalArgumentException("No prompt " + promptId + " in the manifest");
   }
 
   public static JsonNode dstJson(String promptId) {
