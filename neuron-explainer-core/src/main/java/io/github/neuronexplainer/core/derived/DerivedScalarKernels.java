@@ -49,11 +49,6 @@ public final class DerivedScalarKernels {
     return writeTensor.norm(new int[] {1}, false);
   }
 
-  /** §4.4 write norm: {@code a[t,n]·||W[n,:]||} for (T, N) activations. */
-  public static NDArray writeNorm(NDArray activations, NDArray writeTensor) {
-    return activations.mul(rowNorms(writeTensor));
-  }
-
   /** §5.4 summed write {@code Σ_n a[t,n]·W[n,:]} → (T, D). */
   public static NDArray write(NDArray activations, NDArray writeTensor) {
     return activations.matMul(writeTensor);
@@ -66,7 +61,32 @@ public final class DerivedScalarKernels {
 
   /** C4 for node activations: {@code a[t,n]·Σ_d W[n,d]·g[t,d]} → (T, N). */
   public static NDArray nodeWriteToDirection(NDArray activations, NDArray writeTensor, NDArray g) {
-    return activations.mul(g.matMul(writeTensor.transpose()));
+    int[] rows = sparseRows(g);
+    if (rows == null) {
+      return activations.mul(g.matMul(writeTensor.transpose()));
+    }
+    // Only a few tokens have a direction (e.g. a loss at the last token): matrix-vector products.
+    NDArray out = activations.zerosLike();
+    for (int t : rows) {
+      out.set(new NDIndex(t), activations.get(t).mul(writeTensor.matMul(g.get(t))));
+    }
+    return out;
+  }
+
+  /**
+   * The rows of {@code g} (T, D) that are not all zero, or null when more than a quarter are (then
+   * the dense computation is cheaper). NaN rows count as nonzero.
+   */
+  static int[] sparseRows(NDArray g) {
+    float[] rowSums = g.abs().sum(new int[] {1}).toFloatArray();
+    int[] rows = new int[rowSums.length];
+    int n = 0;
+    for (int t = 0; t < rowSums.length; t++) {
+      if (!(rowSums[t] == 0f)) {
+        rows[n++] = t;
+      }
+    }
+    return n * 4 > rowSums.length ? null : java.util.Arrays.copyOf(rows, n);
   }
 
   /** C4 for residual-basis activations: {@code Σ_d x[t,d]·g[t,d]} → (T, 1). */
@@ -122,6 +142,18 @@ public final class DerivedScalarKernels {
    */
   public static NDArray attentionWriteToDirection(
       NDArray probs, NDArray values, NDArray attnToResidual, NDArray g) {
+    int[] rows = sparseRows(g);
+    if (rows != null) {
+      long[] wo = attnToResidual.getShape().getShape();
+      NDArray flat = attnToResidual.reshape(wo[0] * wo[1], wo[2]);
+      NDArray out = probs.zerosLike();
+      for (int t : rows) {
+        NDArray p = flat.matMul(g.get(t)).reshape(wo[0], wo[1]); // (H, e)
+        NDArray perKey = values.mul(p.expandDims(0)).sum(new int[] {2}); // (U, H)
+        out.set(new NDIndex(t), probs.get(t).mul(perKey));
+      }
+      return out;
+    }
     NDArray p = directionPerHeadChannel(attnToResidual, g).transpose(1, 0, 2); // (H, T, e)
     NDArray v = values.transpose(1, 2, 0); // (H, e, U)
     NDArray perHead = p.batchMatMul(v).transpose(1, 2, 0); // (T, U, H)

@@ -434,8 +434,4 @@ public final class DerivedScalarStore implements AutoCloseable {
         (key, am) -> sb.append(key).append(" layers ").append(am.layerIndices()).append("; "));
     return sb.append(']').toString();
   }
-
-  static String layerName(int layer) {
-    return LayerIndex.format(layer);
-  }
 }
