@@ -158,10 +158,12 @@ public final class ActivationsAndMetadata {
    * as larger than +inf.
    */
   public TopK topk(int k, boolean largest) {
-    List<Scalar> candidates = new ArrayList<>();
-    for (int layer : layerIndices()) {
-      candidates.addAll(layerTopK(get(layer), k, largest, layer));
-    }
+    // Layers are independent native selections: run them concurrently (results are merged and
+    // sorted deterministically below, so the order of completion does not matter).
+    List<Scalar> candidates =
+        layerIndices().parallelStream()
+            .flatMap(layer -> layerTopK(get(layer), k, largest, layer).stream())
+            .collect(java.util.stream.Collectors.toCollection(ArrayList::new));
     candidates.sort(scalarOrder(largest));
     int n = Math.min(k, candidates.size());
     float[] values = new float[n];

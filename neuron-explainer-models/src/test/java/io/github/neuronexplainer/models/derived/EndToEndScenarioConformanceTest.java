@@ -11,7 +11,11 @@ import io.github.neuronexplainer.core.derived.ConformancePack;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
 import io.github.neuronexplainer.core.derived.GoldenComparison;
 import io.github.neuronexplainer.core.derived.GoldenFixture;
+import io.github.neuronexplainer.core.derived.indexing.AttnSubNodeIndex;
+import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
+import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
+import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.StandardModelContext;
@@ -32,13 +36,13 @@ import org.slf4j.LoggerFactory;
 
 /**
  * End to end: the hooked tiny GPT-2 runs each prompt once with the logit-difference loss, and
- * every DST of each loss scenario (all requested in ONE call, like topk.json's combined store) is
+ * every DST of each loss and edge scenario (all requested in ONE call, like topk.json's combined store) is
  * compared with the original's goldens.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class EndToEndLossScenarioConformanceTest {
+class EndToEndScenarioConformanceTest {
   private static final Logger LOG =
-      LoggerFactory.getLogger(EndToEndLossScenarioConformanceTest.class);
+      LoggerFactory.getLogger(EndToEndScenarioConformanceTest.class);
 
   private GoldenFixture fixture;
   private StandardModelContext model;
@@ -58,11 +62,22 @@ class EndToEndLossScenarioConformanceTest {
   static Stream<Arguments> promptsAndScenarios() {
     List<Arguments> args = new ArrayList<>();
     for (String prompt : ConformancePack.promptIds()) {
-      for (String scenario : GoldenFixture.LOSS_SCENARIOS.keySet()) {
+      for (String scenario : GoldenFixture.SCENARIO_AUTOENCODERS.keySet()) {
         args.add(Arguments.of(prompt, scenario));
       }
     }
     return args.stream();
+  }
+
+  /** The edge scenarios' node (harness README); null for the loss scenarios. */
+  private NodeIndex nodeForAttribution(String scenario, int[] tokens) {
+    return switch (scenario) {
+      case "edge_out_attn_v" -> new AttnSubNodeIndex(
+          NodeType.ATTENTION_HEAD, List.of(1, 1, 0), 0, PassType.FORWARD, ActivationLocationType.ATTN_VALUE);
+      case "edge_in_attn_head" -> new NodeIndex(
+          NodeType.ATTENTION_HEAD, List.of(tokens.length - 1, 1, 0), 1, PassType.FORWARD);
+      default -> null;
+    };
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -90,6 +105,7 @@ class EndToEndLossScenarioConformanceTest {
                 fixture
                     .scenarioConfig(scenario, model)
                     .deriveGradients(GoldenFixture.deriveGradients(dst, e.getValue()))
+                    .nodeIndexForAttribution(nodeForAttribution(scenario, tokens))
                     .build()));
       }
     }
