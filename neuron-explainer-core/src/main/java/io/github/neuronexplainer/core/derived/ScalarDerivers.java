@@ -8,7 +8,6 @@ import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
-import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
@@ -922,10 +921,5 @@ public final class ScalarDerivers {
       return Optional.empty();
     }
     return nodeType.locationWithinLayer();
-  }
-
-  /** Dimension sizes used by shape checks. */
-  static long dimensionSize(ModelContext model, Dimension dimension) {
-    return model.dimensionSize(dimension);
   }
 }
