@@ -39,12 +39,6 @@ public final class ScalarDerivers {
   public static final Set<DerivedScalarType> IMPLEMENTED =
       EnumSet.complementOf(
           EnumSet.of(
-              MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-              UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-              ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-              ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-              ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-              RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
               AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT,
               AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT,
               ATTN_WRITE_TO_LATENT,
@@ -208,14 +202,11 @@ public final class ScalarDerivers {
           ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> EdgeAttributionDerivers.inEdge(dst, config);
       case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-          RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> requireTraceThenUnimplemented(
-          dst, config);
-      case ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+          RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+          ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-          ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> {
-        requireAutoencoderContext(config, autoencoderKind(dst), dst);
-        yield requireTraceThenUnimplemented(dst, config);
-      }
+          ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ReconstitutedGradientDerivers
+          .writeToFinalActivationResidualGrad(dst, config);
       case VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION -> {
         if (config.activationIndexForFakeGrad() == null) {
           throw new UnsupportedDerivationException(
@@ -238,18 +229,6 @@ public final class ScalarDerivers {
         dst
             + " is not implemented in this version of the Java port (see DERIVED_SCALARS.md for"
             + " the implemented DSTs)");
-  }
-
-  private static ScalarDeriver requireTraceThenUnimplemented(
-      DerivedScalarType dst, DstConfig config) {
-    if (config.traceConfig() == null) {
-      throw new UnsupportedDerivationException(
-          dst
-              + " recomputes the gradient from the forward pass and needs a trace_config"
-              + " (DstConfig.builder().traceConfig(...)); with a loss use the"
-              + " *_TO_FINAL_RESIDUAL_GRAD variant");
-    }
-    throw notImplemented(dst);
   }
 
   // ---------------------------------------------------------------- raw sources (§2.4, §4.1)

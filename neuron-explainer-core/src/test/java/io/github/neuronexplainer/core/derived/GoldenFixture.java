@@ -36,6 +36,9 @@ public final class GoldenFixture implements AutoCloseable {
   static {
     SCENARIO_AUTOENCODERS.put("edge_out_attn_v", List.of("mlp_post_act"));
     SCENARIO_AUTOENCODERS.put("edge_in_attn_head", List.of("mlp_post_act"));
+    SCENARIO_AUTOENCODERS.put("trace_mlp_post_act", List.of("mlp_post_act"));
+    SCENARIO_AUTOENCODERS.put("trace_mlp_post_act_attn_sae", List.of("resid_delta_attn"));
+    SCENARIO_AUTOENCODERS.put("trace_attn_qk_probs", List.of("mlp_post_act"));
   }
 
   public final NDManager manager = NDManager.newBaseManager();

@@ -33,6 +33,16 @@ public final class ScenarioConformance {
       String prompt,
       String scenario,
       UnaryOperator<DstConfig.Builder> customize) {
+    check(fixture, prompt, scenario, customize, dst -> true);
+  }
+
+  /** As {@link #check(GoldenFixture, String, String, UnaryOperator)} for the selected DSTs. */
+  public static void check(
+      GoldenFixture fixture,
+      String prompt,
+      String scenario,
+      UnaryOperator<DstConfig.Builder> customize,
+      java.util.function.Predicate<DerivedScalarType> selected) {
     JsonNode dsts = GoldenFixture.dstJson(prompt).get("scenarios").get(scenario).get("dsts");
     Map<String, Map<String, NDArray>> goldenFiles = new HashMap<>();
     List<String> failures = new ArrayList<>();
@@ -48,6 +58,9 @@ public final class ScenarioConformance {
           continue;
         }
         DerivedScalarType dst = DerivedScalarType.valueOf(e.getKey());
+        if (!selected.test(dst)) {
+          continue;
+        }
         boolean deriveGradients = GoldenFixture.deriveGradients(dst, info);
         DstConfig config =
             customize.apply(fixture.scenarioConfig(scenario).deriveGradients(deriveGradients)).build();

@@ -1,0 +1,179 @@
+package io.github.neuronexplainer.core.derived;
+
+import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.neuronexplainer.core.derived.indexing.AttentionTraceType;
+import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
+import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
+import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.Dimension;
+import io.github.neuronexplainer.core.locations.LocationWithinLayer;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.PassType;
+import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.List;
+
+/**
+ * C3 G_rc and the {@code *_TO_FINAL_ACTIVATION_RESIDUAL_GRAD} DSTs (§5.5): the gradient of the
+ * traced activation w.r.t. the residual stream before it, computed analytically from forward
+ * activations (no backward pass), then the §4.5 kernels onto it. Implemented traces: MLP neurons
+ * (PRE/POST) and attention heads (PRE/POST with QK, Q or K); autoencoder-latent traces are refused
+ * as not implemented. The traced node's own inputs (MLP pre-activations, attention probabilities,
+ * queries and keys) are read from the raw store rather than recomputed.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class ReconstitutedGradientDerivers {
+  private ReconstitutedGradientDerivers() {}
+
+  /** G_rc as a direction source at (trace layer, location of the residual before the node). */
+  static ScalarDerivers.FinalResidualGradSource reconstitutedGradient(
+      DerivedScalarType dst, DstConfig config) {
+    TraceConfig trace = config.traceConfig();
+    if (trace == null) {
+      throw new UnsupportedDerivationException(
+          dst
+              + " recomputes the gradient from the forward pass and needs a trace_config"
+              + " (DstConfig.builder().traceConfig(...)); with a loss use the"
+              + " *_TO_FINAL_RESIDUAL_GRAD variant");
+    }
+    // The original asks for the single autoencoder context (fails with several configured).
+    if (config.autoencoderContext() != null || config.multiAutoencoderContext() != null) {
+      config.autoencoderContext(null);
+    }
+    if (trace.tensorIndices().contains(null)) {
+      throw new UnsupportedDerivationException(
+          dst + ": the trace must name a single activation (all tensor indices ints), got "
+              + trace.tensorIndices());
+    }
+    ModelContext model = config.requireModelContext(dst);
+    int layer = trace.layerIndex();
+    boolean detach = trace.detachLayerNormScale();
+    boolean post = trace.preOrPostAct() == PreOrPostAct.POST;
+    DstConfig atLayer =
+        DstConfig.builder().modelContext(model).layerIndices(List.of(layer)).build();
+    List<Integer> idx = trace.tensorIndices();
+    ScalarDeriver gradient;
+    LocationWithinLayer location;
+    if (trace.nodeType() == NodeType.MLP_NEURON) {
+      int token = idx.get(0);
+      int neuron = idx.get(1);
+      location = LocationWithinLayer.RESID_POST_ATTN;
+      gradient =
+          new ScalarDeriver(
+              RESID_POST_ATTN,
+              atLayer,
+              List.of(
+                  ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, atLayer), PassType.FORWARD),
+                  ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
+              (inputs, l, pass) -> {
+                NDArray r = inputs.get(0);
+                NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
+                NDArray row = win.get(new NDIndex(":, " + neuron));
+                if (post) {
+                  row = row.mul(DerivedScalarKernels.geluDerivative(inputs.get(1).get(token, neuron)));
+                }
+                NDArray u = r.zerosLike();
+                u.set(new NDIndex(token), row);
+                NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
+                return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+              },
+              location);
+    } else if (trace.nodeType() == NodeType.ATTENTION_HEAD) {
+      AttentionTraceType type = trace.attentionTraceType();
+      if (type == null || type == AttentionTraceType.V) {
+        throw new UnsupportedDerivationException(
+            dst + ": an attention trace for a reconstituted gradient needs trace type QK, Q or K, got " + type);
+      }
+      int query = idx.get(0);
+      int key = idx.get(1);
+      int head = idx.get(2);
+      float scale = (float) Math.pow(model.dimensionSize(Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+      location = LocationWithinLayer.END_OF_PREV_LAYER;
+      gradient =
+          new ScalarDeriver(
+              PREVIOUS_LAYER_RESID_POST_MLP,
+              atLayer,
+              List.of(
+                  ScalarSource.Derived.of(
+                      ScalarDerivers.make(PREVIOUS_LAYER_RESID_POST_MLP, atLayer), PassType.FORWARD),
+                  ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
+                  ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
+                  ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD)),
+              (inputs, l, pass) -> {
+                NDArray r = inputs.get(0);
+                NDArray probs = inputs.get(1);
+                NDArray oneHot = probs.zerosLike();
+                oneHot.set(new NDIndex(query + "," + key + "," + head), 1f);
+                // d(scalar)/d(logits): the softmax VJP for POST, the one-hot itself for PRE.
+                NDArray dLogits = post ? DerivedScalarKernels.softmaxJvp(probs, oneHot) : oneHot;
+                NDArray dx = r.zerosLike();
+                if (type != AttentionTraceType.K) {
+                  // dQ[t,h,:] = c·Σ_u dLg[t,u,h]·K[u,h,:]
+                  NDArray dq = headwise(dLogits, inputs.get(3), false).mul(scale);
+                  dx = dx.add(backProject(dq, model.getWeight(WeightLocationType.ATTN_TO_QUERY, l, r.getManager())));
+                }
+                if (type != AttentionTraceType.Q) {
+                  // dK[u,h,:] = c·Σ_t dLg[t,u,h]·Q[t,h,:]
+                  NDArray dk = headwise(dLogits, inputs.get(2), true).mul(scale);
+                  dx = dx.add(backProject(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
+                }
+                NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
+                return DerivedScalarKernels.layerNormVjp(r, gain, dx, detach);
+              },
+              location);
+    } else {
+      throw ScalarDerivers.notImplemented(dst);
+    }
+    return new ScalarDerivers.FinalResidualGradSource(
+        new ScalarSource.Derived(gradient, PassType.FORWARD, new LayerIndexer.Constant(layer)),
+        layer,
+        location);
+  }
+
+  /**
+   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose})
+   * → (T, H, e) (or (U, H, e)).
+   */
+  private static NDArray headwise(NDArray dLogits, NDArray other, boolean transpose) {
+    NDArray perHead = dLogits.transpose(2, 0, 1); // (H, T, U)
+    if (transpose) {
+      perHead = perHead.transpose(0, 2, 1); // (H, U, T)
+    }
+    return perHead.batchMatMul(other.transpose(1, 0, 2)).transpose(1, 0, 2);
+  }
+
+  /** {@code Σ_h d[t,h,:]·W[h]ᵀ} for d (T, H, e) and W (H, D, e) → (T, D). */
+  private static NDArray backProject(NDArray d, NDArray weight) {
+    long[] w = weight.getShape().getShape();
+    NDArray flat = weight.transpose(0, 2, 1).reshape(w[0] * w[2], w[1]); // (H·e, D)
+    return d.reshape(d.getShape().get(0), w[0] * w[2]).matMul(flat);
+  }
+
+  /** The §5.5 DSTs: the §4.5 kernels onto G_rc. */
+  static ScalarDeriver writeToFinalActivationResidualGrad(DerivedScalarType dst, DstConfig config) {
+    if (dst.isAutoencoderLatent() || dst == ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD) {
+      ScalarDerivers.requireAutoencoderContext(config, ScalarDerivers.autoencoderKind(dst), dst);
+    }
+    ScalarDerivers.FinalResidualGradSource g = reconstitutedGradient(dst, config);
+    return switch (dst) {
+      case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers.nodeWriteToDirection(
+          ScalarDerivers.make(MLP_POST_ACT, config), dst, ScalarDerivers.mlpWriteTensor(config, dst), g);
+      case UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers
+          .attentionWriteToDirection(dst, config, g);
+      case RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers.residualProjection(
+          RESID_POST_EMBEDDING, dst, config, g);
+      default -> {
+        NodeType kind = ScalarDerivers.autoencoderKind(dst);
+        yield ScalarDerivers.nodeWriteToDirection(
+            ScalarDerivers.onlineLatent(kind, config),
+            dst,
+            ScalarDerivers.autoencoderWriteTensor(config, kind, dst),
+            g);
+      }
+    };
+  }
+}
