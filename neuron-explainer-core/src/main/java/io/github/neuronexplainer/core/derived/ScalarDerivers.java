@@ -37,17 +37,7 @@ public final class ScalarDerivers {
 
   /** The DSTs this registry can build (the others are refused with "not implemented"). */
   public static final Set<DerivedScalarType> IMPLEMENTED =
-      EnumSet.complementOf(
-          EnumSet.of(
-              AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT,
-              AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT,
-              ATTN_WRITE_TO_LATENT,
-              ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS,
-              FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS,
-              FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED,
-              ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN,
-              ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED,
-              VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION));
+      EnumSet.complementOf(EnumSet.of(VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION));
 
   /**
    * The deriver of {@code dst} under {@code config}.
@@ -207,6 +197,18 @@ public final class ScalarDerivers {
           ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
           ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ReconstitutedGradientDerivers
           .writeToFinalActivationResidualGrad(dst, config);
+      case AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT -> LatentGradientDerivers
+          .autoencoderLatentGradWrtResidualInput(config);
+      case AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT -> LatentGradientDerivers
+          .autoencoderLatentGradWrtMlpPostActInput(config);
+      case ATTN_WRITE_TO_LATENT,
+          ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS,
+          FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS -> LatentGradientDerivers.attnWriteToLatent(
+          dst, config);
+      case ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN -> LatentGradientDerivers
+          .attnWriteToLatentPerSequenceToken(config);
+      case FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED,
+          ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED -> LatentGradientDerivers.batched(dst, config);
       case VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION -> {
         if (config.activationIndexForFakeGrad() == null) {
           throw new UnsupportedDerivationException(

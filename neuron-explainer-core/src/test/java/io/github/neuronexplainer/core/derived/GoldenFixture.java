@@ -39,6 +39,10 @@ public final class GoldenFixture implements AutoCloseable {
     SCENARIO_AUTOENCODERS.put("trace_mlp_post_act", List.of("mlp_post_act"));
     SCENARIO_AUTOENCODERS.put("trace_mlp_post_act_attn_sae", List.of("resid_delta_attn"));
     SCENARIO_AUTOENCODERS.put("trace_attn_qk_probs", List.of("mlp_post_act"));
+    SCENARIO_AUTOENCODERS.put("trace_mlp_sae_latent", List.of("mlp_post_act"));
+    SCENARIO_AUTOENCODERS.put("trace_attn_sae_latent", List.of("resid_delta_attn"));
+    SCENARIO_AUTOENCODERS.put("latent_batched_attn_sae", List.of("resid_delta_attn"));
+    SCENARIO_AUTOENCODERS.put("fake_grad_mlp_neuron", List.of("mlp_post_act"));
   }
 
   public final NDManager manager = NDManager.newBaseManager();
@@ -102,6 +106,50 @@ public final class GoldenFixture implements AutoCloseable {
    */
   public static boolean deriveGradients(DerivedScalarType dst, JsonNode dstInfo) {
     return dstInfo.get("config").asText().equals("default") && !dst.requiresGradForForwardPass();
+  }
+
+  /**
+   * The config settings of a scenario besides its autoencoders (harness README's scenario table):
+   * the edge scenarios' node, the trace scenarios' trace config, the latent scenarios' layer.
+   */
+  public java.util.function.UnaryOperator<DstConfig.Builder> scenarioSettings(String scenario, String prompt) {
+    int last = promptTokens(prompt).length - 1;
+    JsonNode traced = dstJson(prompt).get("traced_latents");
+    return switch (scenario) {
+      case "edge_out_attn_v" -> b -> b.nodeIndexForAttribution(
+          new io.github.neuronexplainer.core.derived.indexing.AttnSubNodeIndex(
+              io.github.neuronexplainer.core.locations.NodeType.ATTENTION_HEAD,
+              List.of(1, 1, 0), 0, PassType.FORWARD, ActivationLocationType.ATTN_VALUE));
+      case "edge_in_attn_head" -> b -> b.nodeIndexForAttribution(
+          new io.github.neuronexplainer.core.derived.indexing.NodeIndex(
+              io.github.neuronexplainer.core.locations.NodeType.ATTENTION_HEAD,
+              List.of(last, 1, 0), 1, PassType.FORWARD));
+      case "trace_mlp_post_act", "trace_mlp_post_act_attn_sae" -> b -> b.traceConfig(
+          new io.github.neuronexplainer.core.derived.indexing.TraceConfig(
+              new io.github.neuronexplainer.core.derived.indexing.NodeIndex(
+                  io.github.neuronexplainer.core.locations.NodeType.MLP_NEURON, List.of(last, 0), 1, PassType.FORWARD),
+              io.github.neuronexplainer.core.derived.indexing.PreOrPostAct.POST, false, null, null));
+      case "trace_attn_qk_probs" -> b -> b.traceConfig(
+          new io.github.neuronexplainer.core.derived.indexing.TraceConfig(
+              new io.github.neuronexplainer.core.derived.indexing.NodeIndex(
+                  io.github.neuronexplainer.core.locations.NodeType.ATTENTION_HEAD, List.of(last, 1, 0), 1, PassType.FORWARD),
+              io.github.neuronexplainer.core.derived.indexing.PreOrPostAct.POST, false,
+              io.github.neuronexplainer.core.derived.indexing.AttentionTraceType.QK, null));
+      case "trace_mlp_sae_latent", "trace_attn_sae_latent" -> {
+        int latent = traced.get(scenario.contains("mlp") ? "mlp" : "attn").asInt();
+        yield b -> b.layerIndices(List.of(1)).traceConfig(
+            new io.github.neuronexplainer.core.derived.indexing.TraceConfig(
+                new io.github.neuronexplainer.core.derived.indexing.NodeIndex(
+                    io.github.neuronexplainer.core.locations.NodeType.AUTOENCODER_LATENT,
+                    java.util.Arrays.asList(null, latent), 1, PassType.FORWARD),
+                io.github.neuronexplainer.core.derived.indexing.PreOrPostAct.POST, true, null, null));
+      }
+      case "latent_batched_attn_sae" -> b -> b.layerIndices(List.of(1));
+      case "fake_grad_mlp_neuron" -> b -> b.activationIndexForFakeGrad(
+          new io.github.neuronexplainer.core.derived.indexing.ActivationIndex(
+              ActivationLocationType.MLP_POST_ACT, List.of(last, 0), 1, PassType.BACKWARD));
+      default -> b -> b;
+    };
   }
 
   /** The token ids of a prompt of the manifest. */
