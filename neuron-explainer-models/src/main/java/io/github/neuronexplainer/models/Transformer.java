@@ -147,6 +147,47 @@ public final class Transformer implements AutoCloseable {
     }
   }
 
+  /**
+   * A copy of this model with each layer norm's gain and bias folded into the linear layers that
+   * read it (q, k, v after {@code ln_1}; the MLP input after {@code ln_2}), as the original's
+   * {@code simplify()}: {@code W' = W·diag(g)}, {@code b' = b + W·β}, then gain 1 and bias 0. The
+   * final layer norm is left as is (the unembedding has no bias). Outputs are unchanged up to
+   * float rounding; activations after the layer norms differ by design.
+   */
+  public Transformer simplified(NDManager parent) {
+    try (NDManager staging = parent.newSubManager()) {
+      Map<String, NDArray> folded = new HashMap<>();
+      for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+        folded.put(e.getKey(), copyInto(e.getValue(), staging));
+      }
+      for (int i = 0; i < layers.length; i++) {
+        String p = "xf_layers." + i + ".";
+        fold(folded, p + "ln_1", p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj");
+        fold(folded, p + "ln_2", p + "mlp.in_layer");
+      }
+      return new Transformer(config, folded, parent);
+    }
+  }
+
+  private static NDArray copyInto(NDArray a, NDManager manager) {
+    NDArray copy = a.duplicate();
+    copy.attach(manager);
+    return copy;
+  }
+
+  private static void fold(Map<String, NDArray> params, String norm, String... linears) {
+    NDArray gain = params.get(norm + ".weight");
+    NDArray bias = params.get(norm + ".bias");
+    for (String linear : linears) {
+      NDArray w = params.get(linear + ".weight");
+      NDArray b = params.get(linear + ".bias");
+      params.put(linear + ".weight", w.mul(gain.reshape(1, -1)));
+      params.put(linear + ".bias", b.add(w.matMul(bias.reshape(-1, 1)).reshape(-1)));
+    }
+    params.put(norm + ".weight", gain.onesLike());
+    params.put(norm + ".bias", bias.zerosLike());
+  }
+
   public TransformerConfig config() {
     return config;
   }
@@ -519,6 +560,11 @@ public final class Transformer implements AutoCloseable {
   /** A new pass over this model with {@code hooks}, its tensors owned by {@code passManager}. */
   public HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
     return new HookedPass(hooks, passManager, recordGradients);
+  }
+
+  /** Native arrays owned by the model: constant after loading unless something leaks into it. */
+  int ownedArrayCount() {
+    return ((ai.djl.ndarray.BaseNDManager) weightsManager).getManagedArrays().size();
   }
 
   @Override
