@@ -1,11 +1,10 @@
 package io.github.neuronexplainer.models.weights;
 
-import io.github.neuronexplainer.models.TransformerConfig;
-
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.neuronexplainer.models.TransformerConfig;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
