@@ -232,12 +232,18 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static HostTensor loadPiece(
       WeightSource source, String name, long[] expectedShape, DownloadProgress progress) {
     String relative = PIECES_FOLDER + name + ".pt";
-    if (!source.exists(relative)) {
-      throw new WeightFormatException(source.describe(relative) + ": tensor '" + name
-          + "' is missing from the checkpoint (expected shape " + Arrays.toString(expectedShape)
-          + ")");
+    Path file;
+    try {
+      file = source.fetch(relative, progress);
+    } catch (WeightFetchException e) {
+      // Only ask whether the piece exists after a failure, to spare one request per piece.
+      if (!source.exists(relative)) {
+        throw new WeightFormatException(source.describe(relative) + ": tensor '" + name
+            + "' is missing from the checkpoint (expected shape "
+            + Arrays.toString(expectedShape) + ")", e);
+      }
+      throw e;
     }
-    Path file = source.fetch(relative, progress);
     Object value = TorchPickleReader.read(file);
     if (!(value instanceof HostTensor tensor)) {
       throw new WeightFormatException(file + ": expected a bare tensor for '" + name + "', got "

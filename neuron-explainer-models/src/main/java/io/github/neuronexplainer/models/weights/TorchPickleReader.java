@@ -453,8 +453,12 @@ public final class TorchPickleReader {
         return new HostTensor(storage.dtype(), size, ByteBuffer.allocate(0));
       }
       long lastElement = offset;
-      for (int d = 0; d < size.length; d++) {
-        lastElement += (size[d] - 1) * stride[d];
+      try {
+        for (int d = 0; d < size.length; d++) {
+          lastElement = Math.addExact(lastElement, Math.multiplyExact(size[d] - 1, stride[d]));
+        }
+      } catch (ArithmeticException e) {
+        lastElement = Long.MAX_VALUE;
       }
       if (lastElement >= storage.numel()) {
         throw error(file, where + ": size " + Arrays.toString(size) + ", stride "

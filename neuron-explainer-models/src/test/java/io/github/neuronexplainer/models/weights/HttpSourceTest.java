@@ -58,6 +58,24 @@ class HttpSourceTest {
       assertEquals(Gpt2Checkpoint.load(folder).tensors(), remote.tensors());
       assertTrue(server.requests.contains("GET /orig/model_pieces/tok_embed.weight.pt"),
           server.requests.toString());
+      assertEquals(1 + Gpt2Checkpoint.expectedShapes(remote.config()).size(),
+          server.requests.size(), "one GET per file, no HEAD: " + server.requests);
+    }
+  }
+
+  @Test
+  void missingPieceOverHttpIsNamed() throws IOException {
+    Path folder = SyntheticCheckpoints.writeOriginal(dir.resolve("served/orig"),
+        Gpt2CheckpointTest.SMALL_ORIGINAL, Gpt2CheckpointTest.randomOriginal(6));
+    Files.delete(folder.resolve("model_pieces/xf_layers.0.mlp.out_layer.weight.pt"));
+    try (LoopbackServer server = new LoopbackServer().mount("/", dir.resolve("served"))) {
+      WeightFormatException e = assertThrows(WeightFormatException.class, () ->
+          Gpt2Checkpoint.load(new HttpSource(server.url("/orig/"), dir.resolve("cache"))));
+      assertTrue(e.getMessage().contains("tensor 'xf_layers.0.mlp.out_layer.weight' is missing"),
+          e.getMessage());
+      assertTrue(e.getMessage().contains(
+          server.url("/orig/model_pieces/xf_layers.0.mlp.out_layer.weight.pt").toString()),
+          e.getMessage());
     }
   }
 
