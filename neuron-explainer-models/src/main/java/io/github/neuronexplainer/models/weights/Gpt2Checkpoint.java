@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -54,6 +55,7 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static final String SAFETENSORS_FILE = "model.safetensors";
   private static final String PIECES_FOLDER = "model_pieces/";
   private static final int PARALLEL_PIECES = 8;
+  private static final long PIECE_SHUTDOWN_SECONDS = 60;
   private static final Pattern HF_LAYER = Pattern.compile("h\\.(\\d+)\\.(.+)");
 
   /** The file layout a checkpoint folder uses. */
@@ -206,8 +208,8 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static Gpt2Checkpoint loadPieces(
       TransformerConfig config, WeightSource source, DownloadProgress progress) {
     Map<String, long[]> expected = expectedShapes(config);
-    ExecutorService pool = Executors.newFixedThreadPool(
-        Math.min(PARALLEL_PIECES, Math.max(1, Runtime.getRuntime().availableProcessors())),
+    // Pieces are mostly I/O (downloads, zip reads), so a few more threads than cores pay off.
+    ExecutorService pool = Executors.newFixedThreadPool(PARALLEL_PIECES,
         runnable -> {
           Thread thread = new Thread(runnable, "gpt2-checkpoint-piece");
           thread.setDaemon(true);
@@ -225,7 +227,19 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
       }
       return new Gpt2Checkpoint(config, tensors);
     } finally {
-      pool.shutdownNow();
+      stopAndWait(pool);
+    }
+  }
+
+  /** On failure the other pieces are cancelled; wait so no download outlives this call. */
+  private static void stopAndWait(ExecutorService pool) {
+    pool.shutdownNow();
+    try {
+      if (!pool.awaitTermination(PIECE_SHUTDOWN_SECONDS, TimeUnit.SECONDS)) {
+        LOG.warn("checkpoint piece loaders still running after {} s", PIECE_SHUTDOWN_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

@@ -92,8 +92,6 @@ public final class TorchPickleReader {
       return toResult(root, ptFile, 0);
     } catch (ZipException e) {
       throw error(ptFile, "not a readable torch zip file (truncated or corrupt): " + e.getMessage());
-    } catch (NoSuchFileException e) {
-      throw new UncheckedIOException("torch file not found: " + ptFile, e);
     } catch (IOException e) {
       throw new UncheckedIOException("could not read torch file " + ptFile, e);
     }

@@ -77,6 +77,9 @@ class HttpSourceTest {
           server.url("/orig/model_pieces/xf_layers.0.mlp.out_layer.weight.pt").toString()),
           e.getMessage());
     }
+    assertEquals(List.of(), regularFilesUnder(dir.resolve("cache")).stream()
+        .filter(p -> p.getFileName().toString().endsWith(".part")).toList(),
+        "cancelled downloads leave no temp files");
   }
 
   @Test
