@@ -37,9 +37,14 @@ public final class HttpSource implements WeightSource {
   private static final long PROGRESS_BYTES = 256 * 1024;
   private static final long PROGRESS_NANOS = 100_000_000L;
 
+  // One client for all sources: each HttpClient owns a selector thread and Java 17 cannot close it.
+  private static final HttpClient CLIENT = HttpClient.newBuilder()
+      .followRedirects(HttpClient.Redirect.NORMAL)
+      .connectTimeout(Duration.ofSeconds(30))
+      .build();
+
   private final URI baseUrl;
   private final Path cacheRoot;
-  private final HttpClient client;
 
   /**
    * @param baseUrl http or https URL of the folder holding the files (a trailing {@code /} is
@@ -63,10 +68,6 @@ public final class HttpSource implements WeightSource {
         ? "/" : baseUrl.getRawPath();
     this.baseUrl = baseUrl.resolve(path.endsWith("/") ? path : path + "/");
     this.cacheRoot = cacheDir.toAbsolutePath().normalize().resolve(cacheFolderName(this.baseUrl));
-    this.client = HttpClient.newBuilder()
-        .followRedirects(HttpClient.Redirect.NORMAL)
-        .connectTimeout(Duration.ofSeconds(30))
-        .build();
   }
 
   public URI baseUrl() {
@@ -84,6 +85,11 @@ public final class HttpSource implements WeightSource {
   /** Where {@code relativePath} is (or will be) cached. */
   public Path cachePathOf(String relativePath) {
     return cacheRoot.resolve(relativePath);
+  }
+
+  /** Whether {@code relativePath} is already in the cache (no network access). */
+  public boolean isCached(String relativePath) {
+    return Files.isRegularFile(cachePathOf(relativePath));
   }
 
   @Override
@@ -128,7 +134,7 @@ public final class HttpSource implements WeightSource {
         .GET()
         .build();
     HttpResponse<InputStream> response =
-        client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() != 200) {
         throw new WeightFetchException("HTTP " + response.statusCode() + " for "
@@ -167,7 +173,7 @@ public final class HttpSource implements WeightSource {
 
   @Override
   public boolean exists(String relativePath) {
-    if (Files.isRegularFile(cachePathOf(relativePath))) {
+    if (isCached(relativePath)) {
       return true;
     }
     URI url = urlOf(relativePath);
@@ -177,7 +183,7 @@ public final class HttpSource implements WeightSource {
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
         .build();
     try {
-      int status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+      int status = CLIENT.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
       if (status == 200) {
         return true;
       }

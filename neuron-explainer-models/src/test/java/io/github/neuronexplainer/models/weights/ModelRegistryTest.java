@@ -87,6 +87,10 @@ class ModelRegistryTest {
       assertEquals(Gpt2CheckpointTest.SMALL_ORIGINAL, c.config());
       assertEquals("GET /hf/gpt2-medium/resolve/main/config.json", server.requests.get(0));
       assertEquals("GET /blob/gpt2/medium/config.json", server.requests.get(1));
+      server.requests.clear();
+      assertEquals(c.tensors(), registry.loadCheckpoint("gpt2-medium", DownloadProgress.none())
+          .tensors());
+      assertEquals(List.of(), server.requests, "a model cached from the blob needs no request");
     }
   }
 
