@@ -9,9 +9,12 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
@@ -137,16 +140,19 @@ public final class HttpSource implements WeightSource {
         CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() != 200) {
-        throw new WeightFetchException("HTTP " + response.statusCode() + " for "
-            + redact(response.uri()) + (response.statusCode() == 404
-                ? " (file not found; check the model name or base URL)" : ""));
+        String redirected = response.uri().equals(url)
+            ? "" : " (redirected to " + redact(response.uri()) + ")";
+        throw new WeightFetchException("HTTP " + response.statusCode() + " for " + redact(url)
+            + redirected + (response.statusCode() == 404
+                ? ": file not found; check the model name or base URL" : ""));
       }
       long total = response.headers().firstValueAsLong("Content-Length").orElse(-1);
       long done = 0;
       long lastReportedBytes = 0;
       long lastReportNanos = System.nanoTime();
       byte[] buffer = new byte[1 << 16];
-      try (OutputStream out = Files.newOutputStream(temp)) {
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+          OutputStream out = Channels.newOutputStream(channel)) {
         int read;
         while ((read = body.read(buffer)) >= 0) {
           out.write(buffer, 0, read);
@@ -162,6 +168,7 @@ public final class HttpSource implements WeightSource {
             lastReportNanos = now;
           }
         }
+        channel.force(true); // the rename must never expose data still in the page cache
       }
       if (total >= 0 && done != total) {
         throw new WeightFetchException("download of " + redact(url) + " ended after " + done
