@@ -114,9 +114,9 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
     LOG.info("loading {} checkpoint from {}", layout, source);
     return switch (layout) {
       case ORIGINAL_PIECES -> loadPieces(
-          TransformerConfig.fromOriginalJson(configText), source, progress);
+          TransformerConfig.fromOriginalJson(configFile), source, progress);
       case HUGGING_FACE_SAFETENSORS -> loadSafetensors(
-          TransformerConfig.fromHuggingFaceJson(configText), source, progress);
+          TransformerConfig.fromHuggingFaceJson(configFile), source, progress);
     };
   }
 

@@ -177,6 +177,15 @@ class Gpt2CheckpointTest {
   }
 
   @Test
+  void invalidConfigValuesNameTheFile() throws IOException {
+    Files.writeString(dir.resolve("config.json"), "{\"d_model\": 10, \"n_heads\": 3}");
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> Gpt2Checkpoint.load(dir));
+    assertTrue(e.getMessage().contains(dir.resolve("config.json").toString()), e.getMessage());
+    assertTrue(e.getMessage().contains("not divisible by nHeads = 3"), e.getMessage());
+  }
+
+  @Test
   void missingFolderIsAFetchError() {
     WeightFetchException e = assertThrows(WeightFetchException.class,
         () -> Gpt2Checkpoint.load(dir.resolve("nope")));
