@@ -139,9 +139,7 @@ public final class Transformer implements AutoCloseable {
       Map<String, NDArray> arrays = new HashMap<>();
       for (Map.Entry<String, io.github.neuronexplainer.models.weights.HostTensor> e :
           checkpoint.tensors().entrySet()) {
-        arrays.put(
-            e.getKey(),
-            staging.create(e.getValue().toFloatArray(), new Shape(e.getValue().shape())));
+        arrays.put(e.getKey(), e.getValue().toFloat32().toNDArray(staging));
       }
       return new Transformer(checkpoint.config(), arrays, parent);
     }
