@@ -296,6 +296,14 @@ public final class Transformer implements AutoCloseable {
     return runUnembed(x, pass);
   }
 
+  private static boolean unembedIsHooked(Hooks hooks) {
+    return hooks.hasAny(HookPoint.LN_F_POST_MEAN_SUBTRACTION)
+        || hooks.hasAny(HookPoint.LN_F_SCALE)
+        || hooks.hasAny(HookPoint.LN_F_POST_SCALE)
+        || hooks.hasAny(HookPoint.POST_LN_F)
+        || hooks.hasAny(HookPoint.LOGITS);
+  }
+
   /** A new, empty KV cache for incremental decoding, owned by {@code manager}. */
   public KvCache newCache(NDManager manager) {
     return new KvCache(manager, config.nLayers());
@@ -511,7 +519,17 @@ public final class Transformer implements AutoCloseable {
           NDArray tokens =
               stepManager.create(stepTokens, new Shape(b, first ? batch.length() : 1));
           NDArray pad = first ? batch.padArray(stepManager) : null;
-          NDArray logits = withGradMode(false, () -> forward(tokens, pad, cache, pass));
+          NDArray logits =
+              withGradMode(
+                  false,
+                  () -> {
+                    NDArray x = runTorso(runEmbed(tokens, pad, cache, pass), pad, cache, pass);
+                    if (!unembedIsHooked(hooks)) {
+                      // only the last position is sampled from: skip the other positions' logits
+                      x = x.get(new NDIndex(":, -1:, :"));
+                    }
+                    return runUnembed(x, pass);
+                  });
           long s = logits.getShape().get(1);
           float[] last = logits.get(new NDIndex(":, {}, :", s - 1)).toFloatArray();
           stepTokens = new long[b];
