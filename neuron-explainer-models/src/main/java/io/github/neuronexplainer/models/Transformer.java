@@ -41,16 +41,15 @@ public final class Transformer implements AutoCloseable {
   private final NDArray unembedT; // [d_model, vocab] view of unembed.weight
   private final float qkScale;
 
-  /** Parameters of one layer; {@code *T} are [in, out] transposed views of nn.Linear weights. */
+  /**
+   * Parameters of one layer; {@code *T} are [in, out] transposed views of nn.Linear weights, and
+   * {@code qkvT} is the q, k and v projections side by side (one matrix product instead of three).
+   */
   private record Layer(
       NDArray ln1Weight,
       NDArray ln1Bias,
-      NDArray qT,
-      NDArray qBias,
-      NDArray kT,
-      NDArray kBias,
-      NDArray vT,
-      NDArray vBias,
+      NDArray qkvT,
+      NDArray qkvBias,
       NDArray outT,
       NDArray outBias,
       NDArray ln2Weight,
@@ -91,12 +90,14 @@ public final class Transformer implements AutoCloseable {
           new Layer(
               param(p + "ln_1.weight", d),
               param(p + "ln_1.bias", d),
-              param(p + "attn.q_proj.weight", config.dAttnQk(), d).transpose(),
-              param(p + "attn.q_proj.bias", config.dAttnQk()),
-              param(p + "attn.k_proj.weight", config.dAttnQk(), d).transpose(),
-              param(p + "attn.k_proj.bias", config.dAttnQk()),
-              param(p + "attn.v_proj.weight", config.dAttnV(), d).transpose(),
-              param(p + "attn.v_proj.bias", config.dAttnV()),
+              concat(
+                  param(p + "attn.q_proj.weight", config.dAttnQk(), d).transpose(),
+                  param(p + "attn.k_proj.weight", config.dAttnQk(), d).transpose(),
+                  param(p + "attn.v_proj.weight", config.dAttnV(), d).transpose()),
+              concat(
+                  param(p + "attn.q_proj.bias", config.dAttnQk()),
+                  param(p + "attn.k_proj.bias", config.dAttnQk()),
+                  param(p + "attn.v_proj.bias", config.dAttnV())),
               param(p + "attn.out_proj.weight", d, config.dAttnV()).transpose(),
               param(p + "attn.out_proj.bias", d),
               param(p + "ln_2.weight", d),
@@ -107,6 +108,15 @@ public final class Transformer implements AutoCloseable {
               param(p + "mlp.out_layer.bias", d));
     }
     this.qkScale = (float) (1.0 / Math.sqrt(Math.sqrt(config.dHead())));
+  }
+
+  /** The arrays side by side along their last axis, as a new contiguous array of the model's. */
+  private static NDArray concat(NDArray q, NDArray k, NDArray v) {
+    int axis = q.getShape().dimension() - 1;
+    NDArray qk = q.concat(k, axis);
+    NDArray qkv = qk.concat(v, axis);
+    qk.close();
+    return qkv;
   }
 
   private NDArray param(String name, long... shape) {
@@ -385,9 +395,11 @@ public final class Transformer implements AutoCloseable {
     long batch = x.getShape().get(0);
     long nQueries = x.getShape().get(1);
     int heads = config.nHeads();
-    NDArray q = x.matMul(w.qT()).add(w.qBias());
-    NDArray k = x.matMul(w.kT()).add(w.kBias());
-    NDArray v = x.matMul(w.vT()).add(w.vBias());
+    NDArray qkv = x.matMul(w.qkvT()).add(w.qkvBias());
+    long dqk = config.dAttnQk();
+    NDArray q = qkv.get(new NDIndex(":, :, :{}", dqk));
+    NDArray k = qkv.get(new NDIndex(":, :, {}:{}", dqk, 2 * dqk));
+    NDArray v = qkv.get(new NDIndex(":, :, {}:", 2 * dqk));
     if (cache != null) {
       NDArray[] kv = cache.append(layer, k, v);
       k = kv[0];
