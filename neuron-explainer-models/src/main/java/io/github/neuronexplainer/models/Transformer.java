@@ -512,6 +512,24 @@ public final class Transformer implements AutoCloseable {
   }
 
   /**
+   * Samples continuations of text prompts, encoded as the original's {@code sample} does (plain
+   * text: a prompt containing {@code <|endoftext|>} is rejected, as tiktoken's {@code encode}
+   * rejects it by default).
+   */
+  public SampleResult sampleText(java.util.List<String> prompts, SamplingOptions options, Hooks hooks) {
+    Gpt2Tokenizer tokenizer = Gpt2Tokenizer.forEncoding(config.enc());
+    java.util.List<int[]> tokens = new java.util.ArrayList<>();
+    for (String prompt : prompts) {
+      if (prompt.contains(Gpt2Tokenizer.END_OF_TEXT_STRING)) {
+        throw new IllegalArgumentException(
+            "Prompt contains " + Gpt2Tokenizer.END_OF_TEXT_STRING + "; pass token ids to sample() instead");
+      }
+      tokens.add(tokenizer.encodeOrdinary(prompt));
+    }
+    return sample(tokens, options, hooks);
+  }
+
+  /**
    * Samples continuations of the prompts with a KV cache; prompts of unequal length are left
    * padded with pad-aware positions, as in the original's {@code Transformer.sample}. {@code
    * hooks} run at every step (the first step sees the whole prompt, later steps one token).
