@@ -1,0 +1,93 @@
+package io.github.neuronexplainer.explanations.explainer;
+
+import io.github.neuronexplainer.core.records.ActivationRecord;
+import io.github.neuronexplainer.core.records.AttentionUtils;
+import io.github.neuronexplainer.explanations.fewshot.AttentionTokenPairExample;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+
+/**
+ * Token-pair rendering and top-pair selection for attention heads. "From" tokens are shown as
+ * {@code [[tok]]}, "to" tokens as {@code **tok**}, both as {@code [[**tok**]]}. Stateless.
+ */
+public final class AttentionPairs {
+    /** Separates sequences in the attention explainer prompt. */
+    public static final String ATTENTION_SEQUENCE_SEPARATOR = "<|sequence_separator|>";
+
+    private AttentionPairs() {}
+
+    /**
+     * A strongly activating pair.
+     *
+     * @param recordIndex which record
+     * @param value its activation
+     * @param from "from" token index
+     * @param to "to" token index
+     */
+    public record TopPair(int recordIndex, double value, int from, int to) {}
+
+    /** The sequence with the {@code (from, to)} pair marked. */
+    public static String formatTokenPairString(List<String> tokens, int from, int to) {
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < tokens.size(); i++) {
+            String t = tokens.get(i);
+            if (i == from && i == to) {
+                sb.append("[[**").append(t).append("**]]");
+            } else if (i == from) {
+                sb.append("[[").append(t).append("]]");
+            } else if (i == to) {
+                sb.append("**").append(t).append("**");
+            } else {
+                sb.append(t);
+            }
+        }
+        return sb.toString();
+    }
+
+    /**
+     * Every (example, pair) rendered and joined by the sequence separator, or, with {@code omitZeros},
+     * as {@code (to_token, from_token)} tuples joined by {@code ", "}.
+     */
+    public static String formatTokenPairs(List<AttentionTokenPairExample> examples, boolean omitZeros) {
+        List<String> parts = new ArrayList<>();
+        for (AttentionTokenPairExample e : examples) {
+            for (int[] c : e.tokenPairCoordinates()) {
+                parts.add(omitZeros ? "(" + e.tokens().get(c[1]) + ", " + e.tokens().get(c[0]) + ")"
+                        : formatTokenPairString(e.tokens(), c[0], c[1]));
+            }
+        }
+        return String.join(omitZeros ? ", " : "\n" + ATTENTION_SEQUENCE_SEPARATOR + "\n", parts);
+    }
+
+    /**
+     * Flat indices of one record ordered by value descending, like {@code np.argsort(acts)[::-1]}: ties
+     * come out by higher flat index first (exact for numpy's stable small-array sort; for more than 16
+     * elements numpy's tie order is implementation-defined) and NaN sorts first.
+     */
+    public static List<Integer> argsortDescending(List<Number> activations) {
+        List<Integer> idx = new ArrayList<>();
+        for (int i = 0; i < activations.size(); i++) {
+            idx.add(i);
+        }
+        Comparator<Integer> ascending = Comparator.<Integer>comparingDouble(i -> activations.get(i).doubleValue())
+                .thenComparingInt(i -> i);
+        idx.sort(ascending.reversed());
+        return idx;
+    }
+
+    /** The {@code topK} strongest pairs over all records (square flattening), value descending, stable. */
+    public static List<TopPair> topAttentionCoordinates(List<ActivationRecord> records, int topK) {
+        List<TopPair> candidates = new ArrayList<>();
+        for (int r = 0; r < records.size(); r++) {
+            List<Number> acts = records.get(r).activations();
+            List<Integer> order = argsortDescending(acts);
+            for (int flat : order.subList(0, Math.min(topK, order.size()))) {
+                int[] c = AttentionUtils.unflatten(flat);
+                candidates.add(new TopPair(r, acts.get(flat).doubleValue(), c[0], c[1]));
+            }
+        }
+        candidates.sort(Comparator.comparingDouble(TopPair::value).reversed());
+        return List.copyOf(candidates.subList(0, Math.min(topK, candidates.size())));
+    }
+}
