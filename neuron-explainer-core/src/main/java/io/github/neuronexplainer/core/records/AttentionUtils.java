@@ -91,6 +91,20 @@ public final class AttentionUtils {
         throw new IllegalArgumentException("flat index " + flatIndex + " out of range");
     }
 
+    /**
+     * The original's signature: give both {@code numSequenceTokens} and {@code numActivations}, or neither
+     * (square matrix).
+     */
+    public static int[] unflattenOptional(long flatIndex, Integer numSequenceTokens, Long numActivations) {
+        check((numSequenceTokens == null) == (numActivations == null),
+                "Give both numSequenceTokens and numActivations, or neither");
+        if (numSequenceTokens == null) {
+            long[] r = unflattenAssumingSquare(flatIndex);
+            return new int[] {(int) r[0], (int) r[1]};
+        }
+        return unflatten(flatIndex, (int) numSequenceTokens, (long) numActivations);
+    }
+
     /** The inverse of {@link #unflatten(int)}: {@code from(from+1)/2 + to}. */
     public static long flatten(int from, int to) {
         check(to >= 0 && to <= from, "need 0 <= to <= from, got from=" + from + " to=" + to);

@@ -86,7 +86,13 @@ public final class AttentionHeadExplainer extends NeuronExplainer {
      */
     public Prompt makeExplanationPrompt(List<ActivationRecord> allActivations, int maxTokensForCompletion,
                                         int numTopPairsToDisplay) {
-        return makePrompt(allActivations, maxTokensForCompletion, numTopPairsToDisplay, 0);
+        return makeExplanationPrompt(allActivations, maxTokensForCompletion, numTopPairsToDisplay, 0);
+    }
+
+    /** As above, starting with the last pair of the first {@code omitNTokenPairExamples} few-shot heads dropped. */
+    public Prompt makeExplanationPrompt(List<ActivationRecord> allActivations, int maxTokensForCompletion,
+                                        int numTopPairsToDisplay, int omitNTokenPairExamples) {
+        return makePrompt(allActivations, maxTokensForCompletion, numTopPairsToDisplay, omitNTokenPairExamples);
     }
 
     private Prompt makePrompt(List<ActivationRecord> records, int maxTokens, int numTop, int omitN) {

@@ -86,7 +86,20 @@ public final class TokenActivationPairExplainer extends NeuronExplainer {
             throw new IllegalArgumentException("numberedListOfNExplanations must be > 0, got "
                     + numberedListOfNExplanations);
         }
-        return makePrompt(allActivations, maxTokensForCompletion, numberedListOfNExplanations, 0);
+        return makeExplanationPrompt(allActivations, maxTokensForCompletion, numberedListOfNExplanations, 0);
+    }
+
+    /**
+     * As {@link #makeExplanationPrompt(List, int, Integer)}, but starting with the last record of the first
+     * {@code omitNActivationRecords} multi-record few-shot examples already dropped.
+     */
+    public Prompt makeExplanationPrompt(List<ActivationRecord> allActivations, int maxTokensForCompletion,
+                                        Integer numberedListOfNExplanations, int omitNActivationRecords) {
+        if (numberedListOfNExplanations != null && numberedListOfNExplanations <= 0) {
+            throw new IllegalArgumentException("numberedListOfNExplanations must be > 0, got "
+                    + numberedListOfNExplanations);
+        }
+        return makePrompt(allActivations, maxTokensForCompletion, numberedListOfNExplanations, omitNActivationRecords);
     }
 
     private Prompt makePrompt(List<ActivationRecord> allActivations, int maxTokensForCompletion,
