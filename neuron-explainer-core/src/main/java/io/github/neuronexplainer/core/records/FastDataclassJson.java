@@ -60,10 +60,10 @@ public final class FastDataclassJson {
                             m.containsKey("random_sample") ? list(m, "random_sample", ActivationRecord.class) : List.of(),
                             m.get("random_sample_by_quantile") == null ? null : nestedRecords(m, "random_sample_by_quantile"),
                             m.get("quantile_boundaries") == null ? null : doubles(m.get("quantile_boundaries"), "quantile_boundaries"),
-                            m.containsKey("mean") ? nullableDouble(m, "mean") : Double.NaN,
-                            m.containsKey("variance") ? nullableDouble(m, "variance") : Double.NaN,
-                            m.containsKey("skewness") ? nullableDouble(m, "skewness") : Double.NaN,
-                            m.containsKey("kurtosis") ? nullableDouble(m, "kurtosis") : Double.NaN,
+                            m.containsKey("mean") ? nullableDouble(m, "mean") : (Double) Double.NaN,
+                            m.containsKey("variance") ? nullableDouble(m, "variance") : (Double) Double.NaN,
+                            m.containsKey("skewness") ? nullableDouble(m, "skewness") : (Double) Double.NaN,
+                            m.containsKey("kurtosis") ? nullableDouble(m, "kurtosis") : (Double) Double.NaN,
                             m.containsKey("most_positive_activation_records")
                                     ? list(m, "most_positive_activation_records", ActivationRecord.class) : List.of())),
             new Spec("SequenceSimulation", List.of("tokens", "expected_activations", "activation_scale",
@@ -123,8 +123,10 @@ public final class FastDataclassJson {
     static {
         for (Spec s : SPECS) {
             BY_NAME.put(s.name(), s);
+            if (s.name().equals("ScoredExplanation")) {
+                BY_NAME.put("ScoredExplanationOrBaseline", s);
+            }
         }
-        BY_NAME.put("ScoredExplanationOrBaseline", BY_NAME.get("ScoredExplanation"));
     }
 
     private FastDataclassJson() {}
