@@ -80,6 +80,12 @@ final class ConformanceSupport {
      * with its reason in the name.
      */
     static Stream<DynamicTest> cases(String file, Map<String, Spec> specs, Map<String, String> skipsByCaseName) {
+        return cases(file, specs, skipsByCaseName, c -> null);
+    }
+
+    /** As above, with an extra rule that gives a skip reason (or null) per case. */
+    static Stream<DynamicTest> cases(String file, Map<String, Spec> specs, Map<String, String> skipsByCaseName,
+                                     java.util.function.Function<JsonNode, String> skipRule) {
         JsonNode root = load(file);
         int[] counts = COUNTS.computeIfAbsent(file, k -> new int[3]);
         List<DynamicTest> tests = new ArrayList<>();
@@ -94,6 +100,9 @@ final class ConformanceSupport {
                         skip = e.getValue();
                     }
                 }
+            }
+            if (skip == null) {
+                skip = skipRule.apply(c);
             }
             String skipReason = skip;
             String display = name + (skipReason == null ? "" : " [SKIPPED: " + skipReason + "]");

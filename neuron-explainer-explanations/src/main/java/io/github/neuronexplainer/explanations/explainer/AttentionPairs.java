@@ -50,14 +50,18 @@ public final class AttentionPairs {
      * as {@code (to_token, from_token)} tuples joined by {@code ", "}.
      */
     public static String formatTokenPairs(List<AttentionTokenPairExample> examples, boolean omitZeros) {
-        List<String> parts = new ArrayList<>();
+        String separator = omitZeros ? ", " : "\n" + ATTENTION_SEQUENCE_SEPARATOR + "\n";
+        List<String> perExample = new ArrayList<>();
         for (AttentionTokenPairExample e : examples) {
+            List<String> parts = new ArrayList<>();
             for (int[] c : e.tokenPairCoordinates()) {
                 parts.add(omitZeros ? "(" + e.tokens().get(c[1]) + ", " + e.tokens().get(c[0]) + ")"
                         : formatTokenPairString(e.tokens(), c[0], c[1]));
             }
+            // joined per example first, so an example without pairs still adds a separator, as upstream
+            perExample.add(String.join(separator, parts));
         }
-        return String.join(omitZeros ? ", " : "\n" + ATTENTION_SEQUENCE_SEPARATOR + "\n", parts);
+        return String.join(separator, perExample);
     }
 
     /**
