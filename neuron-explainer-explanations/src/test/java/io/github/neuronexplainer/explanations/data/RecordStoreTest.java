@@ -40,7 +40,7 @@ class RecordStoreTest {
         Files.createDirectories(dir.resolve("acts/3"));
         Files.writeString(dir.resolve("acts/3/7.json"), FastDataclassJson.dumps(record()));
         Files.createDirectories(dir.resolve("expl/3"));
-        Files.writeString(dir.resolve("expl/3/7.jsonl"), "{\"neuron_id\":{\"idx\":7,\"layer\":3},"
+        Files.writeString(dir.resolve("expl/3/7.jsonl"), "{\"neuron_id\":{\"idx\":7,\"layer\":3,\"dataclass_name\":\"NeuronId\"},\"dataclass_name\":\"NeuronSimulationResults\","
                 + "\"scored_explanation_or_baseline_list\":[]}\n\n");
         RecordStore store = new RecordStore(null);
         NeuronRecord r = store.loadNeuronRecord(DatasetLocation.localFolder(dir.resolve("acts"), "json"), 3, 7).orElseThrow();
