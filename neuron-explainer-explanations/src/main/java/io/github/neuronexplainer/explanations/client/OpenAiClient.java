@@ -169,7 +169,7 @@ public final class OpenAiClient implements LlmClient, AutoCloseable {
         }
         ObjectNode body = request.body().deepCopy();
         body.put("model", model);
-        String payload = Json.write(body);
+        byte[] payload = toBytes(body);
         URI uri = URI.create(baseUrl + request.endpoint());
         Duration timeout = request.timeout() != null ? request.timeout() : defaultTimeout;
         CompletableFuture<JsonNode> result = new CompletableFuture<>();
@@ -177,7 +177,15 @@ public final class OpenAiClient implements LlmClient, AutoCloseable {
         return result;
     }
 
-    private void attempt(int attempt, URI uri, String payload, Duration timeout, String cacheKey,
+    private static byte[] toBytes(JsonNode body) {
+        try {
+            return Json.MAPPER.writeValueAsBytes(body);
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalArgumentException("Cannot serialise the request body", e);
+        }
+    }
+
+    private void attempt(int attempt, URI uri, byte[] payload, Duration timeout, String cacheKey,
                          CompletableFuture<JsonNode> result) {
         limiter.acquire().thenRun(() -> send(uri, payload, timeout).whenComplete((response, error) -> {
             limiter.release();
@@ -213,7 +221,7 @@ public final class OpenAiClient implements LlmClient, AutoCloseable {
     }
 
     /** One HTTP attempt; completes with the parsed body or a classified {@link ApiException}. */
-    private CompletableFuture<JsonNode> send(URI uri, String payload, Duration timeout) {
+    private CompletableFuture<JsonNode> send(URI uri, byte[] payload, Duration timeout) {
         try {
             return sendOnce(uri, payload, timeout);
         } catch (RuntimeException e) {
@@ -222,7 +230,7 @@ public final class OpenAiClient implements LlmClient, AutoCloseable {
         }
     }
 
-    private CompletableFuture<JsonNode> sendOnce(URI uri, String payload, Duration timeout) {
+    private CompletableFuture<JsonNode> sendOnce(URI uri, byte[] payload, Duration timeout) {
         requests.incrementAndGet();
         SimpleRequestBuilder rb = SimpleRequestBuilder.post(uri).setBody(payload, ContentType.APPLICATION_JSON);
         if (!apiKey.isEmpty()) {

@@ -16,6 +16,7 @@ import io.github.neuronexplainer.explanations.client.LlmClient;
 import io.github.neuronexplainer.explanations.explainer.NeuronExplainer;
 import io.github.neuronexplainer.explanations.fewshot.Example;
 import io.github.neuronexplainer.explanations.fewshot.FewShotExampleSet;
+import io.github.neuronexplainer.explanations.prompt.ChatMessage;
 import io.github.neuronexplainer.explanations.prompt.Prompt;
 import io.github.neuronexplainer.explanations.prompt.PromptBuilder;
 import io.github.neuronexplainer.explanations.prompt.PromptFormat;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -39,6 +41,8 @@ public final class LogprobFreeExplanationTokenSimulator implements NeuronSimulat
     private static final Logger LOG = LoggerFactory.getLogger(LogprobFreeExplanationTokenSimulator.class);
     private static final ObjectReader STRICT_READER = Json.MAPPER.readerFor(JsonNode.class)
             .with(DeserializationFeature.FAIL_ON_TRAILING_TOKENS);
+
+    private static final Map<FewShotExampleSet, List<ChatMessage>> FEW_SHOT_MESSAGES = new ConcurrentHashMap<>();
 
     private final LlmClient client;
     private final String explanation;
@@ -95,14 +99,23 @@ public final class LogprobFreeExplanationTokenSimulator implements NeuronSimulat
             throw new IllegalArgumentException("explanation must not be empty");
         }
         PromptBuilder builder = new PromptBuilder(true);
-        builder.addMessage(Role.SYSTEM, SimulatorPrompts.LOGPROB_FREE);
-        for (Example e : fewShotExampleSet.getExamples()) {
-            ActivationRecord first = e.activationRecords().get(0);
-            builder.addMessage(Role.USER, formatRecordAsJson(e.explanation(), first, false));
-            builder.addMessage(Role.ASSISTANT, formatRecordAsJson(e.explanation(), first, true));
+        for (ChatMessage m : FEW_SHOT_MESSAGES.computeIfAbsent(fewShotExampleSet, LogprobFreeExplanationTokenSimulator::fewShotMessages)) {
+            builder.addMessage(m.role(), m.content());
         }
         builder.addMessage(Role.USER, formatRecordAsJson(explanation, new ActivationRecord(List.of(), tokens), false));
         return builder.build(PromptFormat.CHAT_MESSAGES);
+    }
+
+    /** The system message and few-shot JSON pairs (first record only); constant per set, so built once. */
+    private static List<ChatMessage> fewShotMessages(FewShotExampleSet set) {
+        List<ChatMessage> out = new ArrayList<>();
+        out.add(new ChatMessage(Role.SYSTEM, SimulatorPrompts.LOGPROB_FREE));
+        for (Example e : set.getExamples()) {
+            ActivationRecord first = e.activationRecords().get(0);
+            out.add(new ChatMessage(Role.USER, formatRecordAsJson(e.explanation(), first, false)));
+            out.add(new ChatMessage(Role.ASSISTANT, formatRecordAsJson(e.explanation(), first, true)));
+        }
+        return List.copyOf(out);
     }
 
     /** {@code json.dumps({"to_find", "document", "activations": [{"token", "activation"}]})} with raw values. */
