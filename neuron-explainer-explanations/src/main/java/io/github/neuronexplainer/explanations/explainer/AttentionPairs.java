@@ -65,19 +65,20 @@ public final class AttentionPairs {
     }
 
     /**
-     * Flat indices of one record ordered by value descending, like {@code np.argsort(acts)[::-1]}: ties
-     * come out by higher flat index first (exact for numpy's stable small-array sort; for more than 16
-     * elements numpy's tie order is implementation-defined) and NaN sorts first.
+     * Flat indices of one record ordered by value descending, exactly as {@code np.argsort(acts)[::-1]}
+     * with numpy 1.24's default sort (so tied activations come out in the original's order; NaN first).
      */
     public static List<Integer> argsortDescending(List<Number> activations) {
-        List<Integer> idx = new ArrayList<>();
-        for (int i = 0; i < activations.size(); i++) {
-            idx.add(i);
+        double[] values = new double[activations.size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = activations.get(i).doubleValue();
         }
-        Comparator<Integer> ascending = Comparator.<Integer>comparingDouble(i -> activations.get(i).doubleValue())
-                .thenComparingInt(i -> i);
-        idx.sort(ascending.reversed());
-        return idx;
+        int[] ascending = NumpyArgsort.argsort(values);
+        List<Integer> out = new ArrayList<>(ascending.length);
+        for (int i = ascending.length - 1; i >= 0; i--) {
+            out.add(ascending[i]);
+        }
+        return out;
     }
 
     /** The {@code topK} strongest pairs over all records (square flattening), value descending, stable. */
