@@ -21,7 +21,8 @@ import java.util.concurrent.Executors;
  * request after a fixed delay, at a given concurrency. The ideal wall time is {@code N × delay / concurrency}
  * (1 s for the defaults 1000 × 50 ms / 50); the efficiency is that bound divided by the measured wall time.
  *
- * <p>Usage: {@code SimulationBenchmark [simulations=1000] [delayMs=50] [concurrency=50]}.
+ * <p>Usage: {@code SimulationBenchmark [simulations=1000] [delayMs=50] [concurrency=50] [fewShotSet=COLANGV2]};
+ * the TEST set gives a small prompt, which isolates the client's own overhead from prompt serialisation.
  */
 public final class SimulationBenchmark {
     private static final List<String> TOKENS = List.of(" The", " cat", " sat", " on", " the", " mat", ".");
@@ -32,6 +33,7 @@ public final class SimulationBenchmark {
         int simulations = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         long delayMs = args.length > 1 ? Long.parseLong(args[1]) : 50;
         int concurrency = args.length > 2 ? Integer.parseInt(args[2]) : 50;
+        FewShotExampleSet fewShotSet = FewShotExampleSet.valueOf(args.length > 3 ? args[3] : "COLANGV2");
         String answer = answerJson();
         ExecutorService serverThreads = Executors.newFixedThreadPool(concurrency + 8);
         HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
@@ -54,7 +56,7 @@ public final class SimulationBenchmark {
         String baseUrl = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
         try (OpenAiClient client = OpenAiClient.builder().baseUrl(baseUrl).apiKey("benchmark").model("benchmark-model")
                 .maxConcurrent(concurrency).build()) {
-            var simulator = new LogprobFreeExplanationTokenSimulator(client, "animals", FewShotExampleSet.COLANGV2);
+            var simulator = new LogprobFreeExplanationTokenSimulator(client, "animals", fewShotSet);
             run(simulator, Math.min(simulations, 200));  // warm-up: JIT, connection pool
             var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             long cpuStart = os.getProcessCpuTime();
@@ -65,7 +67,8 @@ public final class SimulationBenchmark {
             long nonZero = results.stream().filter(r -> r.expectedActivations().get(1).doubleValue() == 8.0).count();
             double bound = simulations * delayMs / 1000.0 / concurrency;
             double overheadMs = (wallSeconds * concurrency / simulations) * 1000 - delayMs;
-            System.out.printf("simulations=%d delay=%dms concurrency=%d%n", simulations, delayMs, concurrency);
+            System.out.printf("simulations=%d delay=%dms concurrency=%d few-shot set=%s%n", simulations, delayMs,
+                    concurrency, fewShotSet);
             System.out.printf("wall time %.3f s, ideal bound %.3f s, efficiency %.1f%% of the bound%n",
                     wallSeconds, bound, 100 * bound / wallSeconds);
             System.out.printf("client overhead per request %.2f ms (wall × concurrency / N − delay); parsed %d/%d%n",

@@ -418,6 +418,15 @@ class PipelineConformanceTest {
     @TestFactory
     Stream<DynamicTest> scoring() {
         Map<String, Spec> s = new LinkedHashMap<>();
+        s.put(SC + "flatten_list", spec((in, c) -> {
+            List<List<Object>> lists = new ArrayList<>();
+            in.get("list_of_lists").forEach(l -> {
+                List<Object> inner = new ArrayList<>();
+                l.forEach(x -> inner.add(x.isTextual() ? x.textValue() : (Object) x.longValue()));
+                lists.add(inner);
+            });
+            return Scoring.flattenList(lists);
+        }));
         s.put(SC + "correlation_score", spec((in, c) -> Scoring.correlationScore(doubles(in.get("real_activations")),
                 doubles(in.get("predicted_activations")))));
         s.put(SC + "rsquared_score_from_sequences", spec((in, c) -> Scoring.rsquaredScore(doubles(in.get("real_activations")),
@@ -543,7 +552,6 @@ class PipelineConformanceTest {
         s.put("sklearn.metrics.roc_auc_score (as used by attention_head_scoring)", spec((in, c) -> Scoring.rocAucScore(
                 ConformanceSupport.ints(in.get("y_true")).stream().mapToInt(Integer::intValue).toArray(), doubles(in.get("y_score")))));
         return ConformanceSupport.cases("scoring.json", s, Map.of(
-                "fn:" + SC + "flatten_list", "Python list helper; the port flattens inside Scoring.aggregate",
                 "UncalibratedNeuronSimulator.apply_calibration[list_and_tuple]", "Python tuple input has no Java counterpart"));
     }
 }

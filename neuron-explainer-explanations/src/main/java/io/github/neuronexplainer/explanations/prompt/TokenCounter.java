@@ -28,6 +28,17 @@ public interface TokenCounter {
         return TiktokenCounter.O200K.get();
     }
 
+    /**
+     * The tokenizer of an OpenAI model family: o200k_base for gpt-4o, gpt-4.1, gpt-5 and o-series models,
+     * cl100k_base otherwise. The explainers default to cl100k_base regardless, as the original does.
+     */
+    static TokenCounter forModel(String model) {
+        String m = model.toLowerCase(java.util.Locale.ROOT);
+        boolean o200k = m.startsWith("gpt-4o") || m.startsWith("gpt-4.1") || m.startsWith("gpt-5")
+                || m.matches("^o\\d.*") || m.startsWith("chatgpt-4o");
+        return o200k ? o200kBase() : cl100kBase();
+    }
+
     /** r50k_base (GPT-2), the stand-in the conformance goldens were generated with. */
     static TokenCounter r50kBase() {
         return TiktokenCounter.R50K.get();

@@ -115,18 +115,20 @@ public final class Scoring {
                 rsquaredScore(real, predicted), absoluteDevExplainedScore(real, predicted));
     }
 
+    /** Concatenates the lists in order ({@code flatten_list}). */
+    public static <T> List<T> flattenList(List<? extends List<? extends T>> lists) {
+        List<T> out = new ArrayList<>();
+        lists.forEach(out::addAll);
+        return out;
+    }
+
     /** Pools all tokens of all sequences; the correlation is {@code null} when there are none. */
     public static ScoredSimulation aggregate(List<ScoredSequenceSimulation> scored) {
-        List<Double> allTrue = new ArrayList<>();
-        List<Double> allExpected = new ArrayList<>();
-        for (ScoredSequenceSimulation s : scored) {
-            if (s.trueActivations() != null) {
-                s.trueActivations().forEach(n -> allTrue.add(n.doubleValue()));
-            }
-            s.sequenceSimulation().expectedActivations().forEach(n -> allExpected.add(n.doubleValue()));
-        }
-        double[] real = allTrue.stream().mapToDouble(Double::doubleValue).toArray();
-        double[] predicted = allExpected.stream().mapToDouble(Double::doubleValue).toArray();
+        List<Number> allTrue = flattenList(scored.stream()
+                .map(s -> s.trueActivations() == null ? List.<Number>of() : s.trueActivations()).toList());
+        List<Number> allExpected = flattenList(scored.stream().map(s -> s.sequenceSimulation().expectedActivations()).toList());
+        double[] real = allTrue.stream().mapToDouble(Number::doubleValue).toArray();
+        double[] predicted = allExpected.stream().mapToDouble(Number::doubleValue).toArray();
         Double correlation = real.length == 0 ? null : correlationScore(real, predicted);
         return new ScoredSimulation(scored, correlation, rsquaredScore(real, predicted),
                 absoluteDevExplainedScore(real, predicted));

@@ -127,6 +127,17 @@ class OpenAiClientFaultTest {
     }
 
     @Test
+    void nonJson400IsNotRetriedEither() throws Exception {
+        // Upstream retries this case only because printing the non-JSON body crashes; the port does not.
+        try (var server = new LoopbackServer((n, b, e) -> Answer.status(400, "<html>Bad Request</html>"));
+             var c = client(server, FAST)) {
+            ApiException e = failure(c, chat("hi"));
+            assertEquals(1, server.count.get());
+            assertEquals(400, e.statusCode());
+        }
+    }
+
+    @Test
     void retries400IdempotencyError() throws Exception {
         try (var server = new LoopbackServer((n, b, e) -> n == 1
                 ? Answer.status(400, "{\"error\":{\"type\":\"idempotency_error\"}}") : Answer.ok(LoopbackServer.CHAT_OK));
