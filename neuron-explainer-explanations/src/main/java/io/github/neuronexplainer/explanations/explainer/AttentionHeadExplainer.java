@@ -150,6 +150,10 @@ public final class AttentionHeadExplainer extends NeuronExplainer {
     /** Requests explanations (the completions are returned unchanged, as upstream). */
     public CompletableFuture<List<String>> generateExplanations(List<ActivationRecord> allActivations,
                                                                 int numTopPairsToDisplay, GenerationOptions options) {
-        return complete(makeExplanationPrompt(allActivations, options.maxTokens(), numTopPairsToDisplay), options);
+        try {
+            return complete(makeExplanationPrompt(allActivations, options.maxTokens(), numTopPairsToDisplay), options);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 }

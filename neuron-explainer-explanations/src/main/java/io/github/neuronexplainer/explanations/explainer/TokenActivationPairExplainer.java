@@ -172,9 +172,13 @@ public final class TokenActivationPairExplainer extends NeuronExplainer {
      */
     public CompletableFuture<List<String>> generateExplanations(List<ActivationRecord> allActivations,
                                                                 GenerationOptions options) {
-        Prompt prompt = makeExplanationPrompt(allActivations, options.maxTokens(), options.numberedListOfNExplanations());
-        return complete(prompt, options)
-                .thenApply(completions -> postprocessExplanations(completions, options.numberedListOfNExplanations()));
+        try {
+            Prompt prompt = makeExplanationPrompt(allActivations, options.maxTokens(), options.numberedListOfNExplanations());
+            return complete(prompt, options)
+                    .thenApply(completions -> postprocessExplanations(completions, options.numberedListOfNExplanations()));
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
     }
 
     /** Blocking {@link #generateExplanations}. */

@@ -47,7 +47,10 @@ public final class AttentionHeadOneAtATimeScorer {
             + "other token in the sequence will be marked. We present an explanation of what the attention head is "
             + "looking for. Output 1 if the head activates for the token pair, and 0 otherwise.";
 
-    /** Chooses the low-activation pairs; upstream uses Python's unseeded {@code random.sample}. */
+    /**
+     * Chooses the low-activation pairs; upstream uses Python's unseeded {@code random.sample}. Use
+     * {@link PythonRandom} for a seeded, CPython-identical choice, or {@link #randomSampler}.
+     */
     @FunctionalInterface
     public interface Sampler {
         <T> List<T> sample(List<T> population, int k);

@@ -45,6 +45,14 @@ public final class ExplanationNeuronSimulator implements NeuronSimulator {
 
     @Override
     public CompletableFuture<SequenceSimulation> simulate(List<String> tokens) {
+        try {
+            return startSimulation(tokens);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
         if (promptFormat == PromptFormat.CHAT_MESSAGES) {
             throw new IllegalStateException("The all-at-once simulator needs echo + logprobs on /completions; "
                     + "use PromptFormat.NONE or INSTRUCTION_FOLLOWING, not CHAT_MESSAGES");

@@ -50,6 +50,14 @@ public final class ExplanationTokenByTokenSimulator implements NeuronSimulator {
 
     @Override
     public CompletableFuture<SequenceSimulation> simulate(List<String> tokens) {
+        try {
+            return startSimulation(tokens);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
         if (promptFormat == PromptFormat.CHAT_MESSAGES) {
             // Upstream sends the message list as "prompt", which no endpoint accepts.
             throw new IllegalStateException("The one-at-a-time simulator uses /completions; "

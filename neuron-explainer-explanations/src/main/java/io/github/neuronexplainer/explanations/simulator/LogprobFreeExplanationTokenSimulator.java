@@ -69,6 +69,14 @@ public final class LogprobFreeExplanationTokenSimulator implements NeuronSimulat
 
     @Override
     public CompletableFuture<SequenceSimulation> simulate(List<String> tokens) {
+        try {
+            return startSimulation(tokens);
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
         if (client == null) {
             throw new IllegalStateException("This simulator was built without a client");
         }
