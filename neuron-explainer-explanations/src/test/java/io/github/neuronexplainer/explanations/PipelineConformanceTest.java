@@ -93,12 +93,28 @@ class PipelineConformanceTest {
         return m;
     }
 
-    /** Compares prompt and printed lines; the count of length checks equals the golden's. */
+    /**
+     * Compares prompt and printed lines, and recounts the returned prompt with the case's counter: it must
+     * equal the golden's last {@code prompt_length_in_tokens} call.
+     */
     static final ConformanceSupport.Checker PROMPT_CHECK = (expected, actual, c) -> {
         @SuppressWarnings("unchecked")
         Map<String, Object> m = (Map<String, Object>) actual;
         assertMatches(expected.get("prompt"), toJson(m.get("prompt")), "$.prompt");
         assertMatches(expected.get("stdout_lines"), toJson(m.get("stdout_lines")), "$.stdout_lines");
+        JsonNode calls = expected.get("prompt_length_in_tokens_calls");
+        var prompt = (io.github.neuronexplainer.explanations.prompt.Prompt) m.get("prompt");
+        var counter = counter(c.get("inputs"));
+        int length;
+        if (prompt.isChat()) {
+            length = 2;
+            for (var msg : prompt.messages()) {
+                length += 4 + counter.count(msg.content());
+            }
+        } else {
+            length = counter.count(prompt.text());
+        }
+        assertEquals(calls.get(calls.size() - 1).intValue(), length, "prompt length of the returned prompt");
     };
 
     @TestFactory
