@@ -1,17 +1,14 @@
 package io.github.neuronexplainer.explanations;
 
-import static io.github.neuronexplainer.explanations.ConformanceSupport.assertMatches;
 import static io.github.neuronexplainer.explanations.ConformanceSupport.counter;
 import static io.github.neuronexplainer.explanations.ConformanceSupport.ints;
 import static io.github.neuronexplainer.explanations.ConformanceSupport.records;
-import static io.github.neuronexplainer.explanations.ConformanceSupport.toJson;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.neuronexplainer.core.records.ActivationRecord;
 import io.github.neuronexplainer.core.records.ActivationRecordSliceParams;
 import io.github.neuronexplainer.core.records.AttentionUtils;
-import io.github.neuronexplainer.core.records.FastDataclass;
 import io.github.neuronexplainer.core.records.FastDataclassJson;
 import io.github.neuronexplainer.core.records.NeuronRecord;
 import io.github.neuronexplainer.core.records.Slice;
@@ -19,7 +16,6 @@ import io.github.neuronexplainer.explanations.ConformanceSupport.Spec;
 import io.github.neuronexplainer.explanations.prompt.PromptBuilder;
 import io.github.neuronexplainer.explanations.prompt.PromptFormat;
 import io.github.neuronexplainer.explanations.prompt.Role;
-import io.github.neuronexplainer.explanations.prompt.TokenCounter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -238,53 +234,4 @@ class ExplanationsConformanceTest {
                 "dumps[ActivationRecord_numpy_scalars]",
                 "np.bool_ True inside a float list has no Java counterpart (activations are numbers)"));
     }
-
-    private static void checkResultEntry(JsonNode c) {
-        JsonNode params = c.get("params");
-        if (c.get("builder").asText().equals("TokenActivationPairExplainer.postprocess_explanations")) {
-            assertMatches(c.get("result"), toJson(io.github.neuronexplainer.explanations.explainer.TokenActivationPairExplainer
-                    .postprocessExplanations(Json.strings(params.get("completions")),
-                            params.get("numbered_list_of_n_explanations").intValue())), "$");
-        } else {
-            List<Object> out = new ArrayList<>();
-            for (var p : io.github.neuronexplainer.explanations.explainer.AttentionPairs.topAttentionCoordinates(
-                    records(params.get("records")), params.get("top_k").intValue())) {
-                out.add(List.of((long) p.recordIndex(), p.value(), List.of((long) p.from(), (long) p.to())));
-            }
-            assertMatches(c.get("result"), toJson(out), "$");
-        }
-    }
-
-    @TestFactory
-    Stream<DynamicTest> promptTokenCountsWithRealCl100k() {
-        JsonNode root = ConformanceSupport.load("prompt_token_counts.json");
-        List<DynamicTest> tests = new ArrayList<>();
-        int[] passed = {0};
-        for (JsonNode c : root) {
-            tests.add(DynamicTest.dynamicTest(c.get("name").asText(), () -> {
-                TokenCounter cl100k = TokenCounter.cl100kBase();
-                JsonNode prompt = c.get("prompt");
-                if (prompt == null) {
-                    checkResultEntry(c);
-                    passed[0]++;
-                    return;
-                }
-                int count;
-                if (prompt.isTextual()) {
-                    count = cl100k.count(prompt.textValue());
-                } else {
-                    PromptBuilder b = new PromptBuilder(true);
-                    prompt.forEach(m -> b.addMessage(Role.fromValue(m.get("role").asText()), m.get("content").asText()));
-                    count = b.promptLengthInTokens(PromptFormat.CHAT_MESSAGES, cl100k);
-                }
-                assertEquals(c.get("prompt_length_in_tokens").intValue(), count);
-                passed[0]++;
-                if (passed[0] == root.size()) {
-                    System.out.printf("CONFORMANCE prompt_token_counts.json: %d passed, 0 failed, 0 skipped%n", passed[0]);
-                }
-            }));
-        }
-        return tests.stream();
-    }
-
 }
