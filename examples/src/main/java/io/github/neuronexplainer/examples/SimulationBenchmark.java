@@ -1,6 +1,5 @@
 package io.github.neuronexplainer.examples;
 
-import com.sun.net.httpserver.HttpServer;
 import io.github.neuronexplainer.core.records.SequenceSimulation;
 import io.github.neuronexplainer.explanations.client.LlmClient;
 import io.github.neuronexplainer.explanations.client.OpenAiClient;
@@ -9,12 +8,29 @@ import io.github.neuronexplainer.explanations.simulator.LogprobFreeExplanationTo
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.apache.hc.core5.http.ContentType;
+import org.apache.hc.core5.http.EntityDetails;
+import org.apache.hc.core5.http.HttpException;
+import org.apache.hc.core5.http.HttpRequest;
+import org.apache.hc.core5.http.Message;
+import org.apache.hc.core5.http.URIScheme;
+import org.apache.hc.core5.http.impl.bootstrap.AsyncServerBootstrap;
+import org.apache.hc.core5.http.impl.bootstrap.HttpAsyncServer;
+import org.apache.hc.core5.http.nio.AsyncRequestConsumer;
+import org.apache.hc.core5.http.nio.AsyncServerRequestHandler;
+import org.apache.hc.core5.http.nio.entity.BasicAsyncEntityConsumer;
+import org.apache.hc.core5.http.nio.support.BasicRequestConsumer;
+import org.apache.hc.core5.http.nio.support.BasicResponseProducer;
+import org.apache.hc.core5.http.protocol.HttpContext;
+import org.apache.hc.core5.io.CloseMode;
+import org.apache.hc.core5.reactor.IOReactorConfig;
+import org.apache.hc.core5.reactor.ListenerEndpoint;
 
 /**
  * Client throughput benchmark: N logprob-free simulations against a loopback server that answers each
@@ -35,29 +51,38 @@ public final class SimulationBenchmark {
         int concurrency = args.length > 2 ? Integer.parseInt(args[2]) : 50;
         FewShotExampleSet fewShotSet = FewShotExampleSet.valueOf(args.length > 3 ? args[3] : "COLANGV2");
         String answer = answerJson();
-        ExecutorService serverThreads = Executors.newFixedThreadPool(concurrency + 8);
-        HttpServer server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1024);
-        server.setExecutor(serverThreads);
-        server.createContext("/", exchange -> {
-            try (exchange) {
-                exchange.getRequestBody().readAllBytes();
-                Thread.sleep(delayMs);
-                byte[] body = answer.getBytes(StandardCharsets.UTF_8);
-                exchange.getResponseHeaders().add("Content-Type", "application/json");
-                exchange.sendResponseHeaders(200, body.length);
-                exchange.getResponseBody().write(body);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } catch (IOException ignored) {
-                // client gone
-            }
-        });
+        // A non-blocking loopback server (httpcore5): each answer is scheduled after the delay, so the server
+        // costs little CPU and no thread per request, and the figure reflects the client.
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        HttpAsyncServer server = AsyncServerBootstrap.bootstrap()
+                .setIOReactorConfig(IOReactorConfig.custom().setIoThreadCount(1).build())
+                .setCanonicalHostName("127.0.0.1")
+                .register("*", new AsyncServerRequestHandler<Message<HttpRequest, byte[]>>() {
+                    @Override
+                    public AsyncRequestConsumer<Message<HttpRequest, byte[]>> prepare(HttpRequest request,
+                            EntityDetails entity, HttpContext context) {
+                        return new BasicRequestConsumer<>(entity == null ? null : new BasicAsyncEntityConsumer());
+                    }
+
+                    @Override
+                    public void handle(Message<HttpRequest, byte[]> message, ResponseTrigger trigger, HttpContext context) {
+                        timer.schedule(() -> {
+                            try {
+                                trigger.submitResponse(new BasicResponseProducer(200, answer, ContentType.APPLICATION_JSON), context);
+                            } catch (HttpException | IOException e) {
+                                throw new IllegalStateException(e);
+                            }
+                        }, delayMs, TimeUnit.MILLISECONDS);
+                    }
+                })
+                .create();
         server.start();
-        String baseUrl = "http://127.0.0.1:" + server.getAddress().getPort() + "/v1";
+        ListenerEndpoint endpoint = server.listen(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), URIScheme.HTTP).get();
+        String baseUrl = "http://127.0.0.1:" + ((InetSocketAddress) endpoint.getAddress()).getPort() + "/v1";
         try (OpenAiClient client = OpenAiClient.builder().baseUrl(baseUrl).apiKey("benchmark").model("benchmark-model")
                 .maxConcurrent(concurrency).build()) {
             var simulator = new LogprobFreeExplanationTokenSimulator(client, "animals", fewShotSet);
-            run(simulator, Math.min(simulations, 200));  // warm-up: JIT, connection pool
+            run(simulator, Math.max(3000, simulations));  // warm-up: JIT (C2), connection pool
             var os = (com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean();
             long cpuStart = os.getProcessCpuTime();
             long start = System.nanoTime();
@@ -78,8 +103,8 @@ public final class SimulationBenchmark {
                     os.getSystemLoadAverage());
             System.out.printf("client usage: %s%n", client.usage());
         } finally {
-            server.stop(0);
-            serverThreads.shutdownNow();
+            server.close(CloseMode.GRACEFUL);
+            timer.shutdownNow();
         }
     }
 
