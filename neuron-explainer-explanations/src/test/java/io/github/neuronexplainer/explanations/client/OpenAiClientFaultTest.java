@@ -138,6 +138,24 @@ class OpenAiClientFaultTest {
     }
 
     @Test
+    void theKeyNeverReachesTheLog() throws Exception {
+        java.io.PrintStream original = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+        try (var server = new LoopbackServer((n, b, e) -> n == 1
+                ? Answer.status(500, "{\"error\":{\"message\":\"Incorrect API key provided: " + KEY + "\"}}")
+                : Answer.ok(LoopbackServer.CHAT_OK)); var c = client(server, FAST)) {
+            c.generateBlocking(chat("hi"));
+        } finally {
+            System.setErr(original);
+        }
+        String log = captured.toString(StandardCharsets.UTF_8);
+        assertTrue(log.contains("Retrying after API error"), log);
+        assertTrue(log.contains("Incorrect API key provided: ***"), log);
+        assertFalse(log.contains(KEY), log);
+    }
+
+    @Test
     void retries400IdempotencyError() throws Exception {
         try (var server = new LoopbackServer((n, b, e) -> n == 1
                 ? Answer.status(400, "{\"error\":{\"type\":\"idempotency_error\"}}") : Answer.ok(LoopbackServer.CHAT_OK));
