@@ -94,7 +94,7 @@ public final class BatchRunner {
         public Builder maxConcurrentNeurons(int v) { maxConcurrentNeurons = v; return this; }
         /** The JSON-lines results file (appended to). */
         public Builder output(Path v) { output = v; return this; }
-        /** Called after every neuron, from the thread that finished it. */
+        /** Called after every neuron, one call at a time, from the thread that finished it; keep it quick. */
         public Builder progress(Consumer<BatchProgress> v) { progress = v; return this; }
         /** Where to read token usage from, e.g. {@code client::usage}. */
         public Builder usageSource(Supplier<UsageTotals> v) { usageSource = v; return this; }

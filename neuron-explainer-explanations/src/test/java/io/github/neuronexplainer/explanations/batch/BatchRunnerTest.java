@@ -82,6 +82,7 @@ class BatchRunnerTest {
                 .maxConcurrentNeurons(2)
                 .output(out)
                 .progress(progress::add)
+                .usageSource(() -> new io.github.neuronexplainer.explanations.client.UsageTotals(model.calls.get(), 0, 0, 0, 0, 0, 0, 0))
                 .build();
     }
 
@@ -100,6 +101,7 @@ class BatchRunnerTest {
         assertEquals(new NeuronId(1, 0), first.failures().get(0).neuronId());
         assertTrue(first.failures().get(0).error().contains("HTTP 500"));
         assertEquals(3, progress.size());
+        assertEquals(3 + 2 * 4, first.usage().requests(), "3 explanation requests, 4 simulations for each success");
         assertEquals(3, progress.get(2).finished());
         assertEquals(1.0, first.bestScores().get(new NeuronId(0, 0)), 1e-12, "perfect simulation scores 1");
         assertEquals(2, Files.readAllLines(out).size());
@@ -117,6 +119,7 @@ class BatchRunnerTest {
         assertEquals(1, rerun.succeeded());
         assertEquals(List.of(), rerun.failures());
         assertEquals(1 + 4, model.calls.get() - callsBefore, "only the failed neuron is redone: 1 explanation + 4 simulations");
+        assertEquals(5, rerun.usage().requests(), "usage covers this run only");
         assertEquals(3, Files.readAllLines(out).size());
         assertEquals(3, runner(model, out, new ArrayList<>()).completedNeurons().size());
     }
