@@ -406,9 +406,9 @@ public final class Transformer implements AutoCloseable {
       v = kv[1];
     }
     long nKeys = k.getShape().get(1);
-    q = q.reshape(batch, nQueries, heads, -1).mul(qkScale);
+    q = q.reshape(batch, nQueries, heads, -1).mul(TransformerMath.constant(q, qkScale));
     q = pass.at(HookPoint.ATTN_Q, layer, q);
-    k = k.reshape(batch, nKeys, heads, -1).mul(qkScale);
+    k = k.reshape(batch, nKeys, heads, -1).mul(TransformerMath.constant(k, qkScale));
     k = pass.at(HookPoint.ATTN_K, layer, k);
     v = v.reshape(batch, nKeys, heads, -1);
     v = pass.at(HookPoint.ATTN_V, layer, v);

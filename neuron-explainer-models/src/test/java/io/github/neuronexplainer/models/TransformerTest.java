@@ -216,6 +216,35 @@ class TransformerTest {
   }
 
   @Test
+  void gradientsSurviveAGarbageCollectionBetweenForwardAndBackward() {
+    // DJL's Number overloads (x.mul(2f)) keep scalars in GC-able Java buffers that autograd reads
+    // in the backward pass; the model must not use them.
+    RunRequest.Builder base =
+        RunRequest.builder().prompt(PROMPT).allLocations(true).loss(Loss.logitDiff(6342, 3576));
+    Hooks collectGarbage =
+        Hooks.builder()
+            .forward(
+                HookPoint.LOGITS,
+                (x, c) -> {
+                  for (int i = 0; i < 3; i++) {
+                    System.gc();
+                    byte[] junk = new byte[32 << 20];
+                    junk[junk.length - 1] = 1;
+                  }
+                  return x;
+                })
+            .build();
+    try (NDManager m = NDManager.newBaseManager();
+        ActivationCache plain = MODEL.runWithCache(base.build(), m);
+        ActivationCache collected = MODEL.runWithCache(base.hooks(collectGarbage).build(), m)) {
+      for (var e : plain.tensors().entrySet()) {
+        assertArrayEquals(
+            e.getValue().toFloatArray(), collected.tensors().get(e.getKey()).toFloatArray(), e.getKey().toString());
+      }
+    }
+  }
+
+  @Test
   void thousandPassesKeepNativeMemoryFlat() throws Exception {
     RunRequest withGradients =
         RunRequest.builder().prompt(PROMPT).allLocations(true).loss(Loss.logitDiff(6342, 3576)).build();
