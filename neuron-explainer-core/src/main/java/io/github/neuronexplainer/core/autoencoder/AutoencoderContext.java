@@ -27,14 +27,4 @@ public interface AutoencoderContext {
 
   /** Number of latents per autoencoder (after omitting dead latents, if configured). */
   int numAutoencoderDirections();
-
-  /**
-   * Loads every layer's autoencoder now instead of on first use (the original's {@code warmup});
-   * implementations that omit dead latents do it here.
-   */
-  default void warmup() {
-    for (int layer : layers()) {
-      autoencoder(layer);
-    }
-  }
 }

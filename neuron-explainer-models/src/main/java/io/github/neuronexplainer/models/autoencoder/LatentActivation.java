@@ -77,6 +77,11 @@ public sealed interface LatentActivation {
   /** {@code nn.ReLU}: {@code max(x, 0)}. */
   record Relu() implements LatentActivation {
     @Override
+    public String toString() {
+      return name();
+    }
+
+    @Override
     public String name() {
       return "ReLU";
     }
@@ -95,6 +100,11 @@ public sealed interface LatentActivation {
   /** {@code nn.Identity}. */
   record Identity() implements LatentActivation {
     @Override
+    public String toString() {
+      return name();
+    }
+
+    @Override
     public String name() {
       return "Identity";
     }
@@ -111,7 +121,8 @@ public sealed interface LatentActivation {
   }
 
   /**
-   * The original's {@code TopK}: along the last axis, keeps the {@code k} largest pre-activations,
+   * The original's {@code TopK} ({@code toString} as in the original's repr, e.g. {@code
+   * TopK(k=8, postact_fn=ReLU)}): along the last axis, keeps the {@code k} largest pre-activations,
    * applies {@code postActivation} to them and sets every other latent to 0 ({@code torch.topk}
    * then {@code scatter_} into zeros).
    */

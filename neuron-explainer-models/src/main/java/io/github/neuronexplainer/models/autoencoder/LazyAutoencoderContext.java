@@ -128,7 +128,6 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
    *
    * @throws IllegalStateException if an autoencoder has all activation frequencies zero
    */
-  @Override
   public synchronized void warmup() {
     for (int layer : layers()) {
       autoencoder(layer);

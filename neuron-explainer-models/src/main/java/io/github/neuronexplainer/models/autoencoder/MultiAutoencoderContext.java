@@ -109,11 +109,18 @@ public final class MultiAutoencoderContext implements AutoCloseable {
         .autoencoder(layer);
   }
 
-  /** Loads all autoencoders of all contexts. */
+  /**
+   * Loads all autoencoders of all contexts ({@link LazyAutoencoderContext#warmup()}, which also
+   * omits dead latents if configured; other contexts have each layer's autoencoder fetched).
+   */
   public void warmup() {
     for (Map.Entry<NodeType, AutoencoderContext> e : byNodeType.entrySet()) {
       LOG.info("Warming up autoencoder {}", e.getKey());
-      e.getValue().warmup();
+      if (e.getValue() instanceof LazyAutoencoderContext lazy) {
+        lazy.warmup();
+      } else {
+        e.getValue().layers().forEach(e.getValue()::autoencoder);
+      }
     }
   }
 
