@@ -582,7 +582,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
     if (!a.getDataType().isFloating()) {
       throw new IllegalArgumentException("autoencoder weights must be floating point, got " + a);
     }
-    NDArray copy = a.toType(DataType.FLOAT32, true);
+    // duplicate() clones into libtorch-owned memory; the caller's array may wrap a Java buffer
+    NDArray copy =
+        a.getDataType() == DataType.FLOAT32 ? a.duplicate() : a.toType(DataType.FLOAT32, false);
     copy.attach(m);
     return copy;
   }
