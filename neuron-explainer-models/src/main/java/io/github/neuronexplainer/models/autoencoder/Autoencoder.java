@@ -69,7 +69,7 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   private final float[] latentsActivationFrequency;
   private final float[] latentsMeanSquare;
 
-  /** What {@link #forward} returns: pre-activations, latents and reconstruction. */
+  /** What {@link #forward} returns: pre-activations, latents and reconstruction (immutable). */
   public record ForwardResult(NDArray latentsPreActivation, NDArray latents, NDArray reconstruction) {}
 
   private Autoencoder(

@@ -69,6 +69,26 @@ class AutoencoderContextTest {
   }
 
   @Test
+  void configsValidateLayersAndExpandPatterns() {
+    AutoencoderConfig config =
+        AutoencoderConfig.forLayers(ActivationLocationType.RESID_DELTA_MLP, "sae/{layer}.pt", 3);
+    assertEquals(Map.of(0, "sae/0.pt", 1, "sae/1.pt", 2, "sae/2.pt"), config.pathByLayer());
+    assertEquals(NodeType.MLP_AUTOENCODER_LATENT, config.nodeType());
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> AutoencoderConfig.forLayers(ActivationLocationType.MLP_POST_ACT, "sae.pt", 3));
+    assertThrows(
+        IllegalArgumentException.class,
+        () -> new AutoencoderConfig(ActivationLocationType.MLP_POST_ACT, Map.of()));
+    assertThrows(
+        IllegalArgumentException.class,
+        () ->
+            new AutoencoderConfig(
+                ActivationLocationType.MLP_POST_ACT,
+                Map.of(io.github.neuronexplainer.core.locations.LayerIndex.NONE, "a.pt", 0, "b.pt")));
+  }
+
+  @Test
   void missingFileSaysWhereItLooked() {
     AutoencoderConfig config =
         new AutoencoderConfig(ActivationLocationType.MLP_POST_ACT, Map.of(0, "nowhere/0.pt"));
