@@ -167,10 +167,11 @@ public final class AutoencoderMetrics {
       int t = Math.toIntExact(tokens.getShape().get(0));
       NDArray active = latents.neq(0f).toType(DataType.FLOAT32, false);
       float[] perLatent = active.sum(new int[] {0}).toFloatArray();
-      double l0 = active.sum().getFloat() / t;
+      double activeTotal = 0;
       int dead = 0;
       int dense = 0;
       for (float count : perLatent) {
+        activeTotal += count;
         if (count == 0) {
           dead++;
         }
@@ -189,7 +190,7 @@ public final class AutoencoderMetrics {
       return new Report(
           t,
           predictedPositions(batch),
-          l0,
+          activeTotal / t,
           (double) dead / perLatent.length,
           (double) dense / perLatent.length,
           denseThreshold,
