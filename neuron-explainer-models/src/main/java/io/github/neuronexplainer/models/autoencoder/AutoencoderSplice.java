@@ -53,9 +53,10 @@ import java.util.Set;
  * }</pre>
  *
  * <p>Every layer's autoencoder is obtained from its context (so loaded) when the splice is built,
- * as the original's {@code AutoencoderHookGraph} does, never during a pass: loading inside a pass
- * that records gradients was seen to corrupt gradients of earlier layers. The contexts must stay
- * open while the hooks are used.
+ * as the original's {@code AutoencoderHookGraph} does, never during a pass. (Loading allocates
+ * heavily and so can run the garbage collector in the middle of a pass; with DJL 0.36 that
+ * corrupts the backward pass of any {@code NDArray.op(Number)} recorded before, whose temporary
+ * scalar tensor autograd still reads.) The contexts must stay open while the hooks are used.
  *
  * <p>Immutable and thread-safe (the hooks run on the pass's thread).
  */

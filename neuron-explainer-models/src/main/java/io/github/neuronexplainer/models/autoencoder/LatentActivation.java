@@ -86,9 +86,14 @@ public sealed interface LatentActivation {
       return "ReLU";
     }
 
+    /**
+     * {@code torch.relu}. Not {@code maximum(0f)}: DJL's {@code NDArray.op(Number)} wraps the
+     * number in a temporary tensor over a Java buffer and closes it at once, while autograd keeps
+     * it for the backward pass, which then reads freed memory once the garbage collector ran.
+     */
     @Override
     public NDArray apply(NDArray preActivation) {
-      return preActivation.maximum(0f);
+      return ai.djl.nn.Activation.relu(preActivation);
     }
 
     @Override

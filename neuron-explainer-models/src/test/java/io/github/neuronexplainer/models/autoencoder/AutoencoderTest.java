@@ -133,6 +133,45 @@ class AutoencoderTest {
         () -> LatentActivation.fromStateDict("TopK", Map.of("postact_fn", "ReLU"), "t"));
   }
 
+  /**
+   * d Σ latents / d x through ReLU and TopK stays exact when the garbage collector runs between
+   * the forward and the backward pass (DJL's scalar overloads such as {@code maximum(0f)} would
+   * leave autograd reading freed memory).
+   */
+  @Test
+  void gradientsThroughTheActivationsSurviveGarbageCollection() {
+    for (LatentActivation activation :
+        java.util.List.of(LatentActivation.RELU, LatentActivation.topK(1, LatentActivation.RELU))) {
+      try (Autoencoder ae = small(activation); NDManager m = M.newSubManager()) {
+        float[] gradient =
+            io.github.neuronexplainer.models.Transformer.withGradMode(
+                true,
+                () -> {
+                  NDArray x = m.create(new float[] {3, 1}, new Shape(1, 2)).duplicate();
+                  x.setRequiresGradient(true);
+                  NDArray sum = ae.encode(x).sum();
+                  for (int i = 0; i < 5; i++) {
+                    System.gc();
+                  }
+                  java.util.List<java.nio.ByteBuffer> reuse = new java.util.ArrayList<>();
+                  for (int i = 0; i < 1000; i++) {
+                    reuse.add(java.nio.ByteBuffer.allocateDirect(4).putFloat(0, -1e30f));
+                  }
+                  ai.djl.pytorch.jni.JniUtils.backward(
+                      (ai.djl.pytorch.engine.PtNDArray) sum,
+                      (ai.djl.pytorch.engine.PtNDArray) sum.onesLike(),
+                      false,
+                      false);
+                  return x.getGradient().toFloatArray();
+                });
+        // pre-acts (2, 2.5, −6): ReLU passes latents 0 and 1 → rows (1,0) + (0,1); TopK(1) only 1
+        float[] expected =
+            activation == LatentActivation.RELU ? new float[] {1, 1} : new float[] {0, 1};
+        assertArrayEquals(expected, gradient, activation.toString());
+      }
+    }
+  }
+
   @Test
   void wrongInputWidthIsRefused() {
     try (Autoencoder ae = small(LatentActivation.RELU); NDManager m = M.newSubManager()) {
