@@ -105,8 +105,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
    * a sub-manager of {@code parent}), with the original's initial buffers: {@code
    * stats_last_nonzero} 0, {@code latents_activation_frequency} 1, {@code latents_mean_square} 0.
    *
-   * @throws IllegalArgumentException if the shapes are not {@code preBias [n]}, {@code encoder [m,
-   *     n]}, {@code latentBias [m]}, {@code decoder [n, m]}
+   * @throws WeightFormatException if the shapes are not {@code preBias [n]}, {@code encoder [m, n]},
+   *     {@code latentBias [m]}, {@code decoder [n, m]}
+   * @throws IllegalArgumentException if an array is not floating point
    */
   public static Autoencoder of(
       NDArray preBias,
