@@ -127,6 +127,31 @@ class AutoencoderMetricsTest {
     }
   }
 
+  @Test
+  void textsAreTokenizedWithTheModelsTokenizer() {
+    int n = width();
+    List<String> texts = new ArrayList<>();
+    List<int[]> tokens = new ArrayList<>();
+    PACK.prompts().forEach(p -> {
+      texts.add(p.text());
+      tokens.add(p.tokens());
+    });
+    try (NDManager m = M.newSubManager();
+        Autoencoder ae =
+            Autoencoder.of(m.zeros(new Shape(n)), m.eye(n).mul(2), m.zeros(new Shape(n)),
+                m.eye(n).mul(0.5), LatentActivation.RELU, m)) {
+      AutoencoderMetrics.Report fromTexts =
+          AutoencoderMetrics.evaluateTexts(MODEL, ae, INPUT, LAYER, texts, m);
+      AutoencoderMetrics.Report fromTokens =
+          AutoencoderMetrics.evaluate(
+              MODEL, ae, INPUT, LAYER, tokens, AutoencoderMetrics.DEFAULT_DENSE_THRESHOLD, m);
+      assertEquals(fromTokens, fromTexts);
+      // ReLU(2x)/2 keeps the positive part: the negative GELU tail is lost
+      assertTrue(fromTexts.fractionOfVarianceUnexplained() > 0);
+      assertTrue(fromTexts.splicedLossIncrease() != 0);
+    }
+  }
+
   private static List<float[]> activationRows(NDManager m) {
     List<float[]> rows = new ArrayList<>();
     for (int[] p : prompts()) {
