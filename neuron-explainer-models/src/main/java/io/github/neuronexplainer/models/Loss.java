@@ -59,7 +59,7 @@ public interface Loss {
    * editors inject (the original's ZERO loss, used with backward ablations).
    */
   static Loss zero() {
-    return (logits, last) -> logits.sum().mul(0f);
+    return (logits, last) -> logits.sum().mul(logits.getManager().create(0f));
   }
 
   private static Loss perSequence(Function<NDArray, NDArray> ofLastRow) {

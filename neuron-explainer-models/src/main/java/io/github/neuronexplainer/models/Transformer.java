@@ -41,16 +41,15 @@ public final class Transformer implements AutoCloseable {
   private final NDArray unembedT; // [d_model, vocab] view of unembed.weight
   private final float qkScale;
 
-  /** Parameters of one layer; {@code *T} are [in, out] transposed views of nn.Linear weights. */
+  /**
+   * Parameters of one layer; {@code *T} are [in, out] transposed views of nn.Linear weights, and
+   * {@code qkvT} is the q, k and v projections side by side (one matrix product instead of three).
+   */
   private record Layer(
       NDArray ln1Weight,
       NDArray ln1Bias,
-      NDArray qT,
-      NDArray qBias,
-      NDArray kT,
-      NDArray kBias,
-      NDArray vT,
-      NDArray vBias,
+      NDArray qkvT,
+      NDArray qkvBias,
       NDArray outT,
       NDArray outBias,
       NDArray ln2Weight,
@@ -91,12 +90,14 @@ public final class Transformer implements AutoCloseable {
           new Layer(
               param(p + "ln_1.weight", d),
               param(p + "ln_1.bias", d),
-              param(p + "attn.q_proj.weight", config.dAttnQk(), d).transpose(),
-              param(p + "attn.q_proj.bias", config.dAttnQk()),
-              param(p + "attn.k_proj.weight", config.dAttnQk(), d).transpose(),
-              param(p + "attn.k_proj.bias", config.dAttnQk()),
-              param(p + "attn.v_proj.weight", config.dAttnV(), d).transpose(),
-              param(p + "attn.v_proj.bias", config.dAttnV()),
+              concat(
+                  param(p + "attn.q_proj.weight", config.dAttnQk(), d).transpose(),
+                  param(p + "attn.k_proj.weight", config.dAttnQk(), d).transpose(),
+                  param(p + "attn.v_proj.weight", config.dAttnV(), d).transpose()),
+              concat(
+                  param(p + "attn.q_proj.bias", config.dAttnQk()),
+                  param(p + "attn.k_proj.bias", config.dAttnQk()),
+                  param(p + "attn.v_proj.bias", config.dAttnV())),
               param(p + "attn.out_proj.weight", d, config.dAttnV()).transpose(),
               param(p + "attn.out_proj.bias", d),
               param(p + "ln_2.weight", d),
@@ -107,6 +108,15 @@ public final class Transformer implements AutoCloseable {
               param(p + "mlp.out_layer.bias", d));
     }
     this.qkScale = (float) (1.0 / Math.sqrt(Math.sqrt(config.dHead())));
+  }
+
+  /** The arrays side by side along their last axis, as a new contiguous array of the model's. */
+  private static NDArray concat(NDArray q, NDArray k, NDArray v) {
+    int axis = q.getShape().dimension() - 1;
+    NDArray qk = q.concat(k, axis);
+    NDArray qkv = qk.concat(v, axis);
+    qk.close();
+    return qkv;
   }
 
   private NDArray param(String name, long... shape) {
@@ -139,12 +149,51 @@ public final class Transformer implements AutoCloseable {
       Map<String, NDArray> arrays = new HashMap<>();
       for (Map.Entry<String, io.github.neuronexplainer.models.weights.HostTensor> e :
           checkpoint.tensors().entrySet()) {
-        arrays.put(
-            e.getKey(),
-            staging.create(e.getValue().toFloatArray(), new Shape(e.getValue().shape())));
+        arrays.put(e.getKey(), e.getValue().toFloat32().toNDArray(staging));
       }
       return new Transformer(checkpoint.config(), arrays, parent);
     }
+  }
+
+  /**
+   * A copy of this model with each layer norm's gain and bias folded into the linear layers that
+   * read it (q, k, v after {@code ln_1}; the MLP input after {@code ln_2}), as the original's
+   * {@code simplify()}: {@code W' = W·diag(g)}, {@code b' = b + W·β}, then gain 1 and bias 0. The
+   * final layer norm is left as is (the unembedding has no bias). Outputs are unchanged up to
+   * float rounding; activations after the layer norms differ by design.
+   */
+  public Transformer simplified(NDManager parent) {
+    try (NDManager staging = parent.newSubManager()) {
+      Map<String, NDArray> folded = new HashMap<>();
+      for (Map.Entry<String, NDArray> e : parameters.entrySet()) {
+        folded.put(e.getKey(), copyInto(e.getValue(), staging));
+      }
+      for (int i = 0; i < layers.length; i++) {
+        String p = "xf_layers." + i + ".";
+        fold(folded, p + "ln_1", p + "attn.q_proj", p + "attn.k_proj", p + "attn.v_proj");
+        fold(folded, p + "ln_2", p + "mlp.in_layer");
+      }
+      return new Transformer(config, folded, parent);
+    }
+  }
+
+  private static NDArray copyInto(NDArray a, NDManager manager) {
+    NDArray copy = a.duplicate();
+    copy.attach(manager);
+    return copy;
+  }
+
+  private static void fold(Map<String, NDArray> params, String norm, String... linears) {
+    NDArray gain = params.get(norm + ".weight");
+    NDArray bias = params.get(norm + ".bias");
+    for (String linear : linears) {
+      NDArray w = params.get(linear + ".weight");
+      NDArray b = params.get(linear + ".bias");
+      params.put(linear + ".weight", w.mul(gain.reshape(1, -1)));
+      params.put(linear + ".bias", b.add(w.matMul(bias.reshape(-1, 1)).reshape(-1)));
+    }
+    params.put(norm + ".weight", gain.onesLike());
+    params.put(norm + ".bias", bias.zerosLike());
   }
 
   public TransformerConfig config() {
@@ -257,6 +306,14 @@ public final class Transformer implements AutoCloseable {
     return runUnembed(x, pass);
   }
 
+  private static boolean unembedIsHooked(Hooks hooks) {
+    return hooks.hasAny(HookPoint.LN_F_POST_MEAN_SUBTRACTION)
+        || hooks.hasAny(HookPoint.LN_F_SCALE)
+        || hooks.hasAny(HookPoint.LN_F_POST_SCALE)
+        || hooks.hasAny(HookPoint.POST_LN_F)
+        || hooks.hasAny(HookPoint.LOGITS);
+  }
+
   /** A new, empty KV cache for incremental decoding, owned by {@code manager}. */
   public KvCache newCache(NDManager manager) {
     return new KvCache(manager, config.nLayers());
@@ -338,18 +395,20 @@ public final class Transformer implements AutoCloseable {
     long batch = x.getShape().get(0);
     long nQueries = x.getShape().get(1);
     int heads = config.nHeads();
-    NDArray q = x.matMul(w.qT()).add(w.qBias());
-    NDArray k = x.matMul(w.kT()).add(w.kBias());
-    NDArray v = x.matMul(w.vT()).add(w.vBias());
+    NDArray qkv = x.matMul(w.qkvT()).add(w.qkvBias());
+    long dqk = config.dAttnQk();
+    NDArray q = qkv.get(new NDIndex(":, :, :{}", dqk));
+    NDArray k = qkv.get(new NDIndex(":, :, {}:{}", dqk, 2 * dqk));
+    NDArray v = qkv.get(new NDIndex(":, :, {}:", 2 * dqk));
     if (cache != null) {
       NDArray[] kv = cache.append(layer, k, v);
       k = kv[0];
       v = kv[1];
     }
     long nKeys = k.getShape().get(1);
-    q = q.reshape(batch, nQueries, heads, -1).mul(qkScale);
+    q = q.reshape(batch, nQueries, heads, -1).mul(TransformerMath.constant(q, qkScale));
     q = pass.at(HookPoint.ATTN_Q, layer, q);
-    k = k.reshape(batch, nKeys, heads, -1).mul(qkScale);
+    k = k.reshape(batch, nKeys, heads, -1).mul(TransformerMath.constant(k, qkScale));
     k = pass.at(HookPoint.ATTN_K, layer, k);
     v = v.reshape(batch, nKeys, heads, -1);
     v = pass.at(HookPoint.ATTN_V, layer, v);
@@ -453,6 +512,24 @@ public final class Transformer implements AutoCloseable {
   }
 
   /**
+   * Samples continuations of text prompts, encoded as the original's {@code sample} does (plain
+   * text: a prompt containing {@code <|endoftext|>} is rejected, as tiktoken's {@code encode}
+   * rejects it by default).
+   */
+  public SampleResult sampleText(java.util.List<String> prompts, SamplingOptions options, Hooks hooks) {
+    Gpt2Tokenizer tokenizer = Gpt2Tokenizer.forEncoding(config.enc());
+    java.util.List<int[]> tokens = new java.util.ArrayList<>();
+    for (String prompt : prompts) {
+      if (prompt.contains(Gpt2Tokenizer.END_OF_TEXT_STRING)) {
+        throw new IllegalArgumentException(
+            "Prompt contains " + Gpt2Tokenizer.END_OF_TEXT_STRING + "; pass token ids to sample() instead");
+      }
+      tokens.add(tokenizer.encodeOrdinary(prompt));
+    }
+    return sample(tokens, options, hooks);
+  }
+
+  /**
    * Samples continuations of the prompts with a KV cache; prompts of unequal length are left
    * padded with pad-aware positions, as in the original's {@code Transformer.sample}. {@code
    * hooks} run at every step (the first step sees the whole prompt, later steps one token).
@@ -472,7 +549,17 @@ public final class Transformer implements AutoCloseable {
           NDArray tokens =
               stepManager.create(stepTokens, new Shape(b, first ? batch.length() : 1));
           NDArray pad = first ? batch.padArray(stepManager) : null;
-          NDArray logits = withGradMode(false, () -> forward(tokens, pad, cache, pass));
+          NDArray logits =
+              withGradMode(
+                  false,
+                  () -> {
+                    NDArray x = runTorso(runEmbed(tokens, pad, cache, pass), pad, cache, pass);
+                    if (!unembedIsHooked(hooks)) {
+                      // only the last position is sampled from: skip the other positions' logits
+                      x = x.get(new NDIndex(":, -1:, :"));
+                    }
+                    return runUnembed(x, pass);
+                  });
           long s = logits.getShape().get(1);
           float[] last = logits.get(new NDIndex(":, {}, :", s - 1)).toFloatArray();
           stepTokens = new long[b];
@@ -519,6 +606,11 @@ public final class Transformer implements AutoCloseable {
   /** A new pass over this model with {@code hooks}, its tensors owned by {@code passManager}. */
   public HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
     return new HookedPass(hooks, passManager, recordGradients);
+  }
+
+  /** Native arrays owned by the model: constant after loading unless something leaks into it. */
+  int ownedArrayCount() {
+    return ((ai.djl.ndarray.BaseNDManager) weightsManager).getManagedArrays().size();
   }
 
   @Override

@@ -10,6 +10,10 @@ import ai.djl.ndarray.types.Shape;
  * reconstituted.py}). Each follows the original's operation order so results match bitwise where
  * libtorch allows.
  *
+ * <p>Scalars are always passed as arrays ({@link #constant}): DJL's {@code NDArray.mul(Number)}
+ * and friends wrap the number in a tensor over a Java buffer that can be garbage-collected while
+ * autograd still holds it, which silently corrupts gradients.
+ *
  * <p>Stateless and thread-safe. Results belong to the manager of the first array argument.
  */
 public final class TransformerMath {
@@ -17,15 +21,28 @@ public final class TransformerMath {
 
   private TransformerMath() {}
 
+  /**
+   * A 0-d float32 array holding {@code value}, owned by {@code like}'s manager: use it instead of
+   * the {@code Number} overloads in anything autograd may differentiate (see the class comment).
+   */
+  public static NDArray constant(NDArray like, float value) {
+    return like.getManager().create(value);
+  }
+
   /** GPT-2's tanh-approximated GELU: {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}. */
   public static NDArray gelu(NDArray x) {
-    NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul((float) GELU_C).tanh().add(1f);
-    return x.mul(0.5f).mul(inner);
+    NDArray cubed = x.pow(constant(x, 3f));
+    NDArray inner =
+        x.add(cubed.mul(constant(x, 0.044715f)))
+            .mul(constant(x, (float) GELU_C))
+            .tanh()
+            .add(constant(x, 1f));
+    return x.mul(constant(x, 0.5f)).mul(inner);
   }
 
   /** Layer-norm scale of an already mean-subtracted {@code x}: {@code sqrt(mean(x²) + eps)}. */
   public static NDArray layerNormScale(NDArray centered, float eps) {
-    return centered.square().mean(new int[] {-1}, true).add(eps).sqrt();
+    return centered.square().mean(new int[] {-1}, true).add(constant(centered, eps)).sqrt();
   }
 
   /**

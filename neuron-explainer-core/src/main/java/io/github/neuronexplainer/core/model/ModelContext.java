@@ -45,7 +45,8 @@ public interface ModelContext {
       WeightLocationType location, int layer, Dimension normalizeDimension, NDManager manager) {
     NDArray weight = getWeight(location, layer, manager);
     int axis = location.dimensionIndex(normalizeDimension);
-    NDArray norm = weight.norm(new int[] {axis}, true).maximum(1e-12f);
+    NDArray norm =
+        weight.norm(new int[] {axis}, true).maximum(weight.getManager().create(1e-12f));
     return weight.div(norm);
   }
 

@@ -162,7 +162,9 @@ public final class HookedPass {
     if (loss.getShape().size() != 1) {
       throw new IllegalArgumentException("The loss must be a scalar, got shape " + loss.getShape());
     }
-    runBackward(loss, loss.onesLike());
+    // Paths that bypass a cut (the residual stream) are traversed again from the cut's input, so
+    // the graph is kept until the last backward call.
+    runBackward(loss, loss.onesLike(), !cuts.isEmpty());
     for (int i = cuts.size() - 1; i >= 0; i--) {
       Cut cut = cuts.get(i);
       NDArray gradient = gradientOf(cut.leaf());
@@ -171,7 +173,7 @@ public final class HookedPass {
         throw new IllegalStateException(
             "A gradient editor at " + cut.site().point + " changed the shape of the gradient");
       }
-      runBackward(cut.original(), edited);
+      runBackward(cut.original(), edited, i > 0);
     }
     for (Probe probe : probes) {
       probe.reader().read(gradientOf(probe.leaf()), probe.site());
@@ -185,12 +187,12 @@ public final class HookedPass {
   }
 
   /** Back-propagates {@code seed} from {@code target}; nothing to do if it has no history. */
-  private void runBackward(NDArray target, NDArray seed) {
+  private void runBackward(NDArray target, NDArray seed, boolean keepGraph) {
     if (probes.isEmpty() && cuts.isEmpty()) {
       return; // nothing upstream requires a gradient
     }
     try {
-      JniUtils.backward((PtNDArray) target, (PtNDArray) seed, false, false);
+      JniUtils.backward((PtNDArray) target, (PtNDArray) seed, keepGraph, false);
     } catch (ai.djl.engine.EngineException e) {
       // DJL cannot ask a non-leaf whether it has autograd history without risking a native crash
       // (grad_fn of a plain tensor), so a tensor that does not depend on any probe shows up here.

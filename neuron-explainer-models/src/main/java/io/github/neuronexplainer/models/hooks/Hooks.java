@@ -17,7 +17,7 @@ import java.util.TreeSet;
  *
  * <pre>{@code
  * Hooks hooks = Hooks.builder()
- *     .forward(HookPoint.MLP_POST_ACT, (x, ctx) -> x.mul(0))          // zero-ablate all MLPs
+ *     .forward(HookPoint.MLP_POST_ACT, (x, ctx) -> x.zerosLike())     // zero-ablate all MLPs
  *     .readGradient(HookPoint.fromPath("resid/torso/post_mlp"), Set.of(1), (g, ctx) -> ...)
  *     .build();
  * }</pre>

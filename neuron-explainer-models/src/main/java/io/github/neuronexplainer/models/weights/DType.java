@@ -8,6 +8,9 @@ import java.util.Optional;
  * Element types a weights file can hold, with their names in the safetensors header and in torch
  * pickles, and the matching DJL {@link DataType}.
  *
+ * <p>Caution: with DJL 0.36 / libtorch 2.7.1 any bfloat16 NDArray (created or cast to) aborts the
+ * JVM, so {@link HostTensor#toNDArray} refuses BF16; convert with {@link HostTensor#toFloat32()}.
+ *
  * <p>Thread-safety: immutable enum, safe to share.
  */
 public enum DType {

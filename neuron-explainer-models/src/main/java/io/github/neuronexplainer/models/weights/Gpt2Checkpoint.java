@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -54,6 +55,7 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static final String SAFETENSORS_FILE = "model.safetensors";
   private static final String PIECES_FOLDER = "model_pieces/";
   private static final int PARALLEL_PIECES = 8;
+  private static final long PIECE_SHUTDOWN_SECONDS = 60;
   private static final Pattern HF_LAYER = Pattern.compile("h\\.(\\d+)\\.(.+)");
 
   /** The file layout a checkpoint folder uses. */
@@ -112,9 +114,9 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
     LOG.info("loading {} checkpoint from {}", layout, source);
     return switch (layout) {
       case ORIGINAL_PIECES -> loadPieces(
-          TransformerConfig.fromOriginalJson(configText), source, progress);
+          TransformerConfig.fromOriginalJson(configFile), source, progress);
       case HUGGING_FACE_SAFETENSORS -> loadSafetensors(
-          TransformerConfig.fromHuggingFaceJson(configText), source, progress);
+          TransformerConfig.fromHuggingFaceJson(configFile), source, progress);
     };
   }
 
@@ -206,8 +208,8 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static Gpt2Checkpoint loadPieces(
       TransformerConfig config, WeightSource source, DownloadProgress progress) {
     Map<String, long[]> expected = expectedShapes(config);
-    ExecutorService pool = Executors.newFixedThreadPool(
-        Math.min(PARALLEL_PIECES, Math.max(1, Runtime.getRuntime().availableProcessors())),
+    // Pieces are mostly I/O (downloads, zip reads), so a few more threads than cores pay off.
+    ExecutorService pool = Executors.newFixedThreadPool(PARALLEL_PIECES,
         runnable -> {
           Thread thread = new Thread(runnable, "gpt2-checkpoint-piece");
           thread.setDaemon(true);
@@ -225,19 +227,37 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
       }
       return new Gpt2Checkpoint(config, tensors);
     } finally {
-      pool.shutdownNow();
+      stopAndWait(pool);
+    }
+  }
+
+  /** On failure the other pieces are cancelled; wait so no download outlives this call. */
+  private static void stopAndWait(ExecutorService pool) {
+    pool.shutdownNow();
+    try {
+      if (!pool.awaitTermination(PIECE_SHUTDOWN_SECONDS, TimeUnit.SECONDS)) {
+        LOG.warn("checkpoint piece loaders still running after {} s", PIECE_SHUTDOWN_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
   private static HostTensor loadPiece(
       WeightSource source, String name, long[] expectedShape, DownloadProgress progress) {
     String relative = PIECES_FOLDER + name + ".pt";
-    if (!source.exists(relative)) {
-      throw new WeightFormatException(source.describe(relative) + ": tensor '" + name
-          + "' is missing from the checkpoint (expected shape " + Arrays.toString(expectedShape)
-          + ")");
+    Path file;
+    try {
+      file = source.fetch(relative, progress);
+    } catch (WeightFetchException e) {
+      // Only ask whether the piece exists after a failure, to spare one request per piece.
+      if (!source.exists(relative)) {
+        throw new WeightFormatException(source.describe(relative) + ": tensor '" + name
+            + "' is missing from the checkpoint (expected shape "
+            + Arrays.toString(expectedShape) + ")", e);
+      }
+      throw e;
     }
-    Path file = source.fetch(relative, progress);
     Object value = TorchPickleReader.read(file);
     if (!(value instanceof HostTensor tensor)) {
       throw new WeightFormatException(file + ": expected a bare tensor for '" + name + "', got "

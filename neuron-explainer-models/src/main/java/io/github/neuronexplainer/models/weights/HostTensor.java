@@ -148,11 +148,24 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
     return out;
   }
 
+  /** A float32 copy of this tensor (exact for F16 and BF16, rounded for F64 and integers). */
+  public HostTensor toFloat32() {
+    return dtype == DType.F32 ? this : ofFloats(toFloatArray(), shape);
+  }
+
   /**
    * Copies the tensor into a new {@link NDArray} attached to {@code manager}, keeping the dtype.
    * The array owns its own copy, so in-place operations on it never touch this tensor.
+   *
+   * @throws UnsupportedOperationException for BF16: DJL 0.36's PyTorch engine aborts the whole JVM
+   *     ("terminate called without an active exception") when it creates or casts to a bfloat16
+   *     array, so use {@code toFloat32().toNDArray(manager)} instead
    */
   public NDArray toNDArray(NDManager manager) {
+    if (dtype == DType.BF16) {
+      throw new UnsupportedOperationException("bfloat16 NDArrays crash DJL 0.36's PyTorch engine;"
+          + " convert first with toFloat32().toNDArray(manager)");
+    }
     ByteBuffer copy = manager.allocateDirect(Math.toIntExact(byteSize()));
     copy.put(data());
     copy.rewind();

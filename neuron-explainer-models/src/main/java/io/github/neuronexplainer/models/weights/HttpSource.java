@@ -9,9 +9,12 @@ import java.net.URLEncoder;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.Objects;
@@ -37,9 +40,14 @@ public final class HttpSource implements WeightSource {
   private static final long PROGRESS_BYTES = 256 * 1024;
   private static final long PROGRESS_NANOS = 100_000_000L;
 
+  // One client for all sources: each HttpClient owns a selector thread and Java 17 cannot close it.
+  private static final HttpClient CLIENT = HttpClient.newBuilder()
+      .followRedirects(HttpClient.Redirect.NORMAL)
+      .connectTimeout(Duration.ofSeconds(30))
+      .build();
+
   private final URI baseUrl;
   private final Path cacheRoot;
-  private final HttpClient client;
 
   /**
    * @param baseUrl http or https URL of the folder holding the files (a trailing {@code /} is
@@ -63,10 +71,6 @@ public final class HttpSource implements WeightSource {
         ? "/" : baseUrl.getRawPath();
     this.baseUrl = baseUrl.resolve(path.endsWith("/") ? path : path + "/");
     this.cacheRoot = cacheDir.toAbsolutePath().normalize().resolve(cacheFolderName(this.baseUrl));
-    this.client = HttpClient.newBuilder()
-        .followRedirects(HttpClient.Redirect.NORMAL)
-        .connectTimeout(Duration.ofSeconds(30))
-        .build();
   }
 
   public URI baseUrl() {
@@ -84,6 +88,11 @@ public final class HttpSource implements WeightSource {
   /** Where {@code relativePath} is (or will be) cached. */
   public Path cachePathOf(String relativePath) {
     return cacheRoot.resolve(relativePath);
+  }
+
+  /** Whether {@code relativePath} is already in the cache (no network access). */
+  public boolean isCached(String relativePath) {
+    return Files.isRegularFile(cachePathOf(relativePath));
   }
 
   @Override
@@ -128,19 +137,22 @@ public final class HttpSource implements WeightSource {
         .GET()
         .build();
     HttpResponse<InputStream> response =
-        client.send(request, HttpResponse.BodyHandlers.ofInputStream());
+        CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() != 200) {
-        throw new WeightFetchException("HTTP " + response.statusCode() + " for "
-            + redact(response.uri()) + (response.statusCode() == 404
-                ? " (file not found; check the model name or base URL)" : ""));
+        String redirected = response.uri().equals(url)
+            ? "" : " (redirected to " + redact(response.uri()) + ")";
+        throw new WeightFetchException("HTTP " + response.statusCode() + " for " + redact(url)
+            + redirected + (response.statusCode() == 404
+                ? ": file not found; check the model name or base URL" : ""));
       }
       long total = response.headers().firstValueAsLong("Content-Length").orElse(-1);
       long done = 0;
       long lastReportedBytes = 0;
       long lastReportNanos = System.nanoTime();
       byte[] buffer = new byte[1 << 16];
-      try (OutputStream out = Files.newOutputStream(temp)) {
+      try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE);
+          OutputStream out = Channels.newOutputStream(channel)) {
         int read;
         while ((read = body.read(buffer)) >= 0) {
           out.write(buffer, 0, read);
@@ -156,6 +168,7 @@ public final class HttpSource implements WeightSource {
             lastReportNanos = now;
           }
         }
+        channel.force(true); // the rename must never expose data still in the page cache
       }
       if (total >= 0 && done != total) {
         throw new WeightFetchException("download of " + redact(url) + " ended after " + done
@@ -167,7 +180,7 @@ public final class HttpSource implements WeightSource {
 
   @Override
   public boolean exists(String relativePath) {
-    if (Files.isRegularFile(cachePathOf(relativePath))) {
+    if (isCached(relativePath)) {
       return true;
     }
     URI url = urlOf(relativePath);
@@ -177,7 +190,7 @@ public final class HttpSource implements WeightSource {
         .method("HEAD", HttpRequest.BodyPublishers.noBody())
         .build();
     try {
-      int status = client.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
+      int status = CLIENT.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
       if (status == 200) {
         return true;
       }

@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
  * <p>Known names ({@code gpt2-small}, {@code gpt2-medium}, {@code gpt2-large}, {@code gpt2-xl})
  * are fetched from the HuggingFace hub ({@code <hub>/<repo>/resolve/main/}, safetensors layout)
  * into the cache; if that fails, from the original's blob storage ({@code
- * <blob>/gpt2/<size>}, model-pieces layout, as {@code Transformer.load} does). Both base URLs and
+ * <blob>/gpt2/<size>}, model-pieces layout, as {@code Transformer.load} does). A model already
+ * cached from either source is loaded from the cache without network access. Both base URLs and
  * the cache folder can be changed with {@link #builder()} or the system properties {@value
  * #HF_BASE_URL_PROPERTY}, {@value #OPENAI_BASE_URL_PROPERTY} and {@link
  * WeightCache#CACHE_DIR_PROPERTY}.
@@ -37,6 +38,7 @@ public final class ModelRegistry {
   public static final URI DEFAULT_OPENAI_BASE_URL =
       URI.create("https://openaipublic.blob.core.windows.net/neuron-explainer/subject-models/");
 
+  private static final String CONFIG_FILE = "config.json";
   private static final Map<String, String> HF_REPOS = new LinkedHashMap<>();
 
   static {
@@ -93,11 +95,14 @@ public final class ModelRegistry {
     if (!HF_REPOS.containsKey(nameOrPathOrUrl)) {
       return Gpt2Checkpoint.load(sourceFor(nameOrPathOrUrl), progress);
     }
-    WeightSource hub = huggingFaceSource(nameOrPathOrUrl);
+    HttpSource hub = huggingFaceSource(nameOrPathOrUrl);
+    HttpSource blob = openAiSource(nameOrPathOrUrl);
+    if (!hub.isCached(CONFIG_FILE) && blob.isCached(CONFIG_FILE)) {
+      return Gpt2Checkpoint.load(blob, progress); // downloaded from there before
+    }
     try {
       return Gpt2Checkpoint.load(hub, progress);
     } catch (WeightFetchException hubFailure) {
-      WeightSource blob = openAiSource(nameOrPathOrUrl);
       LOG.warn("could not load {} from {} ({}); trying {}", nameOrPathOrUrl, hub,
           hubFailure.getMessage(), blob);
       try {

@@ -45,7 +45,7 @@ public final class SafetensorsFile {
   private SafetensorsFile() {}
 
   /**
-   * The contents of a safetensors file.
+   * The contents of a safetensors file. Thread-safety: immutable, safe to share.
    *
    * @param tensors tensors in header order (unmodifiable)
    * @param metadata the {@code __metadata__} string map, empty if absent (unmodifiable)

@@ -92,8 +92,6 @@ public final class TorchPickleReader {
       return toResult(root, ptFile, 0);
     } catch (ZipException e) {
       throw error(ptFile, "not a readable torch zip file (truncated or corrupt): " + e.getMessage());
-    } catch (NoSuchFileException e) {
-      throw new UncheckedIOException("torch file not found: " + ptFile, e);
     } catch (IOException e) {
       throw new UncheckedIOException("could not read torch file " + ptFile, e);
     }
@@ -453,8 +451,12 @@ public final class TorchPickleReader {
         return new HostTensor(storage.dtype(), size, ByteBuffer.allocate(0));
       }
       long lastElement = offset;
-      for (int d = 0; d < size.length; d++) {
-        lastElement += (size[d] - 1) * stride[d];
+      try {
+        for (int d = 0; d < size.length; d++) {
+          lastElement = Math.addExact(lastElement, Math.multiplyExact(size[d] - 1, stride[d]));
+        }
+      } catch (ArithmeticException e) {
+        lastElement = Long.MAX_VALUE;
       }
       if (lastElement >= storage.numel()) {
         throw error(file, where + ": size " + Arrays.toString(size) + ", stride "

@@ -125,6 +125,26 @@ class HostTensorTest {
     }
   }
 
+  @Test
+  void toNdArrayKeepsHalfPrecisionTypes() {
+    ByteBuffer half = le(4);
+    half.putShort((short) 0x3C00).putShort((short) 0xC000).flip();
+    ByteBuffer bf16 = le(4);
+    bf16.putShort((short) 0x3F80).putShort((short) 0xC000).flip();
+    try (NDManager manager = NDManager.newBaseManager()) {
+      NDArray f16 = new HostTensor(DType.F16, new long[] {2}, half).toNDArray(manager);
+      assertEquals(DataType.FLOAT16, f16.getDataType());
+      assertArrayEquals(new float[] {1, -2}, f16.toType(DataType.FLOAT32, false).toFloatArray());
+      HostTensor b16 = new HostTensor(DType.BF16, new long[] {2}, bf16);
+      UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+          () -> b16.toNDArray(manager));
+      assertTrue(e.getMessage().contains("toFloat32()"), e.getMessage());
+      NDArray converted = b16.toFloat32().toNDArray(manager);
+      assertEquals(DataType.FLOAT32, converted.getDataType());
+      assertArrayEquals(new float[] {1, -2}, converted.toFloatArray());
+    }
+  }
+
   private static ByteBuffer le(int bytes) {
     return ByteBuffer.allocate(bytes).order(ByteOrder.LITTLE_ENDIAN);
   }

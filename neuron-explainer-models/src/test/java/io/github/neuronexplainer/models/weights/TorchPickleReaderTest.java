@@ -52,6 +52,21 @@ class TorchPickleReaderTest {
   }
 
   @Test
+  void everySharedSaeMatchesItsTwin() {
+    Path sae = TestData.sharedTiny().resolve("tiny-sae");
+    for (String kind : List.of("mlp_post_act", "resid_delta_attn", "resid_delta_mlp")) {
+      for (int layer = 0; layer < 2; layer++) {
+        Path pt = sae.resolve(kind + "/" + layer + ".pt");
+        Map<?, ?> stateDict = (Map<?, ?>) TorchPickleReader.read(pt);
+        SafetensorsFile.TensorFile twin =
+            SafetensorsFile.read(sae.resolve(kind + "/" + layer + ".safetensors"));
+        twin.tensors().forEach((name, tensor) -> assertEquals(tensor, stateDict.get(name), pt + " " + name));
+        assertEquals(twin.metadata().get("activation"), stateDict.get("activation"), pt.toString());
+      }
+    }
+  }
+
+  @Test
   void keepsNonTensorValuesAndOrderedDictEntriesThroughBuild() {
     @SuppressWarnings("unchecked")
     Map<String, Object> sd = (Map<String, Object>)
