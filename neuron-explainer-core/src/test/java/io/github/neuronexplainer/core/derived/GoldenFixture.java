@@ -74,7 +74,7 @@ public final class GoldenFixture implements AutoCloseable {
     if (list.size() == 1) {
       builder.autoencoderContext(list.get(0));
     } else {
-      builder.multiAutoencoderContext(new MultiAutoencoderContext(list));
+      builder.multiAutoencoderContext(MultiAutoencoderContext.of(list));
     }
     return builder;
   }

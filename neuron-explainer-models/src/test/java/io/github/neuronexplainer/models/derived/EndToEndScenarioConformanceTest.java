@@ -7,18 +7,19 @@ import static org.junit.jupiter.api.Assertions.fail;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.derived.ConformancePack;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
+import io.github.neuronexplainer.core.derived.DstConfig;
 import io.github.neuronexplainer.core.derived.GoldenComparison;
 import io.github.neuronexplainer.core.derived.GoldenFixture;
-import io.github.neuronexplainer.core.derived.indexing.AttnSubNodeIndex;
-import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
-import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.StandardModelContext;
+import io.github.neuronexplainer.models.autoencoder.AutoencoderConfig;
+import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -37,7 +38,8 @@ import org.slf4j.LoggerFactory;
 /**
  * End to end: the hooked tiny GPT-2 runs each prompt once with the logit-difference loss, and
  * every DST of each loss and edge scenario (all requested in ONE call, like topk.json's combined store) is
- * compared with the original's goldens.
+ * compared with the original's goldens. The autoencoders are the models module's own
+ * ({@link LazyAutoencoderContext}), not the core test fixture's.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class EndToEndScenarioConformanceTest {
@@ -46,15 +48,50 @@ class EndToEndScenarioConformanceTest {
 
   private GoldenFixture fixture;
   private StandardModelContext model;
+  private NDManager autoencoderManager;
+  private final Map<String, LazyAutoencoderContext> autoencoders = new HashMap<>();
+
+  /** The models module's own autoencoders (not the core test fixture's) for an SAE kind. */
+  private LazyAutoencoderContext autoencoder(String kind) {
+    return autoencoders.computeIfAbsent(
+        kind,
+        k ->
+            LazyAutoencoderContext.of(
+                AutoencoderConfig.forLayers(
+                    ActivationLocationType.valueOf(k.toUpperCase(java.util.Locale.ROOT)),
+                    ConformancePack.saeDir().resolve(k).resolve("{layer}.safetensors").toString(),
+                    model.nLayers()),
+                autoencoderManager));
+  }
+
+  private List<AutoencoderContext> scenarioAutoencoders(String scenario) {
+    List<AutoencoderContext> list = new ArrayList<>();
+    for (String kind : GoldenFixture.SCENARIO_AUTOENCODERS.get(scenario)) {
+      list.add(autoencoder(kind));
+    }
+    return list;
+  }
+
+  private DstConfig.Builder scenarioConfig(String scenario) {
+    List<AutoencoderContext> list = scenarioAutoencoders(scenario);
+    DstConfig.Builder builder = DstConfig.builder().modelContext(model);
+    return list.size() == 1
+        ? builder.autoencoderContext(list.get(0))
+        : builder.multiAutoencoderContext(
+            io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext.of(list));
+  }
 
   @BeforeAll
   void load() {
     fixture = new GoldenFixture();
     model = StandardModelContext.load(ConformancePack.modelDir().toString());
+    autoencoderManager = NDManager.newBaseManager();
   }
 
   @AfterAll
   void close() {
+    autoencoders.values().forEach(LazyAutoencoderContext::close);
+    autoencoderManager.close();
     model.close();
     fixture.close();
   }
@@ -72,17 +109,6 @@ class EndToEndScenarioConformanceTest {
       }
     }
     return args.stream();
-  }
-
-  /** The edge scenarios' node (harness README); null for the loss scenarios. */
-  private NodeIndex nodeForAttribution(String scenario, int[] tokens) {
-    return switch (scenario) {
-      case "edge_out_attn_v" -> new AttnSubNodeIndex(
-          NodeType.ATTENTION_HEAD, List.of(1, 1, 0), 0, PassType.FORWARD, ActivationLocationType.ATTN_VALUE);
-      case "edge_in_attn_head" -> new NodeIndex(
-          NodeType.ATTENTION_HEAD, List.of(tokens.length - 1, 1, 0), 1, PassType.FORWARD);
-      default -> null;
-    };
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -108,9 +134,9 @@ class EndToEndScenarioConformanceTest {
             new DstAndConfig(
                 dst,
                 fixture
-                    .scenarioConfig(scenario, model)
+                    .scenarioSettings(scenario, prompt)
+                    .apply(scenarioConfig(scenario))
                     .deriveGradients(GoldenFixture.deriveGradients(dst, e.getValue()))
-                    .nodeIndexForAttribution(nodeForAttribution(scenario, tokens))
                     .build()));
       }
     }
@@ -125,7 +151,7 @@ class EndToEndScenarioConformanceTest {
                 model.getOrCreateModel(),
                 tokens,
                 loss,
-                fixture.scenarioAutoencoders(scenario),
+                scenarioAutoencoders(scenario),
                 requests,
                 manager)) {
       assertEquals(scenarioInfo.get("loss").asDouble(), result.loss(), 1e-5, "loss");
