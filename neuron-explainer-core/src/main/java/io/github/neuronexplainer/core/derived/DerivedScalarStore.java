@@ -96,6 +96,8 @@ public final class DerivedScalarStore implements AutoCloseable {
   private static ActivationsAndMetadata deriveOne(
       RawActivationStore raw, ScalarDeriver deriver, PassType passType, NDManager manager) {
     Map<Integer, NDArray> kept = new LinkedHashMap<>();
+    // Identity, not NDArray.equals (which compares contents).
+    Set<NDArray> keptArrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     try (NDScope scope = new NDScope();
         NDManager scratch = manager.newSubManager()) {
       ActivationsAndMetadata result = deriver.deriveFromRaw(raw, passType, scratch);
@@ -103,7 +105,10 @@ public final class DerivedScalarStore implements AutoCloseable {
           .activationsByLayer()
           .forEach(
               (layer, array) -> {
-                NDArray own = raw.owns(array) || kept.containsValue(array) ? array.duplicate() : array;
+                // Raw tensors and tensors shared by several layers (fill-ins) get their own copy.
+                NDArray own = raw.owns(array) || keptArrays.contains(array) ? array.duplicate() : array;
+                keptArrays.add(own);
+                keptArrays.add(array);
                 NDScope.unregister(own);
                 own.attach(manager);
                 kept.put(layer, own);
