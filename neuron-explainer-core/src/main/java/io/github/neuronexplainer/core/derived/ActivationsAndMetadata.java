@@ -154,8 +154,9 @@ public final class ActivationsAndMetadata {
   /**
    * The original's {@code ActivationsAndMetadata.topk} (§8.3): the k largest (or smallest) scalars
    * over all layers, sorted (descending if largest, else ascending). Ties are broken
-   * deterministically by lower layer, then lower row-major position (quirk Q23 fixed), also at the
-   * selection boundary; NaN counts as larger than +inf.
+   * deterministically by lower layer, then lower row-major position among the per-layer candidates
+   * (quirk Q23 fixed; which of several equal values at a layer's selection boundary is a candidate
+   * is up to libtorch); NaN counts as larger than +inf.
    */
   public TopK topk(int k, boolean largest) {
     // Layers are independent native selections: run them concurrently (results are merged and
@@ -177,81 +178,29 @@ public final class ActivationsAndMetadata {
     return new TopK(values, indices);
   }
 
-  /**
-   * The k best scalars of one layer: one bulk copy of the tensor, then a bounded heap selection
-   * (faster than a native top-k for k ≪ size). Order as {@link Float#compare} (NaN above +inf).
-   */
+  /** The k best scalars of one layer (selected natively; all of them when k covers the tensor). */
   private static List<Scalar> layerTopK(NDArray tensor, int k, boolean largest, int layer) {
-    float[] values;
+    List<Scalar> selected = new ArrayList<>();
     try (NDManager scratch = tensor.getManager().newSubManager()) {
-      NDArray asFloat = tensor.toType(DataType.FLOAT32, false);
-      if (asFloat != tensor) {
-        asFloat.attach(scratch);
+      NDArray flat = tensor.toType(DataType.FLOAT32, false).flatten();
+      flat.attach(scratch);
+      long size = flat.size();
+      if (k >= size) {
+        float[] values = flat.toFloatArray();
+        for (int i = 0; i < values.length; i++) {
+          selected.add(new Scalar(values[i], layer, i));
+        }
+      } else {
+        ai.djl.ndarray.NDList top = flat.topK(k, 0, largest, true);
+        top.attach(scratch);
+        float[] values = top.get(0).toFloatArray();
+        long[] positions = top.get(1).toType(DataType.INT64, false).toLongArray();
+        for (int i = 0; i < values.length; i++) {
+          selected.add(new Scalar(values[i], layer, positions[i]));
+        }
       }
-      values = asFloat.toFloatArray();
-    }
-    int[] positions = selectBest(values, k, largest);
-    List<Scalar> selected = new ArrayList<>(positions.length);
-    for (int position : positions) {
-      selected.add(new Scalar(values[position], layer, position));
     }
     return selected;
-  }
-
-  /**
-   * Positions of the {@code k} best values (largest or smallest), in no particular order; ties at
-   * the boundary keep the lowest positions.
-   */
-  static int[] selectBest(float[] values, int k, boolean largest) {
-    int n = Math.min(k, values.length);
-    if (n <= 0) {
-      return new int[0];
-    }
-    // A heap whose root is the worst kept value (min-heap for largest, max-heap for smallest).
-    int[] heap = new int[n];
-    for (int i = 0; i < n; i++) {
-      heap[i] = i;
-    }
-    for (int i = n / 2 - 1; i >= 0; i--) {
-      siftDown(heap, i, n, values, largest);
-    }
-    for (int i = n; i < values.length; i++) {
-      if (better(values, i, heap[0], largest)) {
-        heap[0] = i;
-        siftDown(heap, 0, n, values, largest);
-      }
-    }
-    return heap;
-  }
-
-  /** Whether position a beats position b (strictly better value, or equal with lower position). */
-  private static boolean better(float[] values, int a, int b, boolean largest) {
-    int c = Float.compare(values[a], values[b]);
-    if (c != 0) {
-      return largest ? c > 0 : c < 0;
-    }
-    return a < b;
-  }
-
-  private static void siftDown(int[] heap, int i, int n, float[] values, boolean largest) {
-    while (true) {
-      int worst = i;
-      int left = 2 * i + 1;
-      int right = left + 1;
-      if (left < n && better(values, heap[worst], heap[left], largest)) {
-        worst = left;
-      }
-      if (right < n && better(values, heap[worst], heap[right], largest)) {
-        worst = right;
-      }
-      if (worst == i) {
-        return;
-      }
-      int tmp = heap[i];
-      heap[i] = heap[worst];
-      heap[worst] = tmp;
-      i = worst;
-    }
   }
 
   static java.util.Comparator<Scalar> scalarOrder(boolean largest) {

@@ -161,18 +161,6 @@ class EngineUnitTest {
   }
 
   @Test
-  void selectionOrdersNanAboveInfinityAndKeepsLowestPositionsInTies() {
-    float[] values = {1, Float.NaN, 3, 3, Float.NEGATIVE_INFINITY, 3};
-    int[] top = ActivationsAndMetadata.selectBest(values, 3, true);
-    Arrays.sort(top);
-    assertArrayEquals(new int[] {1, 2, 3}, top);
-    int[] bottom = ActivationsAndMetadata.selectBest(values, 2, false);
-    Arrays.sort(bottom);
-    assertArrayEquals(new int[] {0, 4}, bottom);
-    assertEquals(0, ActivationsAndMetadata.selectBest(values, 0, true).length);
-  }
-
-  @Test
   void indexTypesHaveValueSemanticsAndMirroredForms() {
     NodeIndex node = new NodeIndex(NodeType.ATTENTION_HEAD, List.of(4, 1, 0), 1, PassType.FORWARD);
     AttnSubNodeIndex sub = node.toSubnodeIndex(ActivationLocationType.ATTN_VALUE);
