@@ -28,10 +28,13 @@ public final class ConformancePack {
 
   private ConformancePack() {}
 
-  /** The pack directory (holds {@code golden/} and {@code data/}). */
+  /**
+   * The pack directory (holds {@code golden/} and {@code data/}): the system property {@code
+   * conformance.dir}, else the in-repo pack {@code fixtures/tiny} (tests run in a module folder).
+   */
   public static Path dir() {
     String configured = System.getProperty("conformance.dir", "");
-    return Paths.get(configured.isBlank() ? "/work/shared/conformance/tiny" : configured);
+    return Paths.get(configured.isBlank() ? "../fixtures/tiny" : configured);
   }
 
   public static Path golden() {

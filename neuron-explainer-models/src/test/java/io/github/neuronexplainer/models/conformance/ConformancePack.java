@@ -13,8 +13,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A conformance pack: {@code data/} (model, SAEs) and {@code golden/} (outputs of the original).
- * Located by the system property {@code conformance.dir}; by default the in-repo fixtures.
+ * A conformance pack: {@code data/} (model, SAEs) and {@code golden/} (outputs of the original),
+ * read with the models module's own readers. Located by core's test {@code ConformancePack.dir()}.
  */
 public final class ConformancePack {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -31,8 +31,7 @@ public final class ConformancePack {
 
   /** The pack named by {@code conformance.dir}, or the in-repo fixture pack. */
   public static ConformancePack load() {
-    String dir = System.getProperty("conformance.dir", "");
-    Path root = dir.isBlank() ? Path.of("../fixtures/tiny") : Path.of(dir);
+    Path root = io.github.neuronexplainer.core.derived.ConformancePack.dir();
     if (!Files.isDirectory(root.resolve("golden"))) {
       throw new IllegalStateException(
           "No conformance pack at " + root.toAbsolutePath() + " (expected golden/ and data/)");

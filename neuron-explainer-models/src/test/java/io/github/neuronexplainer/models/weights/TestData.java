@@ -8,9 +8,18 @@ import java.nio.file.Path;
 
 /** Locations of test fixtures. */
 final class TestData {
-  static final Path SHARED_TINY = Path.of("/work/shared/conformance/tiny/data");
+  /** The full pack's data: the configured pack if it has both layouts, else ../shared beside the repo. */
+  static final Path SHARED_TINY = fullPackData();
 
   private TestData() {}
+
+  private static Path fullPackData() {
+    Path configured = io.github.neuronexplainer.core.derived.ConformancePack.dir().resolve("data");
+    if (Files.isDirectory(configured.resolve("tiny-gpt2"))) {
+      return configured;
+    }
+    return Path.of("../../shared/conformance/tiny/data");
+  }
 
   /** A file under {@code src/test/resources/weights/}. */
   static Path resource(String relative) {
@@ -24,7 +33,7 @@ final class TestData {
   /** The shared tiny-model folder; skips the test when it is not on this machine. */
   static Path sharedTiny() {
     assumeTrue(Files.isDirectory(SHARED_TINY.resolve("tiny-gpt2-hf")),
-        "skipped: the whole tiny model is only read from " + SHARED_TINY
+        "skipped: the whole tiny model in both layouts is only read from " + SHARED_TINY
             + ", which does not exist here");
     return SHARED_TINY;
   }
