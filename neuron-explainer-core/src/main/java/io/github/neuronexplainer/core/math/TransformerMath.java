@@ -31,7 +31,8 @@ public final class TransformerMath {
 
   /** GPT-2's tanh-approximated GELU: {@code 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))}. */
   public static NDArray gelu(NDArray x) {
-    NDArray cubed = x.pow(constant(x, 3f));
+    // x·x·x is what torch.pow(x, 3) computes (its integer-exponent fast path), bitwise
+    NDArray cubed = x.mul(x).mul(x);
     NDArray inner =
         x.add(cubed.mul(constant(x, 0.044715f)))
             .mul(constant(x, (float) GELU_C))
