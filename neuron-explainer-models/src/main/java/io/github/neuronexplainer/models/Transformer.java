@@ -276,8 +276,10 @@ public final class Transformer implements AutoCloseable {
   /** All transformer layers on the residual stream {@code x} {@code [b, s, d]}. */
   public NDArray runTorso(NDArray x, NDArray pad, KvCache cache, HookedPass pass) {
     NDArray allPad = padForAttention(x, pad, cache, pass.manager());
+    // the same causal + pad mask serves every layer
+    NDArray mask = TransformerMath.attentionMask(allPad, x.getShape().get(1), pass.manager());
     for (int i = 0; i < layers.length; i++) {
-      x = runLayer(i, x, allPad, cache, pass);
+      x = runLayer(i, x, mask, cache, pass);
     }
     return x;
   }
@@ -332,7 +334,7 @@ public final class Transformer implements AutoCloseable {
     return copy;
   }
 
-  private NDArray runLayer(int i, NDArray x, NDArray pad, KvCache cache, HookedPass pass) {
+  private NDArray runLayer(int i, NDArray x, NDArray mask, KvCache cache, HookedPass pass) {
     Layer w = layers[i];
     NDArray lnX =
         layerNorm(
@@ -345,7 +347,7 @@ public final class Transformer implements AutoCloseable {
             HookPoint.LN_ATTN_SCALE,
             HookPoint.LN_ATTN_POST_SCALE);
     lnX = pass.at(HookPoint.POST_LN_ATTN, i, lnX);
-    NDArray attnDelta = attention(i, w, lnX, pad, cache, pass);
+    NDArray attnDelta = attention(i, w, lnX, mask, cache, pass);
     attnDelta = pass.at(HookPoint.DELTA_ATTN, i, attnDelta);
     x = x.add(attnDelta);
     x = pass.at(HookPoint.POST_ATTN, i, x);
@@ -391,7 +393,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   private NDArray attention(
-      int layer, Layer w, NDArray x, NDArray pad, KvCache cache, HookedPass pass) {
+      int layer, Layer w, NDArray x, NDArray mask, KvCache cache, HookedPass pass) {
     long batch = x.getShape().get(0);
     long nQueries = x.getShape().get(1);
     int heads = config.nHeads();
@@ -415,7 +417,7 @@ public final class Transformer implements AutoCloseable {
 
     // [b, h, q, d] x [b, h, d, k] -> [b, h, q, k]
     NDArray logits = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1));
-    logits = logits.add(TransformerMath.attentionMask(pad, nQueries, pass.manager()));
+    logits = logits.add(mask);
     logits = logits.transpose(0, 2, 3, 1); // [b, q, k, h]
     logits = pass.at(HookPoint.ATTN_QK_LOGITS, layer, logits);
 
