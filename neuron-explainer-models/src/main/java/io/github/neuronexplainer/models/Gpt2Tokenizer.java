@@ -72,24 +72,6 @@ public final class Gpt2Tokenizer {
     return encoding.encodeOrdinary(text).toArray();
   }
 
-  /**
-   * The single token {@code tokenString} encodes to.
-   *
-   * @throws IllegalArgumentException if it is zero or several tokens
-   */
-  public int encodeTokenString(String tokenString) {
-    int[] ids = encode(tokenString);
-    if (ids.length != 1) {
-      throw new IllegalArgumentException(
-          "'"
-              + tokenString
-              + "' encoded to "
-              + java.util.Arrays.toString(ids)
-              + "; wanted exactly 1 token (GPT-2 tokens usually start with a space, e.g. \" Paris\")");
-    }
-    return ids[0];
-  }
-
   /** The UTF-8 bytes of one token (a token may hold part of a multi-byte character). */
   public byte[] tokenBytes(int token) {
     checkToken(token);

@@ -28,11 +28,13 @@ class Gpt2TokenizerTest {
   }
 
   @Test
-  void singleTokenStrings() {
-    assertEquals(6342, tokenizer.encodeTokenString(" Paris"));
-    IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> tokenizer.encodeTokenString("Hello world"));
-    assertTrue(e.getMessage().contains("wanted exactly 1 token"), e.getMessage());
+  void singleTokenStringsThroughTheModelContext() {
+    try (StandardModelContext context = StandardModelContext.of("tiny", TinyModel.CHECKPOINT)) {
+      assertEquals(6342, context.encodeTokenString(" Paris"));
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, () -> context.encodeTokenString("Hello world"));
+      assertTrue(e.getMessage().contains("wanted exactly 1 token"), e.getMessage());
+    }
   }
 
   @Test

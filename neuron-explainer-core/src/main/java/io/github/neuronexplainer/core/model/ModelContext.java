@@ -72,7 +72,7 @@ public interface ModelContext {
               + tokenString
               + "' encoded to "
               + java.util.Arrays.toString(tokens)
-              + "; wanted exactly 1 token (mind the leading space, e.g. \" Paris\")");
+              + "; wanted exactly 1 token (GPT-2 tokens usually start with a space, e.g. \" Paris\")");
     }
     return tokens[0];
   }
