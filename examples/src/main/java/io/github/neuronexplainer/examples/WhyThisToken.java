@@ -1,25 +1,29 @@
 package io.github.neuronexplainer.examples;
 
-import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.derived.ActivationsAndMetadata;
+import io.github.neuronexplainer.core.derived.DerivedScalarStore;
+import io.github.neuronexplainer.core.derived.DerivedScalarType;
+import io.github.neuronexplainer.core.derived.DstConfig;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
+import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
-import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
-import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.StandardModelContext;
 import io.github.neuronexplainer.models.Transformer;
+import io.github.neuronexplainer.models.derived.DerivedScalarComputation;
+import io.github.neuronexplainer.models.derived.DstAndConfig;
+import io.github.neuronexplainer.models.derived.PromptDerivedScalars;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 
 /**
  * Why does the model prefer one token over another after a prompt? Runs the prompt once with the
- * logit difference (target − distractor) as the loss, then ranks what pushed it: each layer's
- * attention and MLP output (activation × gradient of the residual write, a first-order estimate of
- * its total effect) and the individual MLP neurons (activation × gradient).
+ * logit difference (target − distractor) as the loss and asks the derived-scalar engine, as the
+ * Transformer Debugger does, for activation × gradient (a first-order estimate of each node's total
+ * effect) of every MLP neuron and attention head, and for each token's attribution.
  *
  * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the tiny random GPT-2 that
  * ships with the project (its answers are meaningless, but every number is real).
@@ -47,57 +51,69 @@ public final class WhyThisToken {
           model.config().nLayers(), model.config().dModel());
       System.out.printf("Prompt: \"%s\" (%d tokens)%n", prompt, tokens.length);
 
-      RunRequest request =
-          RunRequest.builder()
-              .prompt(tokens)
-              .locations(
-                  List.of(
-                      ActivationLocationType.RESID_DELTA_ATTN,
-                      ActivationLocationType.RESID_DELTA_MLP,
-                      ActivationLocationType.MLP_POST_ACT),
-                  true)
-              .loss(Loss.logitDiff(targetToken, distractorToken))
-              .build();
-      try (ActivationCache cache = model.runWithCache(request, manager)) {
+      DstConfig config = DstConfig.builder().modelContext(context).build();
+      List<DerivedScalarType> nodeScores =
+          List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD, DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD);
+      List<DstAndConfig> requests = new ArrayList<>();
+      for (DerivedScalarType dst : nodeScores) {
+        requests.add(new DstAndConfig(dst, config));
+      }
+      requests.add(new DstAndConfig(DerivedScalarType.ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN, config));
+      requests.add(new DstAndConfig(DerivedScalarType.TOKEN_ATTRIBUTION, config));
+      try (PromptDerivedScalars result =
+          DerivedScalarComputation.getDerivedScalarsForPrompt(
+              model,
+              tokens,
+              Loss.logitDiff(targetToken, distractorToken),
+              List.of(),
+              requests,
+              manager)) {
+        DerivedScalarStore store = result.derivedScalars();
         System.out.printf(
             "logit(%s) - logit(%s) at the last token = %.4f%n%n",
-            quote(target), quote(distractor), cache.loss());
-        List<Contribution> blocks = new ArrayList<>();
-        List<Contribution> neurons = new ArrayList<>();
+            quote(target), quote(distractor), result.loss());
+        List<String> tokenStrings = new ArrayList<>();
+        for (int t : tokens) {
+          tokenStrings.add(context.decodeToken(t));
+        }
+        System.out.println(
+            "Per layer, estimated effect on the logit difference (activation x gradient, summed):");
         for (int layer = 0; layer < model.config().nLayers(); layer++) {
-          blocks.add(actTimesGrad(cache, ActivationLocationType.RESID_DELTA_ATTN, layer, "attention", -1));
-          blocks.add(actTimesGrad(cache, ActivationLocationType.RESID_DELTA_MLP, layer, "MLP", -1));
-          float[] perNeuron = perNeuronActTimesGrad(cache, layer);
-          for (int n = 0; n < perNeuron.length; n++) {
-            neurons.add(new Contribution("MLP neuron", layer, n, perNeuron[n]));
+          float attention =
+              store.get(DerivedScalarType.ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN, PassType.FORWARD)
+                  .get(layer).sum().getFloat();
+          float mlp =
+              store.get(DerivedScalarType.MLP_ACT_TIMES_GRAD, PassType.FORWARD).get(layer).sum().getFloat();
+          System.out.printf("  layer %2d  attention heads %+.4f  MLP neurons %+.4f%n", layer, attention, mlp);
+        }
+        for (boolean largest : new boolean[] {true, false}) {
+          System.out.printf(
+              "%nTop 8 nodes pushing %s %s (act x grad):%n", largest ? "towards" : "away from", quote(target));
+          ActivationsAndMetadata.TopK top =
+              store.topkAcrossDsts(8, PassType.FORWARD, nodeScores, null, largest);
+          for (int i = 0; i < top.values().length; i++) {
+            System.out.printf("  %+.4f  %s%n", top.values()[i], describe(top.indices().get(i), tokenStrings));
           }
         }
-        System.out.println("Layer outputs, by estimated effect on the logit difference (act x grad):");
-        blocks.stream()
-            .sorted(Comparator.comparingDouble((Contribution c) -> -Math.abs(c.value())))
-            .forEach(c -> System.out.printf("  %-10s layer %2d  %+.4f%n", c.kind(), c.layer(), c.value()));
-        System.out.println("\nTop 10 MLP neurons (act x grad, summed over tokens):");
-        neurons.stream()
-            .sorted(Comparator.comparingDouble((Contribution c) -> -Math.abs(c.value())))
-            .limit(10)
-            .forEach(c -> System.out.printf("  layer %2d neuron %5d  %+.4f%n", c.layer(), c.index(), c.value()));
+        float[] attribution =
+            store.get(DerivedScalarType.TOKEN_ATTRIBUTION, PassType.FORWARD).get(LayerIndex.NONE).toFloatArray();
+        System.out.println("\nToken attribution (embedding x gradient):");
+        for (int i = 0; i < tokens.length; i++) {
+          System.out.printf("  %-12s %+.4f%n", quote(tokenStrings.get(i)), attribution[i]);
+        }
       }
     }
   }
 
-  private record Contribution(String kind, int layer, int index, double value) {}
-
-  private static Contribution actTimesGrad(
-      ActivationCache cache, ActivationLocationType location, int layer, String kind, int index) {
-    NDArray act = cache.get(location, layer, PassType.FORWARD);
-    NDArray grad = cache.get(location, layer, PassType.BACKWARD);
-    return new Contribution(kind, layer, index, act.mul(grad).sum().getFloat());
-  }
-
-  private static float[] perNeuronActTimesGrad(ActivationCache cache, int layer) {
-    NDArray act = cache.get(ActivationLocationType.MLP_POST_ACT, layer, PassType.FORWARD);
-    NDArray grad = cache.get(ActivationLocationType.MLP_POST_ACT, layer, PassType.BACKWARD);
-    return act.mul(grad).sum(new int[] {0, 1}).toFloatArray();
+  /** "layer 1 MLP neuron 39 at ' to'" or "layer 0 head 3, ' to' attending to ' Mary'". */
+  private static String describe(DerivedScalarIndex index, List<String> tokens) {
+    List<Integer> at = index.tensorIndices();
+    if (index.dst() == DerivedScalarType.MLP_ACT_TIMES_GRAD) {
+      return String.format("layer %d MLP neuron %d at %s", index.layerIndex(), at.get(1), quote(tokens.get(at.get(0))));
+    }
+    return String.format(
+        "layer %d attention head %d, %s attending to %s",
+        index.layerIndex(), at.get(2), quote(tokens.get(at.get(0))), quote(tokens.get(at.get(1))));
   }
 
   /** GPT-2 small if it can be had, else the tiny model in fixtures/. */
