@@ -2,6 +2,7 @@ package io.github.neuronexplainer.models.autoencoder;
 
 import ai.djl.ndarray.NDArray;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
+import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
@@ -90,12 +91,12 @@ public final class AutoencoderSplice {
 
   /** Every context of {@code multi}, with the error term added. */
   public static AutoencoderSplice of(MultiAutoencoderContext multi) {
-    return of(List.copyOf(multi.contexts().values()), true);
+    return of(List.copyOf(multi.contextsByNodeType().values()), true);
   }
 
   /** Every context of {@code multi}. */
   public static AutoencoderSplice of(MultiAutoencoderContext multi, boolean addError) {
-    return of(List.copyOf(multi.contexts().values()), addError);
+    return of(List.copyOf(multi.contextsByNodeType().values()), addError);
   }
 
   /** The hooks of {@link #of(AutoencoderContext)}. */

@@ -122,7 +122,7 @@ class AutoencoderConformanceTest {
     AutoencoderSplice splice =
         contexts.size() == 1
             ? AutoencoderSplice.of(contexts.get(0))
-            : AutoencoderSplice.of(MultiAutoencoderContext.of(contexts));
+            : AutoencoderSplice.of(LazyMultiAutoencoderContext.of(contexts));
     RunRequest.Builder request =
         RunRequest.builder()
             .prompt(prompt.tokens())

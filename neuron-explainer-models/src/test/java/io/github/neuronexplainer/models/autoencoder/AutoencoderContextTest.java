@@ -217,15 +217,15 @@ class AutoencoderContextTest {
         LazyAutoencoderContext b = residMlp.context(PACK, residMlp.safetensorsConfig(), M);
         LazyAutoencoderContext c = attn.context(PACK, attn.safetensorsConfig(), M)) {
       IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> MultiAutoencoderContext.of(a, b));
+          assertThrows(IllegalArgumentException.class, () -> LazyMultiAutoencoderContext.of(a, b));
       assertTrue(e.getMessage().contains("same node type"), e.getMessage());
-      MultiAutoencoderContext multi = MultiAutoencoderContext.of(a, c);
-      assertEquals(a, multi.context(NodeType.MLP_AUTOENCODER_LATENT).orElseThrow());
-      assertEquals(c, multi.context(NodeType.ATTENTION_AUTOENCODER_LATENT).orElseThrow());
-      assertThrows(IllegalStateException.class, () -> multi.context(NodeType.AUTOENCODER_LATENT));
+      LazyMultiAutoencoderContext multi = LazyMultiAutoencoderContext.of(a, c);
+      assertEquals(a, multi.autoencoderContext(NodeType.MLP_AUTOENCODER_LATENT));
+      assertEquals(c, multi.autoencoderContext(NodeType.ATTENTION_AUTOENCODER_LATENT));
+      assertThrows(IllegalStateException.class, () -> multi.autoencoderContext(NodeType.AUTOENCODER_LATENT));
       assertSame(c.autoencoder(0), multi.autoencoder(0, NodeType.ATTENTION_AUTOENCODER_LATENT));
-      MultiAutoencoderContext single = MultiAutoencoderContext.of(b);
-      assertSame(b, single.context(null).orElseThrow());
+      LazyMultiAutoencoderContext single = LazyMultiAutoencoderContext.of(b);
+      assertSame(b, single.autoencoderContext(null));
       single.warmup();
     }
   }

@@ -187,7 +187,7 @@ class AutoencoderSpliceTest {
           HookPoint.custom("autoencoder/resid_delta_mlp/error", true),
           AutoencoderSplice.of(residMlp)
               .point(ActivationLocationType.ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR));
-      AutoencoderSplice multi = AutoencoderSplice.of(MultiAutoencoderContext.of(mlp, attn));
+      AutoencoderSplice multi = AutoencoderSplice.of(LazyMultiAutoencoderContext.of(mlp, attn));
       assertFalse(multi.points().containsKey(ActivationLocationType.ONLINE_AUTOENCODER_LATENT));
       assertEquals(
           HookPoint.custom("autoencoder/resid_delta_attn/error", true),

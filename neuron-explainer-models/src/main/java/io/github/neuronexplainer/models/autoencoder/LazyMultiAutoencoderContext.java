@@ -8,23 +8,24 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Several autoencoder contexts at once, one per latent node type (the original's {@code
- * MultiAutoencoderContext}), e.g. an MLP and an attention autoencoder family.
+ * MultiAutoencoderContext}), e.g. an MLP and an attention autoencoder family: the core interface
+ * the derived-scalar engine reads, plus loading ({@link #warmup()}) and closing.
  *
  * <p>Thread-safety: immutable; as thread-safe as its contexts. {@link #close()} closes the
  * contexts that are {@link AutoCloseable}.
  */
-public final class MultiAutoencoderContext implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(MultiAutoencoderContext.class);
+public final class LazyMultiAutoencoderContext
+    implements io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext, AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LazyMultiAutoencoderContext.class);
 
   private final Map<NodeType, AutoencoderContext> byNodeType;
 
-  private MultiAutoencoderContext(Map<NodeType, AutoencoderContext> byNodeType) {
+  private LazyMultiAutoencoderContext(Map<NodeType, AutoencoderContext> byNodeType) {
     this.byNodeType = Collections.unmodifiableMap(byNodeType);
   }
 
@@ -34,7 +35,7 @@ public final class MultiAutoencoderContext implements AutoCloseable {
    * @throws IllegalArgumentException if two contexts have the same node type (e.g. two MLP
    *     autoencoder families), or the list is empty
    */
-  public static MultiAutoencoderContext of(List<? extends AutoencoderContext> contexts) {
+  public static LazyMultiAutoencoderContext of(List<? extends AutoencoderContext> contexts) {
     if (contexts.isEmpty()) {
       throw new IllegalArgumentException("A MultiAutoencoderContext needs at least one context");
     }
@@ -51,48 +52,17 @@ public final class MultiAutoencoderContext implements AutoCloseable {
                 + "); combine at most one MLP and one attention autoencoder family");
       }
     }
-    return new MultiAutoencoderContext(map);
+    return new LazyMultiAutoencoderContext(map);
   }
 
-  public static MultiAutoencoderContext of(AutoencoderContext... contexts) {
+  public static LazyMultiAutoencoderContext of(AutoencoderContext... contexts) {
     return of(List.of(contexts));
   }
 
   /** The contexts by node type, in the order given. */
-  public Map<NodeType, AutoencoderContext> contexts() {
+  @Override
+  public Map<NodeType, AutoencoderContext> contextsByNodeType() {
     return byNodeType;
-  }
-
-  public boolean hasSingleContext() {
-    return byNodeType.size() == 1;
-  }
-
-  /**
-   * The only context.
-   *
-   * @throws IllegalStateException if there are several (the generic {@code AUTOENCODER_LATENT}
-   *     is then ambiguous: name the node type instead)
-   */
-  public AutoencoderContext singleContext() {
-    if (!hasSingleContext()) {
-      throw new IllegalStateException(
-          "There are " + byNodeType.size() + " autoencoder contexts " + byNodeType.keySet()
-              + "; ask for one by its node type");
-    }
-    return byNodeType.values().iterator().next();
-  }
-
-  /**
-   * The context of {@code nodeType}; {@code null} or {@link NodeType#AUTOENCODER_LATENT} mean the
-   * single context (the original's default case). Empty if there is none of that type.
-   *
-   * @throws IllegalStateException for the default case with several contexts
-   */
-  public Optional<AutoencoderContext> context(NodeType nodeType) {
-    if (nodeType == null || nodeType == NodeType.AUTOENCODER_LATENT) {
-      return Optional.of(singleContext());
-    }
-    return Optional.ofNullable(byNodeType.get(nodeType));
   }
 
   /**
@@ -101,12 +71,12 @@ public final class MultiAutoencoderContext implements AutoCloseable {
    * @throws IllegalArgumentException if there is no context of that node type
    */
   public SparseAutoencoder autoencoder(int layer, NodeType nodeType) {
-    return context(nodeType)
-        .orElseThrow(
-            () ->
-                new IllegalArgumentException(
-                    "No autoencoder context for " + nodeType + "; have " + byNodeType.keySet()))
-        .autoencoder(layer);
+    AutoencoderContext context = autoencoderContext(nodeType);
+    if (context == null) {
+      throw new IllegalArgumentException(
+          "No autoencoder context for " + nodeType + "; have " + byNodeType.keySet());
+    }
+    return context.autoencoder(layer);
   }
 
   /**
