@@ -1,7 +1,6 @@
 package io.github.neuronexplainer.explanations.explainer;
 
 import io.github.neuronexplainer.core.records.ActivationRecord;
-import io.github.neuronexplainer.explanations.client.LlmClient;
 import io.github.neuronexplainer.explanations.fewshot.AttentionHeadFewShotExample;
 import io.github.neuronexplainer.explanations.fewshot.AttentionTokenPairExample;
 import io.github.neuronexplainer.explanations.fewshot.FewShotExampleSet;
@@ -9,13 +8,11 @@ import io.github.neuronexplainer.explanations.prompt.Prompt;
 import io.github.neuronexplainer.explanations.prompt.PromptBuilder;
 import io.github.neuronexplainer.explanations.prompt.PromptFormat;
 import io.github.neuronexplainer.explanations.prompt.Role;
-import io.github.neuronexplainer.explanations.prompt.TokenCounter;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 
 /**
  * Explains an attention head from its strongest token pairs (records hold flattened token-pair
@@ -44,8 +41,8 @@ public final class AttentionHeadExplainer extends NeuronExplainer {
     private final boolean repeatStronglyAttendingPairs;
 
     private AttentionHeadExplainer(Builder b) {
-        super(b.client, b.promptFormat, b.contextSize, b.tokenCounter, b.noticeListener);
-        if (b.contextSize == ContextSize.TWO_K) {
+        super(b);
+        if (b.contextSize() == ContextSize.TWO_K) {
             throw new IllegalArgumentException("2k context size not supported for attention explanation");
         }
         this.repeatStronglyAttendingPairs = b.repeatStronglyAttendingPairs;
@@ -57,21 +54,13 @@ public final class AttentionHeadExplainer extends NeuronExplainer {
     }
 
     /** Builder; not thread-safe. */
-    public static final class Builder {
-        private LlmClient client;
-        private PromptFormat promptFormat = PromptFormat.CHAT_MESSAGES;
-        private ContextSize contextSize = ContextSize.FOUR_K;
+    public static final class Builder extends NeuronExplainer.Builder<Builder> {
         private boolean repeatStronglyAttendingPairs;
-        private TokenCounter tokenCounter = TokenCounter.cl100kBase();
-        private Consumer<String> noticeListener;
 
-        public Builder client(LlmClient v) { client = v; return this; }
-        public Builder promptFormat(PromptFormat v) { promptFormat = v; return this; }
-        public Builder contextSize(ContextSize v) { contextSize = v; return this; }
+        @Override
+        protected Builder self() { return this; }
+
         public Builder repeatStronglyAttendingPairs(boolean v) { repeatStronglyAttendingPairs = v; return this; }
-        public Builder tokenCounter(TokenCounter v) { tokenCounter = v; return this; }
-        /** Receives the original's printed diagnostics. */
-        public Builder noticeListener(Consumer<String> v) { noticeListener = v; return this; }
 
         public AttentionHeadExplainer build() {
             return new AttentionHeadExplainer(this);

@@ -33,13 +33,36 @@ public abstract class NeuronExplainer {
     protected final TokenCounter tokenCounter;
     private final Consumer<String> noticeListener;
 
-    protected NeuronExplainer(LlmClient client, PromptFormat promptFormat, ContextSize contextSize,
-                              TokenCounter tokenCounter, Consumer<String> noticeListener) {
-        this.client = client;
-        this.promptFormat = Objects.requireNonNull(promptFormat, "promptFormat");
-        this.contextSize = Objects.requireNonNull(contextSize, "contextSize");
-        this.tokenCounter = Objects.requireNonNull(tokenCounter, "tokenCounter");
-        this.noticeListener = noticeListener == null ? s -> { } : noticeListener;
+    protected NeuronExplainer(Builder<?> b) {
+        this.client = b.client;
+        this.promptFormat = Objects.requireNonNull(b.promptFormat, "promptFormat");
+        this.contextSize = Objects.requireNonNull(b.contextSize, "contextSize");
+        this.tokenCounter = Objects.requireNonNull(b.tokenCounter, "tokenCounter");
+        this.noticeListener = b.noticeListener == null ? s -> { } : b.noticeListener;
+    }
+
+    /**
+     * The options every explainer has, with the original's defaults (CHAT_MESSAGES, FOUR_K, cl100k
+     * counting). Not thread-safe.
+     */
+    public abstract static class Builder<B extends Builder<B>> {
+        private LlmClient client;
+        private PromptFormat promptFormat = PromptFormat.CHAT_MESSAGES;
+        private ContextSize contextSize = ContextSize.FOUR_K;
+        private TokenCounter tokenCounter = TokenCounter.cl100kBase();
+        private Consumer<String> noticeListener;
+
+        protected abstract B self();
+
+        /** The context size chosen so far. */
+        protected ContextSize contextSize() { return contextSize; }
+
+        public B client(LlmClient v) { client = v; return self(); }
+        public B promptFormat(PromptFormat v) { promptFormat = v; return self(); }
+        public B contextSize(ContextSize v) { contextSize = v; return self(); }
+        public B tokenCounter(TokenCounter v) { tokenCounter = v; return self(); }
+        /** Receives the original's printed diagnostics ("Prompt is too long: …"). */
+        public B noticeListener(Consumer<String> v) { noticeListener = v; return self(); }
     }
 
     /** The prompt format used. */

@@ -10,11 +10,9 @@ import io.github.neuronexplainer.explanations.prompt.Prompt;
 import io.github.neuronexplainer.explanations.prompt.PromptBuilder;
 import io.github.neuronexplainer.explanations.prompt.PromptFormat;
 import io.github.neuronexplainer.explanations.prompt.Role;
-import io.github.neuronexplainer.explanations.prompt.TokenCounter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -39,7 +37,7 @@ public final class TokenActivationPairExplainer extends NeuronExplainer {
     private final boolean repeatNonZeroActivations;
 
     private TokenActivationPairExplainer(Builder b) {
-        super(b.client, b.promptFormat, b.contextSize, b.tokenCounter, b.noticeListener);
+        super(b);
         this.fewShotExampleSet = b.fewShotExampleSet;
         this.repeatNonZeroActivations = b.repeatNonZeroActivations;
     }
@@ -50,23 +48,15 @@ public final class TokenActivationPairExplainer extends NeuronExplainer {
     }
 
     /** Builder; not thread-safe. */
-    public static final class Builder {
-        private LlmClient client;
-        private PromptFormat promptFormat = PromptFormat.CHAT_MESSAGES;
-        private ContextSize contextSize = ContextSize.FOUR_K;
+    public static final class Builder extends NeuronExplainer.Builder<Builder> {
         private FewShotExampleSet fewShotExampleSet = FewShotExampleSet.ORIGINAL;
         private boolean repeatNonZeroActivations;
-        private TokenCounter tokenCounter = TokenCounter.cl100kBase();
-        private Consumer<String> noticeListener;
 
-        public Builder client(LlmClient v) { client = v; return this; }
-        public Builder promptFormat(PromptFormat v) { promptFormat = v; return this; }
-        public Builder contextSize(ContextSize v) { contextSize = v; return this; }
+        @Override
+        protected Builder self() { return this; }
+
         public Builder fewShotExampleSet(FewShotExampleSet v) { fewShotExampleSet = v; return this; }
         public Builder repeatNonZeroActivations(boolean v) { repeatNonZeroActivations = v; return this; }
-        public Builder tokenCounter(TokenCounter v) { tokenCounter = v; return this; }
-        /** Receives the original's printed diagnostics ("Prompt is too long: …"). */
-        public Builder noticeListener(Consumer<String> v) { noticeListener = v; return this; }
 
         public TokenActivationPairExplainer build() {
             return new TokenActivationPairExplainer(this);
