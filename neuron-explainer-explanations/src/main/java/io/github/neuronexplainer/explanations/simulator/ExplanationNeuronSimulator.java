@@ -15,7 +15,6 @@ import io.github.neuronexplainer.explanations.prompt.PromptFormat;
 import io.github.neuronexplainer.explanations.prompt.Role;
 import java.time.Duration;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -24,42 +23,25 @@ import java.util.concurrent.CompletableFuture;
  * predicted distribution. Needs a legacy completions endpoint with echo + logprobs. Immutable and
  * thread-safe.
  */
-public final class ExplanationNeuronSimulator implements NeuronSimulator {
+public final class ExplanationNeuronSimulator extends CompletionsSimulator {
     static final Duration TIMEOUT = Duration.ofSeconds(10);
-
-    private final LlmClient client;
-    private final String explanation;
-    private final FewShotExampleSet fewShotExampleSet;
-    private final PromptFormat promptFormat;
 
     /**
      * @param promptFormat NONE or INSTRUCTION_FOLLOWING for {@link #simulate}; CHAT_MESSAGES can only build prompts
      */
     public ExplanationNeuronSimulator(LlmClient client, String explanation, FewShotExampleSet fewShotExampleSet,
                                       PromptFormat promptFormat) {
-        this.client = client;
-        this.explanation = Objects.requireNonNull(explanation, "explanation");
-        this.fewShotExampleSet = Objects.requireNonNull(fewShotExampleSet, "fewShotExampleSet");
-        this.promptFormat = Objects.requireNonNull(promptFormat, "promptFormat");
+        super(client, explanation, fewShotExampleSet, promptFormat);
     }
 
     @Override
-    public CompletableFuture<SequenceSimulation> simulate(List<String> tokens) {
-        try {
-            return startSimulation(tokens);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+    String chatMessagesRefusal() {
+        return "The all-at-once simulator needs echo + logprobs on /completions; "
+                + "use PromptFormat.NONE or INSTRUCTION_FOLLOWING, not CHAT_MESSAGES";
     }
 
-    private CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
-        if (promptFormat == PromptFormat.CHAT_MESSAGES) {
-            throw new IllegalStateException("The all-at-once simulator needs echo + logprobs on /completions; "
-                    + "use PromptFormat.NONE or INSTRUCTION_FOLLOWING, not CHAT_MESSAGES");
-        }
-        if (client == null) {
-            throw new IllegalStateException("This simulator was built without a client");
-        }
+    @Override
+    CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
         Prompt prompt = makeSimulationPrompt(tokens);
         ObjectNode body = ApiRequest.newBody();
         body.put("max_tokens", 0);

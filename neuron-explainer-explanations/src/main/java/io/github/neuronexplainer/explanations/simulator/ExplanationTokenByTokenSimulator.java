@@ -19,7 +19,6 @@ import io.github.neuronexplainer.explanations.prompt.Role;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -27,45 +26,32 @@ import java.util.concurrent.CompletableFuture;
  * bounded by the client), predicting the last token's activation from the top logprobs. Immutable and
  * thread-safe.
  */
-public final class ExplanationTokenByTokenSimulator implements NeuronSimulator {
-    private final LlmClient client;
-    private final String explanation;
-    private final FewShotExampleSet fewShotExampleSet;
-    private final PromptFormat promptFormat;
-
+public final class ExplanationTokenByTokenSimulator extends CompletionsSimulator {
     /**
      * @param fewShotExampleSet COLANGV2 or TEST (ORIGINAL has no single-token example)
      * @param promptFormat NONE or INSTRUCTION_FOLLOWING for {@link #simulate}
      */
     public ExplanationTokenByTokenSimulator(LlmClient client, String explanation, FewShotExampleSet fewShotExampleSet,
                                             PromptFormat promptFormat) {
+        super(client, explanation, requireNotOriginal(fewShotExampleSet), promptFormat);
+    }
+
+    private static FewShotExampleSet requireNotOriginal(FewShotExampleSet fewShotExampleSet) {
         if (fewShotExampleSet == FewShotExampleSet.ORIGINAL) {
             throw new IllegalArgumentException("This simulator doesn't support the ORIGINAL few-shot example set.");
         }
-        this.client = client;
-        this.explanation = Objects.requireNonNull(explanation, "explanation");
-        this.fewShotExampleSet = Objects.requireNonNull(fewShotExampleSet, "fewShotExampleSet");
-        this.promptFormat = Objects.requireNonNull(promptFormat, "promptFormat");
+        return fewShotExampleSet;
     }
 
     @Override
-    public CompletableFuture<SequenceSimulation> simulate(List<String> tokens) {
-        try {
-            return startSimulation(tokens);
-        } catch (RuntimeException e) {
-            return CompletableFuture.failedFuture(e);
-        }
+    String chatMessagesRefusal() {
+        // Upstream sends the message list as "prompt", which no endpoint accepts.
+        return "The one-at-a-time simulator uses /completions; "
+                + "use PromptFormat.NONE or INSTRUCTION_FOLLOWING";
     }
 
-    private CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
-        if (promptFormat == PromptFormat.CHAT_MESSAGES) {
-            // Upstream sends the message list as "prompt", which no endpoint accepts.
-            throw new IllegalStateException("The one-at-a-time simulator uses /completions; "
-                    + "use PromptFormat.NONE or INSTRUCTION_FOLLOWING");
-        }
-        if (client == null) {
-            throw new IllegalStateException("This simulator was built without a client");
-        }
+    @Override
+    CompletableFuture<SequenceSimulation> startSimulation(List<String> tokens) {
         List<CompletableFuture<TokenPrediction>> futures = new ArrayList<>();
         for (int t = 0; t < tokens.size(); t++) {
             ObjectNode body = ApiRequest.newBody();
