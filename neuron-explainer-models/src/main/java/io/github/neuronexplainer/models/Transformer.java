@@ -2,6 +2,7 @@ package io.github.neuronexplainer.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -12,7 +13,9 @@ import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.HookedPass;
 import io.github.neuronexplainer.models.hooks.Hooks;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -108,6 +111,25 @@ public final class Transformer implements AutoCloseable {
               param(p + "mlp.out_layer.bias", d));
     }
     this.qkScale = (float) (1.0 / Math.sqrt(Math.sqrt(config.dHead())));
+    keepOutOfCallersScope();
+  }
+
+  /**
+   * A model may be built inside a caller's {@link NDScope} (e.g. a model context loaded lazily by
+   * its first derived scalar): the arrays the model keeps are its own, so that scope must not close
+   * them when it ends.
+   */
+  private void keepOutOfCallersScope() {
+    List<NDArray> kept = new ArrayList<>(parameters.values());
+    kept.addAll(List.of(tokEmbed, posEmbed, finalLnWeight, finalLnBias, unembedT));
+    for (Layer layer : layers) {
+      kept.addAll(
+          List.of(
+              layer.ln1Weight(), layer.ln1Bias(), layer.qkvT(), layer.qkvBias(), layer.outT(),
+              layer.outBias(), layer.ln2Weight(), layer.ln2Bias(), layer.inT(), layer.inBias(),
+              layer.mlpOutT(), layer.mlpOutBias()));
+    }
+    NDScope.unregister(kept.toArray(NDArray[]::new));
   }
 
   /** The arrays side by side along their last axis, as a new contiguous array of the model's. */

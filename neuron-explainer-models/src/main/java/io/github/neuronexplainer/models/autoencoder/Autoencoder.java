@@ -2,6 +2,7 @@ package io.github.neuronexplainer.models.autoencoder;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -95,6 +96,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
     this.statsLastNonzero = statsLastNonzero;
     this.latentsActivationFrequency = latentsActivationFrequency;
     this.latentsMeanSquare = latentsMeanSquare;
+    // Loaded lazily, an autoencoder may be built inside a caller's NDScope (a derived scalar's):
+    // its weights are its own, so that scope must not close them.
+    NDScope.unregister(preBias, encoder, encoderT, latentBias, decoder, decoderT);
   }
 
   // ---------------------------------------------------------------------------------------------
