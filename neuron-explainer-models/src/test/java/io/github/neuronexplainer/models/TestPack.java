@@ -1,4 +1,4 @@
-package io.github.neuronexplainer.models.conformance;
+package io.github.neuronexplainer.models;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,10 +13,12 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A conformance pack: {@code data/} (model, SAEs) and {@code golden/} (outputs of the original),
- * read with the models module's own readers. Located by core's test {@code ConformancePack.dir()}.
+ * The in-repo tiny pack ({@code fixtures/tiny}: {@code data/} with the model and SAEs, {@code
+ * golden/} with the original's outputs) as a fixture of this module's unit tests, read with the
+ * module's own readers. Conformance against the goldens of every pack is tested in the
+ * neuron-explainer-conformance module.
  */
-public final class ConformancePack {
+public final class TestPack {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Path root;
@@ -24,19 +26,14 @@ public final class ConformancePack {
 
   public record Prompt(String id, String text, int[] tokens, int targetToken, int distractorToken) {}
 
-  private ConformancePack(Path root) {
+  private TestPack(Path root) {
     this.root = root;
     this.manifest = readJson(root.resolve("golden/manifest.json"));
   }
 
-  /** The pack named by {@code conformance.dir}, or the in-repo fixture pack. */
-  public static ConformancePack load() {
-    Path root = io.github.neuronexplainer.core.derived.ConformancePack.dir();
-    if (!Files.isDirectory(root.resolve("golden"))) {
-      throw new IllegalStateException(
-          "No conformance pack at " + root.toAbsolutePath() + " (expected golden/ and data/)");
-    }
-    return new ConformancePack(root);
+  /** The in-repo tiny pack (tests run in the module's folder). */
+  public static TestPack load() {
+    return new TestPack(Path.of("../fixtures/tiny"));
   }
 
   public Path root() {

@@ -12,7 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import com.sun.net.httpserver.HttpServer;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
+import io.github.neuronexplainer.models.TestPack;
 import io.github.neuronexplainer.models.weights.WeightFetchException;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Lazy loading, caching, the disk cache, dead-latent omission and multi-contexts. */
 class AutoencoderContextTest {
-  private static final ConformancePack PACK = ConformancePack.load();
+  private static final TestPack PACK = TestPack.load();
   private static final NDManager M = NDManager.newBaseManager();
 
   @AfterAll

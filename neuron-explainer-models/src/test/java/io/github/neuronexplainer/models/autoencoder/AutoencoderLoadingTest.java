@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
+import io.github.neuronexplainer.models.TestPack;
 import io.github.neuronexplainer.models.weights.HostTensor;
 import io.github.neuronexplainer.models.weights.SafetensorsFile;
 import io.github.neuronexplainer.models.weights.WeightFormatException;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** Loading the original's state dicts: .pt vs safetensors twins, sizes, and clear errors. */
 class AutoencoderLoadingTest {
-  private static final ConformancePack PACK = ConformancePack.load();
+  private static final TestPack PACK = TestPack.load();
   private static final NDManager M = NDManager.newBaseManager();
 
   @AfterAll

@@ -11,7 +11,7 @@ import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.Transformer;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
+import io.github.neuronexplainer.models.TestPack;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
 import java.util.ArrayList;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 
 /** The metrics on autoencoders whose values are known by construction. */
 class AutoencoderMetricsTest {
-  private static final ConformancePack PACK = ConformancePack.load();
+  private static final TestPack PACK = TestPack.load();
   private static final NDManager M = NDManager.newBaseManager();
   private static final Transformer MODEL =
       Transformer.fromCheckpoint(Gpt2Checkpoint.load(PACK.modelDirs().get(0)), M);

@@ -14,8 +14,7 @@ import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.Transformer;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
-import io.github.neuronexplainer.models.conformance.Tolerance;
+import io.github.neuronexplainer.models.TestPack;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
@@ -26,11 +25,11 @@ import org.junit.jupiter.api.Test;
 
 /** The original's AutoencoderHooks semantics: add_error on/off, ablation, gradients, points. */
 class AutoencoderSpliceTest {
-  private static final ConformancePack PACK = ConformancePack.load();
+  private static final TestPack PACK = TestPack.load();
   private static final NDManager M = NDManager.newBaseManager();
   private static final Transformer MODEL =
       Transformer.fromCheckpoint(Gpt2Checkpoint.load(PACK.modelDirs().get(0)), M);
-  private static final ConformancePack.Prompt PROMPT = PACK.prompts().get(0);
+  private static final TestPack.Prompt PROMPT = PACK.prompts().get(0);
 
   @AfterAll
   static void close() {
@@ -70,7 +69,7 @@ class AutoencoderSpliceTest {
     for (ActivationLocationType input :
         List.of(ActivationLocationType.MLP_POST_ACT, ActivationLocationType.RESID_DELTA_ATTN)) {
       try (LazyAutoencoderContext ctx = context(input)) {
-        Tolerance.check(input + " add_error", plain, logits(AutoencoderSplice.hooks(ctx)));
+        assertClose(input + " add_error", plain, logits(AutoencoderSplice.hooks(ctx)));
         float[] replaced = logits(AutoencoderSplice.of(ctx, false).hooks());
         assertTrue(maxDiff(plain, replaced) > 1e-3, input + ": the reconstruction is not exact");
         Hooks byHand =
@@ -80,7 +79,7 @@ class AutoencoderSpliceTest {
                     ctx.layers(),
                     (x, c) -> ctx.autoencoder(c.layer()).decode(ctx.autoencoder(c.layer()).encode(x)))
                 .build();
-        Tolerance.check(input + " add_error=false", logits(byHand), replaced);
+        assertClose(input + " add_error=false", logits(byHand), replaced);
       }
     }
   }
@@ -126,9 +125,9 @@ class AutoencoderSpliceTest {
       NDArray delta =
           after.get(reconstruction, layer, PassType.FORWARD).get(new NDIndex("0, {}", token))
               .sub(before.get(reconstruction, layer, PassType.FORWARD).get(new NDIndex("0, {}", token)));
-      Tolerance.check("reconstruction change", column.mul(-value).toFloatArray(), delta.toFloatArray());
+      assertClose("reconstruction change", column.mul(-value).toFloatArray(), delta.toFloatArray());
       // with add_error the error term is computed from the unablated latents
-      Tolerance.check(
+      assertClose(
           "error unchanged",
           before.get(error, layer, PassType.FORWARD).toFloatArray(),
           after.get(error, layer, PassType.FORWARD).toFloatArray());
@@ -161,7 +160,7 @@ class AutoencoderSpliceTest {
         NDArray gradReconstruction = cache.get(reconstruction, layer, PassType.BACKWARD);
         NDArray expected = gradReconstruction.matMul(ctx.autoencoder(layer).decoderWeight(m));
         NDArray actual = cache.get(latents, layer, PassType.BACKWARD);
-        Tolerance.check("d loss / d latents", expected.toFloatArray(), actual.toFloatArray());
+        assertClose("d loss / d latents", expected.toFloatArray(), actual.toFloatArray());
         assertTrue(actual.abs().sum().getFloat() > 0, "nonzero latent gradient");
       }
     }
@@ -202,6 +201,14 @@ class AutoencoderSpliceTest {
       try (LazyAutoencoderContext bad = LazyAutoencoderContext.of(preAct, M)) {
         assertThrows(IllegalArgumentException.class, () -> AutoencoderSplice.of(bad));
       }
+    }
+  }
+
+  /** Element-wise |actual − expected| ≤ 1e-5 + 1e-4·|expected|. */
+  private static void assertClose(String what, float[] expected, float[] actual) {
+    assertEquals(expected.length, actual.length, what + ": length");
+    for (int i = 0; i < expected.length; i++) {
+      assertEquals(expected[i], actual[i], 1e-5 + 1e-4 * Math.abs(expected[i]), what + " at " + i);
     }
   }
 }

@@ -4,7 +4,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
+import io.github.neuronexplainer.models.TestPack;
 import java.nio.file.Files;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -16,7 +16,7 @@ final class SaePack {
   /** One family: its manifest key, input, and per layer the file paths relative to data/. */
   record Family(String key, ActivationLocationType input, int nLatents, Map<Integer, String> ptPaths) {
     /** Per layer the .pt file if the pack has it, else its safetensors twin. */
-    AutoencoderConfig config(ConformancePack pack) {
+    AutoencoderConfig config(TestPack pack) {
       Map<Integer, String> paths = new TreeMap<>();
       ptPaths.forEach(
           (layer, pt) -> paths.put(layer, Files.exists(pack.data(pt)) ? pt : twin(pt)));
@@ -30,7 +30,7 @@ final class SaePack {
       return new AutoencoderConfig(input, paths);
     }
 
-    LazyAutoencoderContext context(ConformancePack pack, AutoencoderConfig config, NDManager m) {
+    LazyAutoencoderContext context(TestPack pack, AutoencoderConfig config, NDManager m) {
       return LazyAutoencoderContext.builder(config).baseDir(pack.data("")).build(m);
     }
   }
@@ -41,7 +41,7 @@ final class SaePack {
     return ptPath.substring(0, ptPath.length() - ".pt".length()) + ".safetensors";
   }
 
-  static Map<String, Family> families(ConformancePack pack) {
+  static Map<String, Family> families(TestPack pack) {
     Map<String, Family> families = new LinkedHashMap<>();
     JsonNode node = pack.manifest().path("autoencoders");
     for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {

@@ -8,18 +8,10 @@ import java.nio.file.Path;
 
 /** Locations of test fixtures. */
 final class TestData {
-  /** The full pack's data: the configured pack if it has both layouts, else ../shared beside the repo. */
-  static final Path SHARED_TINY = fullPackData();
+  /** The full public pack's data, beside the repository (both checkpoint layouts, .pt SAEs). */
+  static final Path SHARED_TINY = Path.of("../../shared/conformance/tiny/data");
 
   private TestData() {}
-
-  private static Path fullPackData() {
-    Path configured = io.github.neuronexplainer.core.derived.ConformancePack.dir().resolve("data");
-    if (Files.isDirectory(configured.resolve("tiny-gpt2"))) {
-      return configured;
-    }
-    return Path.of("../../shared/conformance/tiny/data");
-  }
 
   /** A file under {@code src/test/resources/weights/}. */
   static Path resource(String relative) {
