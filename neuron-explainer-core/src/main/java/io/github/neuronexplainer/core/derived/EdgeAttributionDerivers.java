@@ -94,7 +94,7 @@ final class EdgeAttributionDerivers {
             NDArray u = r.zerosLike();
             u.set(new NDIndex(token), win.get(new NDIndex(":, " + neuron)).mul(factor));
             NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
-            return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+            return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
           },
           LocationWithinLayer.RESID_POST_ATTN);
     }
@@ -118,7 +118,7 @@ final class EdgeAttributionDerivers {
           NDArray u = r.zerosLike();
           u.set(new NDIndex(key), wv.matMul(dv));
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-          return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+          return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
         },
         LocationWithinLayer.END_OF_PREV_LAYER);
   }
@@ -357,7 +357,7 @@ final class EdgeAttributionDerivers {
       ModelContext model, int layer, NDArray residual, NDArray pre, NDArray write, boolean detach) {
     NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
     NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
-    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, write, detach);
+    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), write, detach);
     return dx.matMul(win).mul(DerivedScalarKernels.geluDerivative(pre));
   }
 
@@ -400,7 +400,7 @@ final class EdgeAttributionDerivers {
       sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.BACKWARD));
     }
     sources.add(write);
-    double qkScale = Math.pow(model.dimensionSize(io.github.neuronexplainer.core.locations.Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+    float qkScale = model.queryKeyScale();
     return new ScalarDeriver(
         dst,
         config,
@@ -413,7 +413,7 @@ final class EdgeAttributionDerivers {
           }
           NDArray residual = inputs.get(0);
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, inputs.get(inputs.size() - 1), detach);
+          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
           NDArray weight = model.getWeight(projection, l, residual.getManager());
           NDArray change = DerivedScalarKernels.perHeadProjection(dx, weight); // (T, H, e)
           NDArray other = inputs.get(2);
@@ -421,7 +421,7 @@ final class EdgeAttributionDerivers {
             // out[t,u,h] = A[t,u,h]·Σ_e dV[u,h,e]·gradZ[t,h,e]
             return probs.mul(DerivedScalarKernels.maskedPairProducts(other, change));
           }
-          NDArray scaled = change.mul((float) qkScale);
+          NDArray scaled = change.mul(qkScale);
           NDArray dLogits =
               part == ActivationLocationType.ATTN_QUERY
                   ? DerivedScalarKernels.maskedPairProducts(scaled, other)

@@ -8,7 +8,6 @@ import io.github.neuronexplainer.core.derived.indexing.AttentionTraceType;
 import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
-import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -79,7 +78,7 @@ final class ReconstitutedGradientDerivers {
                 NDArray u = r.zerosLike();
                 u.set(new NDIndex(token), row);
                 NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
               },
               location);
     } else if (trace.nodeType() == NodeType.ATTENTION_HEAD) {
@@ -91,7 +90,7 @@ final class ReconstitutedGradientDerivers {
       int query = idx.get(0);
       int key = idx.get(1);
       int head = idx.get(2);
-      float scale = (float) Math.pow(model.dimensionSize(Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+      float scale = model.queryKeyScale();
       location = LocationWithinLayer.END_OF_PREV_LAYER;
       gradient =
           new ScalarDeriver(
@@ -122,7 +121,7 @@ final class ReconstitutedGradientDerivers {
                   dx = dx.add(backProject(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
                 }
                 NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, dx, detach);
+                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), dx, detach);
               },
               location);
     } else {

@@ -26,6 +26,7 @@ public final class SafetensorsGpt2ModelContext implements ModelContext, AutoClos
   private final int dMlp;
   private final int nVocab;
   private final int nContext;
+  private final double layerNormEpsilon;
 
   SafetensorsGpt2ModelContext(Path dir, NDManager parent) {
     this.manager = parent.newSubManager();
@@ -38,6 +39,9 @@ public final class SafetensorsGpt2ModelContext implements ModelContext, AutoClos
     this.dModel = (int) wte.getShape().get(1);
     this.dMlp = (int) tensor("h.0.mlp.c_fc.weight").getShape().get(1);
     this.nContext = (int) tensor("wpe.weight").getShape().get(0);
+    // HF's GPT2Config default, which GPT-2 checkpoints rely on when the key is absent.
+    this.layerNormEpsilon =
+        config.has("layer_norm_epsilon") ? config.get("layer_norm_epsilon").asDouble() : 1e-5;
   }
 
   private NDArray tensor(String name) {
@@ -95,15 +99,19 @@ public final class SafetensorsGpt2ModelContext implements ModelContext, AutoClos
           case UNEMBEDDING -> tensor("wte.weight").transpose();
           case POSITION_EMBEDDING -> tensor("wpe.weight");
           case ATTN_TO_QUERY, ATTN_TO_KEY, ATTN_TO_VALUE -> {
-            int part =
-                location == WeightLocationType.ATTN_TO_QUERY
-                    ? 0
-                    : location == WeightLocationType.ATTN_TO_KEY ? 1 : 2;
             NDArray columns =
-                tensor(h + "attn.c_attn.weight")
-                    .get(new NDIndex(":, " + part * dModel + ":" + (part + 1) * dModel));
+                tensor(h + "attn.c_attn.weight").get(new NDIndex(":, " + qkvColumns(location)));
             yield columns.reshape(dModel, nHeads, headDim).transpose(1, 0, 2);
           }
+          case ATTN_TO_QUERY_BIAS, ATTN_TO_KEY_BIAS, ATTN_TO_VALUE_BIAS -> tensor(
+                  h + "attn.c_attn.bias")
+              .get(new NDIndex(qkvColumns(location)))
+              .reshape(nHeads, headDim);
+          case ATTN_TO_RESIDUAL_BIAS -> tensor(h + "attn.c_proj.bias");
+          case MLP_TO_HIDDEN_BIAS -> tensor(h + "mlp.c_fc.bias");
+          case MLP_TO_RESIDUAL_BIAS -> tensor(h + "mlp.c_proj.bias");
+          case LAYER_NORM_BIAS_PRE_ATTN -> tensor(h + "ln_1.bias");
+          case LAYER_NORM_BIAS_PRE_MLP -> tensor(h + "ln_2.bias");
           case ATTN_TO_RESIDUAL -> tensor(h + "attn.c_proj.weight").reshape(nHeads, headDim, dModel);
           case LAYER_NORM_GAIN_FINAL -> tensor("ln_f.weight");
           case LAYER_NORM_BIAS_FINAL -> tensor("ln_f.bias");
@@ -116,6 +124,22 @@ public final class SafetensorsGpt2ModelContext implements ModelContext, AutoClos
     NDScope.register(copy);
     copy.attach(target);
     return copy;
+  }
+
+  /** The columns of {@code c_attn} ([q | k | v], d_model each) that hold the weight's part. */
+  private String qkvColumns(WeightLocationType location) {
+    int part =
+        switch (location) {
+          case ATTN_TO_QUERY, ATTN_TO_QUERY_BIAS -> 0;
+          case ATTN_TO_KEY, ATTN_TO_KEY_BIAS -> 1;
+          default -> 2;
+        };
+    return part * dModel + ":" + (part + 1) * dModel;
+  }
+
+  @Override
+  public double layerNormEpsilon() {
+    return layerNormEpsilon;
   }
 
   @Override
