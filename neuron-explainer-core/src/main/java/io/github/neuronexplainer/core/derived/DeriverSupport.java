@@ -114,7 +114,7 @@ final class DeriverSupport {
    * Row norms of the MLP output weights per model and layer: weights are immutable, so the norms
    * are computed once (they are ~10% of a GPT-2-small attribution's derivation time otherwise).
    */
-  static final Map<ModelContext, Map<Integer, float[]>> MLP_WRITE_NORMS =
+  private static final Map<ModelContext, Map<Integer, float[]>> MLP_WRITE_NORMS =
       Collections.synchronizedMap(new WeakHashMap<>());
 
   static WriteTensor mlpWriteTensor(DstConfig config, DerivedScalarType dst) {
@@ -236,7 +236,7 @@ final class DeriverSupport {
   }
 
   /** C5: the residual stream DST just before a node of {@code nodeType}. */
-  static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
+  private static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
     switch (nodeType) {
       case ATTENTION_HEAD:
         return PREVIOUS_LAYER_RESID_POST_MLP;
