@@ -139,6 +139,14 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
           case LAYER_NORM_BIAS_FINAL -> m.parameter("final_ln.bias").reshape(c.dModel());
           case LAYER_NORM_GAIN_PRE_ATTN -> m.parameter(p + "ln_1.weight").reshape(c.dModel());
           case LAYER_NORM_GAIN_PRE_MLP -> m.parameter(p + "ln_2.weight").reshape(c.dModel());
+          case LAYER_NORM_BIAS_PRE_ATTN -> m.parameter(p + "ln_1.bias").reshape(c.dModel());
+          case LAYER_NORM_BIAS_PRE_MLP -> m.parameter(p + "ln_2.bias").reshape(c.dModel());
+          case MLP_TO_HIDDEN_BIAS -> m.parameter(p + "mlp.in_layer.bias").reshape(c.dFf());
+          case MLP_TO_RESIDUAL_BIAS -> m.parameter(p + "mlp.out_layer.bias").reshape(c.dModel());
+          case ATTN_TO_QUERY_BIAS -> m.parameter(p + "attn.q_proj.bias").reshape(h, -1);
+          case ATTN_TO_KEY_BIAS -> m.parameter(p + "attn.k_proj.bias").reshape(h, -1);
+          case ATTN_TO_VALUE_BIAS -> m.parameter(p + "attn.v_proj.bias").reshape(h, -1);
+          case ATTN_TO_RESIDUAL_BIAS -> m.parameter(p + "attn.out_proj.bias").reshape(c.dModel());
         };
     // The view shares the parameter's storage but is a handle of its own: hand it to the caller.
     view.attach(caller);
@@ -149,6 +157,11 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
   private static NDArray headsFirst(NDArray weight, int heads) {
     long d = weight.getShape().get(1);
     return weight.reshape(heads, -1, d).transpose(0, 2, 1);
+  }
+
+  @Override
+  public double layerNormEpsilon() {
+    return config().layerNormEpsilon();
   }
 
   @Override

@@ -110,7 +110,7 @@ public final class Transformer implements AutoCloseable {
               param(p + "mlp.out_layer.weight", d, config.dFf()).transpose(),
               param(p + "mlp.out_layer.bias", d));
     }
-    this.qkScale = (float) (1.0 / Math.sqrt(Math.sqrt(config.dHead())));
+    this.qkScale = TransformerMath.queryKeyScale(config.dHead());
     keepOutOfCallersScope();
   }
 

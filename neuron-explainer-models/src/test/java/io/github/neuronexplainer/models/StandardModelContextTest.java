@@ -11,6 +11,7 @@ import ai.djl.ndarray.index.NDIndex;
 import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
 
@@ -61,6 +62,46 @@ class StandardModelContextTest {
           unembedding.get(new NDIndex(":, 6342")).toFloatArray(),
           "the tiny model's unembedding is tied to its embedding");
     }
+  }
+
+  @Test
+  void biasesAreTheModelsParametersInTheStandardShapes() {
+    TransformerConfig c = CONTEXT.config();
+    Transformer model = CONTEXT.getOrCreateModel();
+    int layer = c.nLayers() - 1;
+    String p = "xf_layers." + layer + ".";
+    Map<WeightLocationType, String> parameters =
+        Map.of(
+            WeightLocationType.MLP_TO_HIDDEN_BIAS, p + "mlp.in_layer.bias",
+            WeightLocationType.MLP_TO_RESIDUAL_BIAS, p + "mlp.out_layer.bias",
+            WeightLocationType.ATTN_TO_QUERY_BIAS, p + "attn.q_proj.bias",
+            WeightLocationType.ATTN_TO_KEY_BIAS, p + "attn.k_proj.bias",
+            WeightLocationType.ATTN_TO_VALUE_BIAS, p + "attn.v_proj.bias",
+            WeightLocationType.ATTN_TO_RESIDUAL_BIAS, p + "attn.out_proj.bias",
+            WeightLocationType.LAYER_NORM_BIAS_PRE_ATTN, p + "ln_1.bias",
+            WeightLocationType.LAYER_NORM_BIAS_PRE_MLP, p + "ln_2.bias");
+    try (NDManager m = NDManager.newBaseManager()) {
+      parameters.forEach(
+          (location, name) ->
+              assertArrayEquals(
+                  model.parameter(name).toFloatArray(),
+                  CONTEXT.getWeight(location, layer, m).toFloatArray(),
+                  location.toString()));
+      // [h·d_head] split by head: head 1, channel 2 of the query bias.
+      assertEquals(
+          model.parameter(p + "attn.q_proj.bias").getFloat(c.dHead() + 2),
+          CONTEXT.getWeight(WeightLocationType.ATTN_TO_QUERY_BIAS, layer, m).getFloat(1, 2));
+      assertArrayEquals(
+          model.parameter("final_ln.bias").toFloatArray(),
+          CONTEXT.getWeight(WeightLocationType.LAYER_NORM_BIAS_FINAL, LayerIndex.NONE, m).toFloatArray());
+    }
+  }
+
+  @Test
+  void layerNormEpsilonAndQueryKeyScaleComeFromTheConfig() {
+    TransformerConfig c = CONTEXT.config();
+    assertEquals(c.layerNormEpsilon(), CONTEXT.layerNormEpsilon());
+    assertEquals((float) (1 / Math.sqrt(Math.sqrt(c.dHead()))), CONTEXT.queryKeyScale());
   }
 
   @Test

@@ -18,7 +18,6 @@ import io.github.neuronexplainer.core.derived.RawActivationStore;
 import io.github.neuronexplainer.core.derived.ScalarDeriver;
 import io.github.neuronexplainer.core.derived.ScalarDerivers;
 import io.github.neuronexplainer.models.autoencoder.LatentActivation;
-import io.github.neuronexplainer.models.weights.SafetensorsFile;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -59,11 +58,6 @@ class InvariantsConformanceTest {
       derivers.add(ScalarDerivers.makeScalarDeriver(dst, config));
     }
     return DerivedScalarStore.deriveFromRaw(raw, derivers, fixture.manager());
-  }
-
-  /** A tensor of the pack's HF model file (biases, which the invariants need). */
-  private static NDArray hfTensor(Pack pack, String name, NDManager manager) {
-    return SafetensorsFile.read(pack.hfModelDir().resolve("model.safetensors")).tensors().get(name).toNDArray(manager);
   }
 
   @ParameterizedTest
@@ -120,8 +114,8 @@ class InvariantsConformanceTest {
             lowerTriangleRows(at(store, UNFLATTENED_ATTN_ACT_TIMES_GRAD, layer)),
             at(store, ATTN_ACT_TIMES_GRAD, layer));
         // (d) node direct effects + bias·g = the layer's direct effect.
-        NDArray bOut = hfTensor(pack, "h." + layer + ".mlp.c_proj.bias", m);
-        NDArray bO = hfTensor(pack, "h." + layer + ".attn.c_proj.bias", m);
+        NDArray bOut = fixture.model().getWeight(WeightLocationType.MLP_TO_RESIDUAL_BIAS, layer, m);
+        NDArray bO = fixture.model().getWeight(WeightLocationType.ATTN_TO_RESIDUAL_BIAS, layer, m);
         NDArray mlpDe = at(store, MLP_WRITE_TO_FINAL_RESIDUAL_GRAD, layer).sum(new int[] {1}, true);
         NDArray attnDe =
             at(store, UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, layer).sum(new int[] {1, 2}).reshape(-1, 1);
@@ -179,7 +173,7 @@ class InvariantsConformanceTest {
       double loss = pack.json(promptId + "/dst.json").get("scenarios").get(scenario.value()).get("loss").asDouble();
       NDArray finalScale = raw.get(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, PassType.FORWARD).get(LayerIndex.NONE);
       double s = finalScale.get(finalScale.getShape().get(0) - 1).getFloat(0);
-      double expected = (loss - betaW) * 1e-5 / (s * s);
+      double expected = (loss - betaW) * fixture.model().layerNormEpsilon() / (s * s);
       assertEquals(expected, completeness, 1e-5 + 1e-2 * Math.abs(expected), "I-5 scale invariance");
     }
   }
@@ -202,7 +196,7 @@ class InvariantsConformanceTest {
         // I-9: online latents = offline latents of the same input.
         assertClose("I-9 layer " + layer, latents, at(store, ATTENTION_AUTOENCODER_LATENT, layer));
         // I-7: Σ_u ATTN_WRITE_SUM_HEADS + bO = RESID_DELTA_ATTN.
-        NDArray bO = hfTensor(pack, "h." + layer + ".attn.c_proj.bias", fixture.manager());
+        NDArray bO = fixture.model().getWeight(WeightLocationType.ATTN_TO_RESIDUAL_BIAS, layer, fixture.manager());
         assertClose(
             "I-7 layer " + layer,
             at(store, ATTN_WRITE_SUM_HEADS, layer).sum(new int[] {1}).add(bO),

@@ -165,17 +165,15 @@ public final class DerivedScalarKernels {
     return valueWriteNorms(weightedSumOfValues, attnToResidual);
   }
 
-  /** The original's layer-norm epsilon (nn.LayerNorm default, used by GPT-2). */
-  public static final float LAYER_NORM_EPSILON = 1e-5f;
-
   /**
    * C8 LNvjp: the gradient w.r.t. the residual {@code r} (T, D) of {@code u·LN(r)} for a
-   * cotangent {@code u} (T, D) on the layer-norm output with gain {@code gain}; with {@code
-   * detachScale} the scale is treated as a constant.
+   * cotangent {@code u} (T, D) on the layer-norm output with gain {@code gain} and the model's
+   * {@code epsilon}; with {@code detachScale} the scale is treated as a constant.
    */
-  public static NDArray layerNormVjp(NDArray r, NDArray gain, NDArray u, boolean detachScale) {
+  public static NDArray layerNormVjp(
+      NDArray r, NDArray gain, float epsilon, NDArray u, boolean detachScale) {
     NDArray centered = r.sub(r.mean(new int[] {-1}, true));
-    NDArray scale = TransformerMath.layerNormScale(centered, LAYER_NORM_EPSILON);
+    NDArray scale = TransformerMath.layerNormScale(centered, epsilon);
     NDArray v = u.mul(gain);
     NDArray out = v.sub(v.mean(new int[] {-1}, true));
     if (!detachScale) {
@@ -186,12 +184,14 @@ public final class DerivedScalarKernels {
   }
 
   /**
-   * C8 LNjvp: the change of {@code LN(r)} (T, D) for a change {@code w} (T, D) of the residual;
-   * with {@code detachScale} the scale is treated as a constant.
+   * C8 LNjvp: the change of {@code LN(r)} (T, D) for a change {@code w} (T, D) of the residual,
+   * for a layer norm with gain {@code gain} and the model's {@code epsilon}; with {@code
+   * detachScale} the scale is treated as a constant.
    */
-  public static NDArray layerNormJvp(NDArray r, NDArray gain, NDArray w, boolean detachScale) {
+  public static NDArray layerNormJvp(
+      NDArray r, NDArray gain, float epsilon, NDArray w, boolean detachScale) {
     NDArray centered = r.sub(r.mean(new int[] {-1}, true));
-    NDArray scale = TransformerMath.layerNormScale(centered, LAYER_NORM_EPSILON);
+    NDArray scale = TransformerMath.layerNormScale(centered, epsilon);
     NDArray wc = w.sub(w.mean(new int[] {-1}, true));
     if (!detachScale) {
       NDArray projection = centered.mul(wc).mean(new int[] {-1}, true);

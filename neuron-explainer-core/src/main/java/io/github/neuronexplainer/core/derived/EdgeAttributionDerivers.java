@@ -12,7 +12,9 @@ import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
 import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * "Out edges" (§6.1): many upstream nodes → one downstream subnode {@code
@@ -26,6 +28,38 @@ import java.util.List;
  */
 final class EdgeAttributionDerivers {
   private EdgeAttributionDerivers() {}
+
+  static Map<DerivedScalarType, DeriverFactory> factories() {
+    Map<DerivedScalarType, DeriverFactory> factories = new EnumMap<>(DerivedScalarType.class);
+    factories.put(
+        GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION, (dst, config) -> gradOfSingleSubnodeAttribution(config));
+    for (DerivedScalarType outEdge :
+        List.of(
+            MLP_OUT_EDGE_ATTRIBUTION,
+            ATTN_OUT_EDGE_ATTRIBUTION,
+            ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION,
+            TOKEN_OUT_EDGE_ATTRIBUTION)) {
+      factories.put(outEdge, EdgeAttributionDerivers::outEdgeAttribution);
+    }
+    factories.put(SINGLE_NODE_WRITE, (dst, config) -> singleNodeWrite(config));
+    factories.put(
+        SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD,
+        (dst, config) -> singleNodeWriteToFinalResidualGrad(config));
+    for (DerivedScalarType inEdge :
+        List.of(
+            ATTN_QUERY_IN_EDGE_ATTRIBUTION,
+            ATTN_KEY_IN_EDGE_ATTRIBUTION,
+            ATTN_VALUE_IN_EDGE_ATTRIBUTION,
+            MLP_IN_EDGE_ATTRIBUTION,
+            ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION,
+            ATTN_QUERY_IN_EDGE_ACTIVATION,
+            ATTN_KEY_IN_EDGE_ACTIVATION,
+            MLP_IN_EDGE_ACTIVATION,
+            ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION)) {
+      factories.put(inEdge, EdgeAttributionDerivers::inEdge);
+    }
+    return factories;
+  }
 
   private static NodeIndex requireNode(DerivedScalarType dst, DstConfig config) {
     NodeIndex node = config.nodeIndexForAttribution();
@@ -54,16 +88,16 @@ final class EdgeAttributionDerivers {
               dst + ": an attention node for attribution must be an AttnSubNodeIndex (Q, K or V)");
         }
         if (sub.qkOrV() != ActivationLocationType.ATTN_VALUE) {
-          throw ScalarDerivers.notImplemented(dst); // Q/K subnodes need the softmax VJP
+          throw DeriverSupport.notImplemented(dst); // Q/K subnodes need the softmax VJP
         }
         yield PREVIOUS_LAYER_RESID_POST_MLP;
       }
-      default -> throw ScalarDerivers.notImplemented(dst);
+      default -> throw DeriverSupport.notImplemented(dst);
     };
   }
 
   /** GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION (only key = the node's layer). */
-  static ScalarDeriver gradOfSingleSubnodeAttribution(DstConfig config) {
+  private static ScalarDeriver gradOfSingleSubnodeAttribution(DstConfig config) {
     DerivedScalarType dst = GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION;
     NodeIndex node = requireNode(dst, config);
     ModelContext model = config.requireModelContext(dst);
@@ -72,7 +106,7 @@ final class EdgeAttributionDerivers {
     DstConfig atLayer =
         config.toBuilder().layerIndices(List.of(layer)).deriveGradients(false).build();
     DerivedScalarType residual = residualBefore(node, dst);
-    ScalarSource residualSource = ScalarSource.Derived.of(ScalarDerivers.make(residual, atLayer), PassType.FORWARD);
+    ScalarSource residualSource = ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD);
     List<Integer> idx = node.tensorIndices();
     if (residual == RESID_POST_ATTN) {
       int token = idx.get(0);
@@ -85,7 +119,7 @@ final class EdgeAttributionDerivers {
               ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
               ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
           (inputs, l, pass) -> {
-            ScalarDerivers.requireForward(dst, pass, "edge attribution gradients");
+            DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
             NDArray r = inputs.get(0);
             // u[t,:] = grad[t,n]·gelu'(pre[t,n])·Win[:,n]
             NDArray factor =
@@ -94,7 +128,7 @@ final class EdgeAttributionDerivers {
             NDArray u = r.zerosLike();
             u.set(new NDIndex(token), win.get(new NDIndex(":, " + neuron)).mul(factor));
             NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
-            return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+            return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
           },
           LocationWithinLayer.RESID_POST_ATTN);
     }
@@ -109,7 +143,7 @@ final class EdgeAttributionDerivers {
             ScalarSource.Raw.of(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, PassType.BACKWARD),
             ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD)),
         (inputs, l, pass) -> {
-          ScalarDerivers.requireForward(dst, pass, "edge attribution gradients");
+          DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
           NDArray r = inputs.get(0);
           // Only V is attached: dV[key,head,:] = A[query,key,head]·gradZ[query,head,:], then
           // through the value projection of that head and the attention layer norm.
@@ -118,13 +152,13 @@ final class EdgeAttributionDerivers {
           NDArray u = r.zerosLike();
           u.set(new NDIndex(key), wv.matMul(dv));
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-          return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+          return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
         },
         LocationWithinLayer.END_OF_PREV_LAYER);
   }
 
   /** The four out-edge DSTs: upstream writes projected onto the subnode attribution's gradient. */
-  static ScalarDeriver outEdgeAttribution(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver outEdgeAttribution(DerivedScalarType dst, DstConfig config) {
     NodeIndex node = requireNode(dst, config);
     if (config.deriveGradients()) {
       throw new UnsupportedDerivationException(
@@ -136,25 +170,25 @@ final class EdgeAttributionDerivers {
         residualBefore(node, dst) == RESID_POST_ATTN
             ? LocationWithinLayer.RESID_POST_ATTN
             : LocationWithinLayer.END_OF_PREV_LAYER;
-    ScalarDerivers.FinalResidualGradSource direction =
-        new ScalarDerivers.FinalResidualGradSource(
+    DeriverSupport.FinalResidualGradSource direction =
+        new DeriverSupport.FinalResidualGradSource(
             new ScalarSource.Derived(grad, PassType.FORWARD, new LayerIndexer.Constant(layer)),
             layer,
             location);
     return switch (dst) {
-      case MLP_OUT_EDGE_ATTRIBUTION -> ScalarDerivers.nodeWriteToDirection(
-          ScalarDerivers.make(MLP_POST_ACT, config),
+      case MLP_OUT_EDGE_ATTRIBUTION -> DeriverSupport.nodeWriteToDirection(
+          ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config),
           dst,
-          ScalarDerivers.mlpWriteTensor(config, dst),
+          DeriverSupport.mlpWriteTensor(config, dst),
           direction);
-      case ATTN_OUT_EDGE_ATTRIBUTION -> ScalarDerivers.attentionWriteToDirection(dst, config, direction);
-      case ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION -> ScalarDerivers.nodeWriteToDirection(
-          ScalarDerivers.onlineLatent(NodeType.AUTOENCODER_LATENT, config),
+      case ATTN_OUT_EDGE_ATTRIBUTION -> DeriverSupport.attentionWriteToDirection(dst, config, direction);
+      case ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION -> DeriverSupport.nodeWriteToDirection(
+          DeriverSupport.onlineLatent(NodeType.AUTOENCODER_LATENT, config),
           dst,
-          ScalarDerivers.autoencoderWriteTensor(config, NodeType.AUTOENCODER_LATENT, dst),
+          DeriverSupport.autoencoderWriteTensor(config, NodeType.AUTOENCODER_LATENT, dst),
           direction);
-      case TOKEN_OUT_EDGE_ATTRIBUTION -> ScalarDerivers.residualProjection(
-          RESID_POST_EMBEDDING, dst, config, direction);
+      case TOKEN_OUT_EDGE_ATTRIBUTION -> DeriverSupport.residualProjection(
+              ScalarDerivers.makeScalarDeriver(RESID_POST_EMBEDDING, config), dst, direction);
       default -> throw new IllegalArgumentException(dst + " is not an out-edge DST");
     };
   }
@@ -167,7 +201,7 @@ final class EdgeAttributionDerivers {
       case ATTENTION_HEAD -> LocationWithinLayer.ATTN;
       case MLP_NEURON -> LocationWithinLayer.MLP;
       case AUTOENCODER_LATENT, MLP_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT -> {
-        var context = ScalarDerivers.requireAutoencoderContext(config, node.nodeType(), dst);
+        var context = DeriverSupport.requireAutoencoderContext(config, node.nodeType(), dst);
         yield context.inputLocation() == ActivationLocationType.RESID_DELTA_ATTN
             ? LocationWithinLayer.ATTN
             : LocationWithinLayer.MLP;
@@ -183,7 +217,7 @@ final class EdgeAttributionDerivers {
    * nodeIndexForAttribution} (only key = its layer), all zeros except the row of its (query) token.
    * Quirk Q10 fixed: the zeros have the activation's dtype.
    */
-  static ScalarDeriver singleNodeWrite(DstConfig config) {
+  private static ScalarDeriver singleNodeWrite(DstConfig config) {
     DerivedScalarType dst = SINGLE_NODE_WRITE;
     NodeIndex node = requireNode(dst, config);
     ModelContext model = config.requireModelContext(dst);
@@ -203,7 +237,7 @@ final class EdgeAttributionDerivers {
                 ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD)),
             (inputs, l, pass) -> {
-              ScalarDerivers.requireForward(dst, pass, "single-node write");
+              DeriverSupport.requireForward(dst, pass, "single-node write");
               NDArray values = inputs.get(1);
               NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, values.getManager());
               NDArray w = values.get(key, head).matMul(wo.get(head)).mul(inputs.get(0).get(token, key, head));
@@ -213,7 +247,7 @@ final class EdgeAttributionDerivers {
       }
       case MLP_NEURON -> {
         int neuron = idx.get(1);
-        return ScalarDerivers.make(MLP_POST_ACT, atLayer)
+        return ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, atLayer)
             .applyLayerwiseTransform(
                 dst,
                 (inputs, l, pass) -> {
@@ -226,8 +260,8 @@ final class EdgeAttributionDerivers {
       default -> {
         int latent = idx.get(1);
         NodeType kind = node.nodeType();
-        ScalarDerivers.WriteTensor write = ScalarDerivers.autoencoderWriteTensor(atLayer, kind, dst);
-        return ScalarDerivers.onlineLatent(kind, atLayer)
+        DeriverSupport.WriteTensor write = DeriverSupport.autoencoderWriteTensor(atLayer, kind, dst);
+        return DeriverSupport.onlineLatent(kind, atLayer)
             .applyLayerwiseTransform(
                 dst,
                 (inputs, l, pass) -> {
@@ -247,19 +281,19 @@ final class EdgeAttributionDerivers {
   }
 
   /** SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD: the node's write projected onto g (C3 G_bw). */
-  static ScalarDeriver singleNodeWriteToFinalResidualGrad(DstConfig config) {
+  private static ScalarDeriver singleNodeWriteToFinalResidualGrad(DstConfig config) {
     DerivedScalarType dst = SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD;
     NodeIndex node = requireNode(dst, config);
     LocationWithinLayer location = upstreamLocation(node, config, dst);
-    ScalarDerivers.FinalResidualGradSource g = ScalarDerivers.finalResidualGrad(config, dst);
+    DeriverSupport.FinalResidualGradSource g = DeriverSupport.finalResidualGrad(config, dst);
     return singleNodeWrite(config)
         .applyLayerwiseTransformWithOther(
             dst,
             g.source(),
             (inputs, l, pass) -> {
-              ScalarDerivers.requireForward(dst, pass, "direct effects have no gradient");
+              DeriverSupport.requireForward(dst, pass, "direct effects have no gradient");
               NDArray out = DerivedScalarKernels.residualProjection(inputs.get(0), inputs.get(1));
-              return ScalarDerivers.precedes(l, java.util.Optional.of(location), g.layer(), g.location())
+              return DeriverSupport.precedes(l, java.util.Optional.of(location), g.layer(), g.location())
                   ? out
                   : out.zerosLike();
             });
@@ -272,7 +306,7 @@ final class EdgeAttributionDerivers {
    * activations' other inputs (attention probabilities, keys, queries, pre-activations, latents)
    * are read from the raw store instead of being recomputed from the residual stream.
    */
-  static ScalarDeriver inEdge(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver inEdge(DerivedScalarType dst, DstConfig config) {
     NodeIndex node = requireNode(dst, config);
     if (config.deriveGradients()) {
       throw new UnsupportedDerivationException(
@@ -293,7 +327,7 @@ final class EdgeAttributionDerivers {
       case MLP_IN_EDGE_ATTRIBUTION, MLP_IN_EDGE_ACTIVATION -> {
         List<ScalarSource> sources =
             List.of(
-                ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
                 write);
@@ -302,9 +336,9 @@ final class EdgeAttributionDerivers {
             config,
             attribution ? sources : List.of(sources.get(0), sources.get(1), sources.get(3)),
             (inputs, l, pass) -> {
-              ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+              DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
               NDArray pre = inputs.get(1);
-              if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+              if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return pre.zerosLike();
               }
               NDArray dPost = mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
@@ -313,14 +347,14 @@ final class EdgeAttributionDerivers {
             LocationWithinLayer.MLP);
       }
       case ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION, ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> {
-        var context = ScalarDerivers.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
+        var context = DeriverSupport.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
         ActivationLocationType input = context.inputLocation();
         if (input != ActivationLocationType.MLP_POST_ACT && input != ActivationLocationType.RESID_DELTA_MLP) {
-          throw ScalarDerivers.notImplemented(dst); // the attention-autoencoder JVP is not ported
+          throw DeriverSupport.notImplemented(dst); // the attention-autoencoder JVP is not ported
         }
         List<ScalarSource> sources =
             List.of(
-                ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD),
@@ -330,9 +364,9 @@ final class EdgeAttributionDerivers {
             config,
             attribution ? sources : List.of(sources.get(0), sources.get(1), sources.get(2), sources.get(4)),
             (inputs, l, pass) -> {
-              ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+              DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
               NDArray latents = inputs.get(2);
-              if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+              if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return latents.zerosLike();
               }
               NDArray dInput = mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
@@ -357,7 +391,7 @@ final class EdgeAttributionDerivers {
       ModelContext model, int layer, NDArray residual, NDArray pre, NDArray write, boolean detach) {
     NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
     NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
-    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, write, detach);
+    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), write, detach);
     return dx.matMul(win).mul(DerivedScalarKernels.geluDerivative(pre));
   }
 
@@ -393,27 +427,27 @@ final class EdgeAttributionDerivers {
           default -> WeightLocationType.ATTN_TO_VALUE;
         };
     List<ScalarSource> sources = new java.util.ArrayList<>();
-    sources.add(ScalarSource.Derived.of(ScalarDerivers.make(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD));
+    sources.add(ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD));
     sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD));
     sources.add(ScalarSource.Raw.of(otherLocation, otherPass));
     if (attribution && part != ActivationLocationType.ATTN_VALUE) {
       sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.BACKWARD));
     }
     sources.add(write);
-    double qkScale = Math.pow(model.dimensionSize(io.github.neuronexplainer.core.locations.Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+    float qkScale = model.queryKeyScale();
     return new ScalarDeriver(
         dst,
         config,
         sources,
         (inputs, l, pass) -> {
-          ScalarDerivers.requireForward(dst, pass, "edge values have no gradient");
+          DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
           NDArray probs = inputs.get(1);
-          if (!ScalarDerivers.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
+          if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
             return probs.zerosLike();
           }
           NDArray residual = inputs.get(0);
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, inputs.get(inputs.size() - 1), detach);
+          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
           NDArray weight = model.getWeight(projection, l, residual.getManager());
           NDArray change = DerivedScalarKernels.perHeadProjection(dx, weight); // (T, H, e)
           NDArray other = inputs.get(2);
@@ -421,7 +455,7 @@ final class EdgeAttributionDerivers {
             // out[t,u,h] = A[t,u,h]·Σ_e dV[u,h,e]·gradZ[t,h,e]
             return probs.mul(DerivedScalarKernels.maskedPairProducts(other, change));
           }
-          NDArray scaled = change.mul((float) qkScale);
+          NDArray scaled = change.mul(qkScale);
           NDArray dLogits =
               part == ActivationLocationType.ATTN_QUERY
                   ? DerivedScalarKernels.maskedPairProducts(scaled, other)

@@ -11,7 +11,9 @@ import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
 import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Autoencoder-gradient and attention→latent DSTs (§6.4). The gradient of {@code Σ_t z[t,j]} w.r.t.
@@ -22,6 +24,30 @@ import java.util.List;
  */
 final class LatentGradientDerivers {
   private LatentGradientDerivers() {}
+
+  static Map<DerivedScalarType, DeriverFactory> factories() {
+    Map<DerivedScalarType, DeriverFactory> factories = new EnumMap<>(DerivedScalarType.class);
+    factories.put(
+        AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT,
+        (dst, config) -> autoencoderLatentGradWrtResidualInput(config));
+    factories.put(
+        AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT,
+        (dst, config) -> autoencoderLatentGradWrtMlpPostActInput(config));
+    for (DerivedScalarType writeToLatent :
+        List.of(
+            ATTN_WRITE_TO_LATENT,
+            ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS,
+            FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS)) {
+      factories.put(writeToLatent, LatentGradientDerivers::attnWriteToLatent);
+    }
+    factories.put(
+        ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN,
+        (dst, config) -> attnWriteToLatentPerSequenceToken(config));
+    factories.put(
+        FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED, LatentGradientDerivers::batched);
+    factories.put(ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED, LatentGradientDerivers::batched);
+    return factories;
+  }
 
   /** The latent j of a trace config with tensor indices ("All", j). */
   private static int tracedLatent(DerivedScalarType dst, DstConfig config) {
@@ -81,12 +107,12 @@ final class LatentGradientDerivers {
         config,
         List.of(ScalarSource.Raw.of(input, PassType.FORWARD)),
         (inputs, l, pass) -> {
-          ScalarDerivers.requireForward(dst, pass, "latent gradients");
+          DeriverSupport.requireForward(dst, pass, "latent gradients");
           return latentInputGradient(context, l, inputs.get(0), latent);
         });
   }
 
-  static ScalarDeriver autoencoderLatentGradWrtResidualInput(DstConfig config) {
+  private static ScalarDeriver autoencoderLatentGradWrtResidualInput(DstConfig config) {
     DerivedScalarType dst = AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT;
     tracedLatent(dst, config);
     return gradWrtResidualInput(dst, config, defaultContext(dst, config));
@@ -101,7 +127,7 @@ final class LatentGradientDerivers {
   }
 
   /** Quirk Q11 (faithful): the autoencoder of the trace layer serves every output layer. */
-  static ScalarDeriver autoencoderLatentGradWrtMlpPostActInput(DstConfig config) {
+  private static ScalarDeriver autoencoderLatentGradWrtMlpPostActInput(DstConfig config) {
     DerivedScalarType dst = AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT;
     int latent = tracedLatent(dst, config);
     AutoencoderContext context = defaultContext(dst, config);
@@ -114,34 +140,34 @@ final class LatentGradientDerivers {
       throw new UnsupportedDerivationException(
           dst + ": layerIndices must be [" + traceLayer + "] (the trace layer) or unset");
     }
-    return ScalarDerivers.make(MLP_POST_ACT, config.toBuilder().deriveGradients(false).build())
+    return ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config.toBuilder().deriveGradients(false).build())
         .applyLayerwiseTransform(
             dst, (inputs, l, pass) -> latentInputGradient(context, traceLayer, inputs.get(0), latent));
   }
 
   /** The direction gz of the attention→latent DSTs, at the single layer (no precedence check). */
-  private static ScalarDerivers.FinalResidualGradSource latentDirection(
+  private static DeriverSupport.FinalResidualGradSource latentDirection(
       DerivedScalarType dst, DstConfig config, AutoencoderContext context, int layer) {
     ScalarDeriver gz = gradWrtResidualInput(dst, config, context);
     // Any later location: the attention at this layer always "precedes" (the original has no check).
-    return new ScalarDerivers.FinalResidualGradSource(
+    return new DeriverSupport.FinalResidualGradSource(
         new ScalarSource.Derived(gz, PassType.FORWARD, new LayerIndexer.Constant(layer)),
         layer,
         LocationWithinLayer.RESID_POST_MLP);
   }
 
   /** ATTN_WRITE_TO_LATENT and its head sums (quirk Q18: uses the ATTENTION autoencoder context). */
-  static ScalarDeriver attnWriteToLatent(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver attnWriteToLatent(DerivedScalarType dst, DstConfig config) {
     int layer = requireSingleLayer(dst, config);
     AutoencoderContext context =
-        ScalarDerivers.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
+        DeriverSupport.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
     int traceLayer = traceLayer(dst, config);
     if (traceLayer != layer) {
       throw new UnsupportedDerivationException(
           dst + ": the layer (" + layer + ") must be the trace layer (" + traceLayer + ")");
     }
     ScalarDeriver perHead =
-        ScalarDerivers.attentionWriteToDirection(
+        DeriverSupport.attentionWriteToDirection(
             ATTN_WRITE_TO_LATENT, config, latentDirection(dst, config, context, layer));
     return switch (dst) {
       case ATTN_WRITE_TO_LATENT -> perHead;
@@ -159,14 +185,14 @@ final class LatentGradientDerivers {
   }
 
   /** ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN (quirk Q18: uses the default autoencoder context). */
-  static ScalarDeriver attnWriteToLatentPerSequenceToken(DstConfig config) {
+  private static ScalarDeriver attnWriteToLatentPerSequenceToken(DstConfig config) {
     DerivedScalarType dst = ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN;
     int layer = requireSingleLayer(dst, config);
     tracedLatent(dst, config);
     AutoencoderContext context = defaultContext(dst, config);
     ModelContext model = config.requireModelContext(dst);
-    ScalarDerivers.FinalResidualGradSource g = latentDirection(dst, config, context, layer);
-    return ScalarDerivers.make(ATTN_WEIGHTED_SUM_OF_VALUES, config.toBuilder().deriveGradients(false).build())
+    DeriverSupport.FinalResidualGradSource g = latentDirection(dst, config, context, layer);
+    return ScalarDerivers.makeScalarDeriver(ATTN_WEIGHTED_SUM_OF_VALUES, config.toBuilder().deriveGradients(false).build())
         .applyLayerwiseTransformWithOther(
             dst,
             g.source(),
@@ -178,21 +204,21 @@ final class LatentGradientDerivers {
   }
 
   /** The two *_BATCHED DSTs: every latent of the attention autoencoder at once (no trace). */
-  static ScalarDeriver batched(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver batched(DerivedScalarType dst, DstConfig config) {
     if (config.deriveGradients()) {
       throw new UnsupportedDerivationException(dst + " has no backward pass: use derive_gradients=false");
     }
     int layer = requireSingleLayer(dst, config);
     AutoencoderContext context =
-        ScalarDerivers.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
+        DeriverSupport.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
     ModelContext model = config.requireModelContext(dst);
     ScalarSource latents =
         new ScalarSource.Derived(
-            ScalarDerivers.make(ATTENTION_AUTOENCODER_LATENT, config),
+            ScalarDerivers.makeScalarDeriver(ATTENTION_AUTOENCODER_LATENT, config),
             PassType.FORWARD,
             new LayerIndexer.Constant(layer));
     if (dst == FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED) {
-      return ScalarDerivers.make(ATTN_WRITE_SUM_HEADS, config)
+      return ScalarDerivers.makeScalarDeriver(ATTN_WRITE_SUM_HEADS, config)
           .applyLayerwiseTransformWithOther(
               dst,
               latents,
@@ -204,7 +230,7 @@ final class LatentGradientDerivers {
                 return DerivedScalarKernels.flattenLowerTriangle(out);
               });
     }
-    return ScalarDerivers.make(ATTN_WEIGHTED_SUM_OF_VALUES, config)
+    return ScalarDerivers.makeScalarDeriver(ATTN_WEIGHTED_SUM_OF_VALUES, config)
         .applyLayerwiseTransformWithOther(
             dst,
             latents,

@@ -8,13 +8,14 @@ import io.github.neuronexplainer.core.derived.indexing.AttentionTraceType;
 import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
-import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
 import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * C3 G_rc and the {@code *_TO_FINAL_ACTIVATION_RESIDUAL_GRAD} DSTs (§5.5): the gradient of the
@@ -29,8 +30,23 @@ import java.util.List;
 final class ReconstitutedGradientDerivers {
   private ReconstitutedGradientDerivers() {}
 
+  static Map<DerivedScalarType, DeriverFactory> factories() {
+    Map<DerivedScalarType, DeriverFactory> factories = new EnumMap<>(DerivedScalarType.class);
+    for (DerivedScalarType dst :
+        List.of(
+            MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD)) {
+      factories.put(dst, ReconstitutedGradientDerivers::writeToFinalActivationResidualGrad);
+    }
+    return factories;
+  }
+
   /** G_rc as a direction source at (trace layer, location of the residual before the node). */
-  static ScalarDerivers.FinalResidualGradSource reconstitutedGradient(
+  private static DeriverSupport.FinalResidualGradSource reconstitutedGradient(
       DerivedScalarType dst, DstConfig config) {
     TraceConfig trace = config.traceConfig();
     if (trace == null) {
@@ -67,7 +83,7 @@ final class ReconstitutedGradientDerivers {
               RESID_POST_ATTN,
               atLayer,
               List.of(
-                  ScalarSource.Derived.of(ScalarDerivers.make(RESID_POST_ATTN, atLayer), PassType.FORWARD),
+                  ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, atLayer), PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
               (inputs, l, pass) -> {
                 NDArray r = inputs.get(0);
@@ -79,7 +95,7 @@ final class ReconstitutedGradientDerivers {
                 NDArray u = r.zerosLike();
                 u.set(new NDIndex(token), row);
                 NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, u, detach);
+                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
               },
               location);
     } else if (trace.nodeType() == NodeType.ATTENTION_HEAD) {
@@ -91,7 +107,7 @@ final class ReconstitutedGradientDerivers {
       int query = idx.get(0);
       int key = idx.get(1);
       int head = idx.get(2);
-      float scale = (float) Math.pow(model.dimensionSize(Dimension.QUERY_AND_KEY_CHANNELS), -0.25);
+      float scale = model.queryKeyScale();
       location = LocationWithinLayer.END_OF_PREV_LAYER;
       gradient =
           new ScalarDeriver(
@@ -99,7 +115,7 @@ final class ReconstitutedGradientDerivers {
               atLayer,
               List.of(
                   ScalarSource.Derived.of(
-                      ScalarDerivers.make(PREVIOUS_LAYER_RESID_POST_MLP, atLayer), PassType.FORWARD),
+                      ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, atLayer), PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD)),
@@ -122,13 +138,13 @@ final class ReconstitutedGradientDerivers {
                   dx = dx.add(backProject(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
                 }
                 NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, dx, detach);
+                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), dx, detach);
               },
               location);
     } else {
-      throw ScalarDerivers.notImplemented(dst);
+      throw DeriverSupport.notImplemented(dst);
     }
-    return new ScalarDerivers.FinalResidualGradSource(
+    return new DeriverSupport.FinalResidualGradSource(
         new ScalarSource.Derived(gradient, PassType.FORWARD, new LayerIndexer.Constant(layer)),
         layer,
         location);
@@ -154,24 +170,23 @@ final class ReconstitutedGradientDerivers {
   }
 
   /** The §5.5 DSTs: the §4.5 kernels onto G_rc. */
-  static ScalarDeriver writeToFinalActivationResidualGrad(DerivedScalarType dst, DstConfig config) {
-    if (dst.isAutoencoderLatent() || dst == ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD) {
-      ScalarDerivers.requireAutoencoderContext(config, ScalarDerivers.autoencoderKind(dst), dst);
-    }
-    ScalarDerivers.FinalResidualGradSource g = reconstitutedGradient(dst, config);
+  private static ScalarDeriver writeToFinalActivationResidualGrad(DerivedScalarType dst, DstConfig config) {
+    dst.autoencoderNodeType()
+        .ifPresent(kind -> DeriverSupport.requireAutoencoderContext(config, kind, dst));
+    DeriverSupport.FinalResidualGradSource g = reconstitutedGradient(dst, config);
     return switch (dst) {
-      case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers.nodeWriteToDirection(
-          ScalarDerivers.make(MLP_POST_ACT, config), dst, ScalarDerivers.mlpWriteTensor(config, dst), g);
-      case UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers
+      case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport.nodeWriteToDirection(
+          ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config), dst, DeriverSupport.mlpWriteTensor(config, dst), g);
+      case UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport
           .attentionWriteToDirection(dst, config, g);
-      case RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> ScalarDerivers.residualProjection(
-          RESID_POST_EMBEDDING, dst, config, g);
+      case RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport.residualProjection(
+              ScalarDerivers.makeScalarDeriver(RESID_POST_EMBEDDING, config), dst, g);
       default -> {
-        NodeType kind = ScalarDerivers.autoencoderKind(dst);
-        yield ScalarDerivers.nodeWriteToDirection(
-            ScalarDerivers.onlineLatent(kind, config),
+        NodeType kind = dst.autoencoderNodeType().orElseThrow();
+        yield DeriverSupport.nodeWriteToDirection(
+            DeriverSupport.onlineLatent(kind, config),
             dst,
-            ScalarDerivers.autoencoderWriteTensor(config, kind, dst),
+            DeriverSupport.autoencoderWriteTensor(config, kind, dst),
             g);
       }
     };

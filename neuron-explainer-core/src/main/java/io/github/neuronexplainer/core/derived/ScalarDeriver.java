@@ -89,7 +89,7 @@ public final class ScalarDeriver {
    * @throws IllegalStateException if both are known and differ
    */
   public Optional<LocationWithinLayer> location() {
-    Optional<LocationWithinLayer> fromDst = ScalarDerivers.locationForDst(dst, config);
+    Optional<LocationWithinLayer> fromDst = DeriverSupport.locationForDst(dst, config);
     if (specifiedLocation != null && fromDst.isPresent() && fromDst.get() != specifiedLocation) {
       throw new IllegalStateException(
           dst + ": specified location " + specifiedLocation + " != DST location " + fromDst.get());

@@ -83,6 +83,22 @@ public enum ActivationLocationType {
         || this == LOGITS;
   }
 
+  /**
+   * The activations of autoencoders spliced into the forward pass (latents and errors, the {@code
+   * ONLINE_*} locations): they exist only when an autoencoder context provides them.
+   */
+  public boolean isOnline() {
+    return switch (this) {
+      case ONLINE_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_LATENT,
+          ONLINE_ATTENTION_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_ERROR,
+          ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR,
+          ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR -> true;
+      default -> false;
+    };
+  }
+
   /** False for activations that only exist when hooks add them. */
   public boolean existsByDefault() {
     return this != ONLINE_AUTOENCODER_LATENT;

@@ -12,7 +12,10 @@ import java.util.List;
 
 /**
  * Named weight tensors with their standard shapes (the original's {@code WeightLocationType}):
- * privileged basis first (heads), then input, then output.
+ * privileged basis first (heads), then input, then output. The {@code *_BIAS} constants (not in
+ * the original, which reads biases from the model directly) name the bias added after the weight
+ * of the same name, and the layer norms' biases sit next to their gains, so every parameter a
+ * derived scalar needs is read the same way, through {@code ModelContext.getWeight}.
  *
  * <p>Immutable and thread-safe.
  */
@@ -29,7 +32,15 @@ public enum WeightLocationType {
   LAYER_NORM_GAIN_FINAL("layer_norm_gain.final", RESIDUAL_STREAM_CHANNELS),
   LAYER_NORM_BIAS_FINAL("layer_norm_bias.final", RESIDUAL_STREAM_CHANNELS),
   LAYER_NORM_GAIN_PRE_ATTN("layer_norm_gain.pre_attn", RESIDUAL_STREAM_CHANNELS),
-  LAYER_NORM_GAIN_PRE_MLP("layer_norm_gain.pre_mlp", RESIDUAL_STREAM_CHANNELS);
+  LAYER_NORM_GAIN_PRE_MLP("layer_norm_gain.pre_mlp", RESIDUAL_STREAM_CHANNELS),
+  MLP_TO_HIDDEN_BIAS("mlp.to_hidden.bias", MLP_ACTS),
+  MLP_TO_RESIDUAL_BIAS("mlp.to_residual.bias", RESIDUAL_STREAM_CHANNELS),
+  ATTN_TO_QUERY_BIAS("attn.to_query.bias", ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+  ATTN_TO_KEY_BIAS("attn.to_key.bias", ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+  ATTN_TO_VALUE_BIAS("attn.to_value.bias", ATTN_HEADS, VALUE_CHANNELS),
+  ATTN_TO_RESIDUAL_BIAS("attn.to_residual.bias", RESIDUAL_STREAM_CHANNELS),
+  LAYER_NORM_BIAS_PRE_ATTN("layer_norm_bias.pre_attn", RESIDUAL_STREAM_CHANNELS),
+  LAYER_NORM_BIAS_PRE_MLP("layer_norm_bias.pre_mlp", RESIDUAL_STREAM_CHANNELS);
 
   private final String value;
   private final List<Dimension> shapeSpec;
@@ -48,7 +59,12 @@ public enum WeightLocationType {
   }
 
   public boolean isMlpSpecific() {
-    return this == MLP_TO_HIDDEN || this == MLP_TO_RESIDUAL || this == LAYER_NORM_GAIN_PRE_MLP;
+    return this == MLP_TO_HIDDEN
+        || this == MLP_TO_RESIDUAL
+        || this == LAYER_NORM_GAIN_PRE_MLP
+        || this == MLP_TO_HIDDEN_BIAS
+        || this == MLP_TO_RESIDUAL_BIAS
+        || this == LAYER_NORM_BIAS_PRE_MLP;
   }
 
   /** One tensor per model (embeddings, final layer norm) rather than one per layer. */

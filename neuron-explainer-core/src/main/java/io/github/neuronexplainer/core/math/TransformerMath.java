@@ -41,6 +41,15 @@ public final class TransformerMath {
     return x.mul(constant(x, 0.5f)).mul(inner);
   }
 
+  /**
+   * The scale applied to queries and to keys, each, before their dot product: {@code
+   * 1/sqrt(sqrt(dHead))}, so the logits are scaled by {@code 1/sqrt(dHead)}, as the original's attention
+   * ({@code qk_scale}) computes it.
+   */
+  public static float queryKeyScale(int dHead) {
+    return (float) (1.0 / Math.sqrt(Math.sqrt(dHead)));
+  }
+
   /** Layer-norm scale of an already mean-subtracted {@code x}: {@code sqrt(mean(x²) + eps)}. */
   public static NDArray layerNormScale(NDArray centered, float eps) {
     return centered.square().mean(new int[] {-1}, true).add(constant(centered, eps)).sqrt();

@@ -5,12 +5,14 @@ import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.math.TransformerMath;
 import java.util.List;
 
 /**
  * What the derived-scalar engine and the debugger computations need to know about a model: its
- * dimension sizes, its weights in the standard shapes of {@link WeightLocationType}, and its
- * tokenizer. The original's {@code ModelContext}.
+ * dimension sizes, its weights and biases in the standard shapes of {@link WeightLocationType},
+ * its layer-norm epsilon and attention scale, and its tokenizer. The original's {@code
+ * ModelContext}.
  *
  * <p>Implementations must be safe for concurrent reads.
  */
@@ -48,6 +50,17 @@ public interface ModelContext {
     NDArray norm =
         weight.norm(new int[] {axis}, true).maximum(weight.getManager().create(1e-12f));
     return weight.div(norm);
+  }
+
+  /** The epsilon every layer norm of the model adds to the variance (GPT-2: 1e-5). */
+  double layerNormEpsilon();
+
+  /**
+   * The factor the model multiplies queries and keys by, each, before their dot product: {@code
+   * d_head^-1/4}, so that the attention logits are scaled by {@code 1/sqrt(d_head)}.
+   */
+  default float queryKeyScale() {
+    return TransformerMath.queryKeyScale(dimensionSize(Dimension.QUERY_AND_KEY_CHANNELS));
   }
 
   /** Token ids of {@code text}; {@code <|endoftext|>} is allowed and becomes one token. */

@@ -38,6 +38,11 @@ public final class StubModelContext implements ModelContext {
   }
 
   @Override
+  public double layerNormEpsilon() {
+    throw new UnsupportedOperationException("Stub model context has no layer norms");
+  }
+
+  @Override
   public int[] encode(String text) {
     throw new UnsupportedOperationException("Stub model context has no tokenizer");
   }

@@ -137,7 +137,7 @@ public final class DerivedScalarComputation {
       Set<RawActivationKey> needed, List<AutoencoderContext> autoencoders) {
     Set<RawActivationKey> captured = new LinkedHashSet<>();
     for (RawActivationKey key : needed) {
-      if (!isOnline(key.location())) {
+      if (!key.location().isOnline()) {
         captured.add(key);
         continue;
       }
@@ -165,10 +165,6 @@ public final class DerivedScalarComputation {
       }
     }
     return captured;
-  }
-
-  private static boolean isOnline(ActivationLocationType location) {
-    return location.name().startsWith("ONLINE_");
   }
 
   /** Moves one location's per-layer tensors (batch element 0) into the raw store. */
