@@ -43,8 +43,9 @@ public record NodeRow(
   /**
    * Rows for a derived-scalar top-k result ({@code DerivedScalarStore.topk}): one per scalar, in
    * its order, labelled by node type, layer and node index ({@code "MLP L1 n235"}, {@code "attn L0
-   * h3"}), at the index's token position (the attending token for attention scalars). No
-   * upvoted/downvoted tokens: add them with {@link #withTopTokens}.
+   * h3 (to 1)"} for head 3 attending to token 1), at the index's token position (the attending
+   * token for attention scalars). No upvoted/downvoted tokens: add them with {@link
+   * #withTopTokens}.
    *
    * @param tokens the prompt's token strings, to name each row's token
    * @throws IllegalArgumentException if an index's token position is outside {@code tokens}
@@ -83,7 +84,9 @@ public record NodeRow(
     String where = layer == LayerIndex.NONE ? "" : " L" + layer;
     return switch (type) {
       case MLP_NEURON -> "MLP" + where + " n" + orAll(byDim.get(Dimension.MLP_ACTS));
-      case ATTENTION_HEAD -> "attn" + where + " h" + orAll(byDim.get(Dimension.ATTN_HEADS));
+      case ATTENTION_HEAD -> "attn" + where + " h" + orAll(byDim.get(Dimension.ATTN_HEADS))
+          + (byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) == null
+              ? "" : " (to " + byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) + ")");
       case AUTOENCODER_LATENT, MLP_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT ->
           "latent" + where + " " + orAll(byDim.get(Dimension.AUTOENCODER_LATENTS));
       case RESIDUAL_STREAM_CHANNEL -> "resid" + where + " c"

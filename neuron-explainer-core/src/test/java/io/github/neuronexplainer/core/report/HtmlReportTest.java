@@ -79,7 +79,7 @@ class HtmlReportTest {
     assertEquals(
         List.of(
             new NodeRow("MLP L1 n235", 1, 2, " of", 3.5, List.of(), List.of()),
-            new NodeRow("attn L0 h2", 0, 3, " France", -1.25, List.of(), List.of())),
+            new NodeRow("attn L0 h2 (to 0)", 0, 3, " France", -1.25, List.of(), List.of())),
         rows);
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
         () -> NodeRow.fromTopK(topK, List.of("The")));
