@@ -25,6 +25,8 @@ public final class ActivationCache implements AutoCloseable {
     }
   }
 
+  private static final int SHOWN_IN_TO_STRING = 8;
+
   private final NDManager manager;
   private final Map<Key, NDArray> tensors = new LinkedHashMap<>();
   private final TokenBatch batch;
@@ -110,5 +112,32 @@ public final class ActivationCache implements AutoCloseable {
   @Override
   public void close() {
     manager.close();
+  }
+
+  /**
+   * The batch, the first {@value #SHOWN_IN_TO_STRING} recorded tensors with their shapes, the
+   * number of the others, the logits' shape and the loss: {@code ActivationCache[TokenBatch[...], 3
+   * tensors: fwd/mlp/post_act/0 (1, 5, 256), ..., logits (1, 5, 50257), loss 0.25]}.
+   */
+  @Override
+  public String toString() {
+    StringBuilder sb = new StringBuilder("ActivationCache[").append(batch).append(", ");
+    sb.append(tensors.size()).append(tensors.size() == 1 ? " tensor" : " tensors");
+    int shown = 0;
+    for (Map.Entry<Key, NDArray> e : tensors.entrySet()) {
+      if (shown == SHOWN_IN_TO_STRING) {
+        sb.append(", ... (").append(tensors.size() - shown).append(" more)");
+        break;
+      }
+      sb.append(shown == 0 ? ": " : ", ").append(e.getKey()).append(' ').append(e.getValue().getShape());
+      shown++;
+    }
+    if (logits != null) {
+      sb.append(", logits ").append(logits.getShape());
+    }
+    if (loss != null) {
+      sb.append(", loss ").append(loss);
+    }
+    return sb.append(']').toString();
   }
 }

@@ -1,5 +1,6 @@
 package io.github.neuronexplainer.models;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.locations.Dimension;
@@ -23,19 +24,24 @@ import java.util.function.Supplier;
  * }
  * }</pre>
  *
+ * <p>The weights go to {@link Device#cpu()} unless a device is given; pass managers on the same
+ * device ({@code NDManager.newBaseManager(context.device())}) to the model's passes.
+ *
  * <p>Thread-safe: loading is synchronized, weights are read-only.
  */
 public final class StandardModelContext implements ModelContext, AutoCloseable {
   private final String modelName;
   private final Supplier<Gpt2Checkpoint> checkpointLoader;
-  private final NDManager manager = NDManager.newBaseManager();
+  private final NDManager manager;
   private final Gpt2Tokenizer tokenizer = Gpt2Tokenizer.instance();
   private volatile Transformer model;
   private volatile TransformerConfig config;
 
-  private StandardModelContext(String modelName, Supplier<Gpt2Checkpoint> checkpointLoader) {
+  private StandardModelContext(
+      String modelName, Supplier<Gpt2Checkpoint> checkpointLoader, Device device) {
     this.modelName = modelName;
     this.checkpointLoader = checkpointLoader;
+    this.manager = NDManager.newBaseManager(Devices.requireAvailable(device));
   }
 
   /**
@@ -48,18 +54,46 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
 
   /** As {@link #load(String)}, reporting download progress. */
   public static StandardModelContext load(String nameOrPathOrUrl, DownloadProgress progress) {
-    return new StandardModelContext(
-        nameOrPathOrUrl, () -> ModelRegistry.load(nameOrPathOrUrl, progress));
+    return load(nameOrPathOrUrl, progress, Device.cpu());
   }
 
-  /** A context over an already loaded checkpoint. */
+  /**
+   * As {@link #load(String)}, with the weights on {@code device}.
+   *
+   * @throws IllegalArgumentException if the device is not available (see {@link
+   *     Devices#requireAvailable})
+   */
+  public static StandardModelContext load(String nameOrPathOrUrl, Device device) {
+    return load(nameOrPathOrUrl, DownloadProgress.none(), device);
+  }
+
+  /** As {@link #load(String, Device)}, reporting download progress. */
+  public static StandardModelContext load(
+      String nameOrPathOrUrl, DownloadProgress progress, Device device) {
+    return new StandardModelContext(
+        nameOrPathOrUrl, () -> ModelRegistry.load(nameOrPathOrUrl, progress), device);
+  }
+
+  /** A context over an already loaded checkpoint, on the CPU. */
   public static StandardModelContext of(String name, Gpt2Checkpoint checkpoint) {
-    return new StandardModelContext(name, () -> checkpoint);
+    return new StandardModelContext(name, () -> checkpoint, Device.cpu());
+  }
+
+  /** The device the weights are (or will be) loaded on. */
+  public Device device() {
+    return manager.getDevice();
   }
 
   @Override
   public String modelName() {
     return modelName;
+  }
+
+  @Override
+  public String toString() {
+    TransformerConfig c = config;
+    return "StandardModelContext[" + modelName + " on " + device()
+        + (c == null ? ", not loaded yet]" : ", " + c + "]");
   }
 
   /** The model, loading it on the first call. */

@@ -3,13 +3,31 @@ package io.github.neuronexplainer.models;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.util.Arrays;
 import java.util.List;
+import java.util.StringJoiner;
 
 /**
  * Prompts padded to a rectangle: tokens {@code [b, s]} with pads filled by token 0, pad flags, and
- * each prompt's last real position (the original's {@code prep_input_and_pad}). Immutable.
+ * each prompt's last real position (the original's {@code prep_input_and_pad}).
+ *
+ * <p>Immutable and thread-safe: arrays are copied in and out. Equality compares the arrays by
+ * content; {@link #toString()} prints one token list per prompt, pads as {@code _}.
  */
 public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length, long[] lastPositions) {
+
+  public TokenBatch {
+    if (tokens.length != (long) batchSize * length || pad.length != tokens.length
+        || lastPositions.length != batchSize) {
+      throw new IllegalArgumentException(
+          "A TokenBatch of " + batchSize + " x " + length + " needs " + batchSize * length
+              + " tokens and pad flags and " + batchSize + " last positions, got " + tokens.length
+              + ", " + pad.length + " and " + lastPositions.length + "; use TokenBatch.of(prompts, side)");
+    }
+    tokens = tokens.clone();
+    pad = pad.clone();
+    lastPositions = lastPositions.clone();
+  }
 
   /**
    * Pads {@code prompts}.
@@ -45,6 +63,24 @@ public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length
     return new TokenBatch(tokens, pad, b, length, last);
   }
 
+  /** A copy of the tokens, row-major {@code [b, s]}. */
+  @Override
+  public long[] tokens() {
+    return tokens.clone();
+  }
+
+  /** A copy of the pad flags, row-major {@code [b, s]}. */
+  @Override
+  public boolean[] pad() {
+    return pad.clone();
+  }
+
+  /** A copy of each prompt's last real position. */
+  @Override
+  public long[] lastPositions() {
+    return lastPositions.clone();
+  }
+
   public NDArray tokensArray(NDManager manager) {
     return manager.create(tokens, new Shape(batchSize, length));
   }
@@ -57,5 +93,36 @@ public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length
       }
     }
     return null;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TokenBatch other
+        && batchSize == other.batchSize
+        && length == other.length
+        && Arrays.equals(tokens, other.tokens)
+        && Arrays.equals(pad, other.pad)
+        && Arrays.equals(lastPositions, other.lastPositions);
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(pad)) + Arrays.hashCode(lastPositions);
+  }
+
+  /** {@code TokenBatch[2 x 3, tokens=[[_, 464, 3139], [286, 4881, 318]], lastPositions=[2, 2]]}. */
+  @Override
+  public String toString() {
+    StringJoiner rows = new StringJoiner(", ", "[", "]");
+    for (int i = 0; i < batchSize; i++) {
+      StringJoiner row = new StringJoiner(", ", "[", "]");
+      for (int j = 0; j < length; j++) {
+        int k = i * length + j;
+        row.add(pad[k] ? "_" : Long.toString(tokens[k]));
+      }
+      rows.add(row.toString());
+    }
+    return "TokenBatch[" + batchSize + " x " + length + ", tokens=" + rows
+        + ", lastPositions=" + Arrays.toString(lastPositions) + "]";
   }
 }

@@ -218,6 +218,22 @@ public final class Transformer implements AutoCloseable {
     params.put(norm + ".bias", bias.zerosLike());
   }
 
+  /** The device holding the weights; passes need managers on the same device. */
+  public ai.djl.Device device() {
+    return weightsManager.getDevice();
+  }
+
+  private void requireSameDevice(NDManager owner) {
+    if (!owner.getDevice().equals(device())) {
+      throw new IllegalArgumentException(
+          "The model's weights are on "
+              + device()
+              + " but the manager passed is on "
+              + owner.getDevice()
+              + "; create it with NDManager.newBaseManager(model.device())");
+    }
+  }
+
   public TransformerConfig config() {
     return config;
   }
@@ -472,6 +488,7 @@ public final class Transformer implements AutoCloseable {
    * @param owner the manager that will own the returned cache (a sub-manager of it)
    */
   public ActivationCache runWithCache(RunRequest request, NDManager owner) {
+    requireSameDevice(owner);
     TokenBatch batch = TokenBatch.of(request.prompts(), request.padSide());
     ActivationCache cache = new ActivationCache(owner, batch);
     boolean gradients = request.loss() != null || request.hooks().needsGradients();
@@ -523,6 +540,7 @@ public final class Transformer implements AutoCloseable {
    * owner}.
    */
   public NDArray logits(java.util.List<int[]> prompts, Hooks hooks, NDManager owner) {
+    requireSameDevice(owner);
     TokenBatch batch = TokenBatch.of(prompts, PadSide.RIGHT);
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks, passManager, false);
@@ -563,7 +581,7 @@ public final class Transformer implements AutoCloseable {
     java.util.Random random = new java.util.Random(options.seed());
     int b = batch.batchSize();
     int[][] sampled = new int[b][options.numTokens()];
-    try (NDManager owner = weightsManager.getEngine().newBaseManager();
+    try (NDManager owner = weightsManager.getEngine().newBaseManager(device());
         KvCache cache = newCache(owner)) {
       long[] stepTokens = batch.tokens();
       boolean first = true;

@@ -70,8 +70,17 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   private final float[] latentsActivationFrequency;
   private final float[] latentsMeanSquare;
 
-  /** What {@link #forward} returns: pre-activations, latents and reconstruction (immutable). */
-  public record ForwardResult(NDArray latentsPreActivation, NDArray latents, NDArray reconstruction) {}
+  /**
+   * What {@link #forward} returns: pre-activations, latents and reconstruction (immutable).
+   * {@link #toString()} prints the shapes, not the values.
+   */
+  public record ForwardResult(NDArray latentsPreActivation, NDArray latents, NDArray reconstruction) {
+    @Override
+    public String toString() {
+      return "ForwardResult[latentsPreActivation " + latentsPreActivation.getShape() + ", latents "
+          + latents.getShape() + ", reconstruction " + reconstruction.getShape() + "]";
+    }
+  }
 
   private Autoencoder(
       NDManager manager,

@@ -1,9 +1,11 @@
 package io.github.neuronexplainer.models.autoencoder;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.models.Devices;
 import io.github.neuronexplainer.models.weights.DownloadProgress;
 import io.github.neuronexplainer.models.weights.HttpSource;
 import io.github.neuronexplainer.models.weights.WeightCache;
@@ -60,7 +62,7 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
     this.baseDir = b.baseDir;
     this.cacheDir = b.cacheDir;
     this.progress = b.progress;
-    this.manager = parent.newSubManager();
+    this.manager = parent.newSubManager(b.device);
   }
 
   public static Builder builder(AutoencoderConfig config) {
@@ -243,6 +245,7 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
     private Path baseDir = Path.of("");
     private Path cacheDir = WeightCache.defaultDir();
     private DownloadProgress progress = DownloadProgress.none();
+    private Device device = Device.cpu();
 
     private Builder(AutoencoderConfig config) {
       this.config = Objects.requireNonNull(config, "config");
@@ -268,6 +271,17 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
 
     public Builder progress(DownloadProgress progress) {
       this.progress = Objects.requireNonNull(progress, "progress");
+      return this;
+    }
+
+    /**
+     * The device the autoencoders load on (default {@link Device#cpu()}); it should be the model's.
+     *
+     * @throws IllegalArgumentException if the device is not available (see {@link
+     *     Devices#requireAvailable})
+     */
+    public Builder device(Device device) {
+      this.device = Devices.requireAvailable(device);
       return this;
     }
 
