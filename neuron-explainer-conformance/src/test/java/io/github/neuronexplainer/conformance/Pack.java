@@ -36,7 +36,7 @@ public final class Pack {
       JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
 
   /** The in-repo packs, relative to a module folder (where Maven runs the tests). */
-  private static final String IN_REPO_PACKS = "../fixtures/tiny,../fixtures/l4-h3-d24";
+  private static final String IN_REPO_PACKS = "../fixtures/tiny,../fixtures/l4-h3-d12";
 
   private static final List<Pack> ALL = load();
 

@@ -11,7 +11,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.models.autoencoder.AutoencoderConfig;
 import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
-import io.github.neuronexplainer.models.conformance.ConformancePack;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import java.util.List;
@@ -19,7 +18,7 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class DevicesTest {
-  private static final String TINY = ConformancePack.load().modelDirs().get(0).toString();
+  private static final String TINY = TestPack.load().modelDirs().get(0).toString();
 
   @Test
   void modelsLoadOnTheCpuByDefault() {
