@@ -118,7 +118,7 @@ class AutoencoderConformanceTest {
       Pack pack, Transformer model, Pack.Prompt prompt, String scenario, JsonNode dsts) {
     List<Pack.AutoencoderFamily> injected = new ArrayList<>();
     for (Pack.AutoencoderFamily f : pack.autoencoderFamilies().values()) {
-      String errorDst = AutoencoderSplice.errorLocation(f.input()).name();
+      String errorDst = f.input().onlineAutoencoderErrorLocation().name();
       if (dsts.path(errorDst).path("status").asText().equals("ok")) {
         injected.add(f);
       }

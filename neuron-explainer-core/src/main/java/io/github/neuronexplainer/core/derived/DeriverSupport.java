@@ -445,11 +445,7 @@ final class DeriverSupport {
       if (context == null) {
         return Optional.empty();
       }
-      return switch (context.inputLocation()) {
-        case MLP_POST_ACT, RESID_DELTA_MLP -> Optional.of(LocationWithinLayer.MLP);
-        case RESID_DELTA_ATTN -> Optional.of(LocationWithinLayer.ATTN);
-        default -> Optional.empty();
-      };
+      return context.inputLocation().locationWithinLayer();
     }
     if (nodeType == NodeType.RESIDUAL_STREAM_CHANNEL) {
       if (dst == ATTN_WRITE) {

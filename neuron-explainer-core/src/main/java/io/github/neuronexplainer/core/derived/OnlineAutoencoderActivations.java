@@ -20,27 +20,6 @@ import java.util.List;
 public final class OnlineAutoencoderActivations {
   private OnlineAutoencoderActivations() {}
 
-  /** The online latent location for an autoencoder input. */
-  public static ActivationLocationType latentLocation(ActivationLocationType input) {
-    return switch (input) {
-      case MLP_POST_ACT, RESID_DELTA_MLP -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
-      case RESID_DELTA_ATTN -> ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
-      default -> throw new IllegalArgumentException(
-          "Autoencoders can be spliced in only at MLP_POST_ACT, RESID_DELTA_MLP or"
-              + " RESID_DELTA_ATTN, not " + input);
-    };
-  }
-
-  /** The online error location for an autoencoder input. */
-  public static ActivationLocationType errorLocation(ActivationLocationType input) {
-    return switch (input) {
-      case MLP_POST_ACT -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_ERROR;
-      case RESID_DELTA_MLP -> ActivationLocationType.ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR;
-      case RESID_DELTA_ATTN -> ActivationLocationType.ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR;
-      default -> throw new IllegalArgumentException("No online error location for " + input);
-    };
-  }
-
   /**
    * Adds the online activations of every context; with exactly one context the latents are also
    * stored under the generic ONLINE_AUTOENCODER_LATENT.
@@ -50,8 +29,8 @@ public final class OnlineAutoencoderActivations {
   public static void addTo(RawActivationStore raw, List<AutoencoderContext> contexts) {
     for (AutoencoderContext context : contexts) {
       ActivationLocationType input = context.inputLocation();
-      ActivationLocationType latents = latentLocation(input);
-      ActivationLocationType errors = errorLocation(input);
+      ActivationLocationType latents = input.onlineAutoencoderLatentLocation();
+      ActivationLocationType errors = input.onlineAutoencoderErrorLocation();
       boolean single = contexts.size() == 1;
       ActivationsAndMetadata x = raw.get(input, PassType.FORWARD);
       for (int layer : context.layers()) {

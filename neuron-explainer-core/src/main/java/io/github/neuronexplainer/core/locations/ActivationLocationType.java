@@ -104,6 +104,55 @@ public enum ActivationLocationType {
     return this != ONLINE_AUTOENCODER_LATENT;
   }
 
+  /**
+   * The node type of the latents of an autoencoder that reads this activation (the original's
+   * {@code _autoencoder_node_type_by_input_dst}): MLP_POST_ACT and RESID_DELTA_MLP give
+   * MLP_AUTOENCODER_LATENT, RESID_DELTA_ATTN gives ATTENTION_AUTOENCODER_LATENT, any other input
+   * the generic AUTOENCODER_LATENT.
+   */
+  public NodeType autoencoderLatentNodeType() {
+    return switch (this) {
+      case MLP_POST_ACT, RESID_DELTA_MLP -> NodeType.MLP_AUTOENCODER_LATENT;
+      case RESID_DELTA_ATTN -> NodeType.ATTENTION_AUTOENCODER_LATENT;
+      default -> NodeType.AUTOENCODER_LATENT;
+    };
+  }
+
+  /**
+   * Where the latents of an autoencoder that reads this activation live when it is spliced into
+   * the pass.
+   *
+   * @throws IllegalArgumentException for activations autoencoders cannot be spliced in at
+   */
+  public ActivationLocationType onlineAutoencoderLatentLocation() {
+    return switch (this) {
+      case MLP_POST_ACT, RESID_DELTA_MLP -> ONLINE_MLP_AUTOENCODER_LATENT;
+      case RESID_DELTA_ATTN -> ONLINE_ATTENTION_AUTOENCODER_LATENT;
+      default -> throw notSpliceable();
+    };
+  }
+
+  /**
+   * Where the reconstruction error of an autoencoder that reads this activation lives when it is
+   * spliced into the pass.
+   *
+   * @throws IllegalArgumentException for activations autoencoders cannot be spliced in at
+   */
+  public ActivationLocationType onlineAutoencoderErrorLocation() {
+    return switch (this) {
+      case MLP_POST_ACT -> ONLINE_MLP_AUTOENCODER_ERROR;
+      case RESID_DELTA_MLP -> ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR;
+      case RESID_DELTA_ATTN -> ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR;
+      default -> throw notSpliceable();
+    };
+  }
+
+  private IllegalArgumentException notSpliceable() {
+    return new IllegalArgumentException(
+        "Autoencoders can be spliced in only at MLP_POST_ACT, RESID_DELTA_MLP or RESID_DELTA_ATTN, not "
+            + this);
+  }
+
   /** The node type of the last dimension. */
   public NodeType nodeType() {
     return shapeSpec.get(shapeSpec.size() - 1).nodeType();

@@ -68,10 +68,6 @@ public record AutoencoderConfig(ActivationLocationType inputLocation, Map<Intege
    * NodeType#AUTOENCODER_LATENT}.
    */
   public NodeType nodeType() {
-    return switch (inputLocation) {
-      case MLP_POST_ACT, RESID_DELTA_MLP -> NodeType.MLP_AUTOENCODER_LATENT;
-      case RESID_DELTA_ATTN -> NodeType.ATTENTION_AUTOENCODER_LATENT;
-      default -> NodeType.AUTOENCODER_LATENT;
-    };
+    return inputLocation.autoencoderLatentNodeType();
   }
 }

@@ -261,7 +261,7 @@ public final class AutoencoderMetrics {
       implements AutoencoderContext {
     @Override
     public NodeType nodeType() {
-      return new AutoencoderConfig(inputLocation, java.util.Map.of(layer, "-")).nodeType();
+      return inputLocation.autoencoderLatentNodeType();
     }
 
     @Override

@@ -155,8 +155,8 @@ public final class AutoencoderSplice {
                   reconstruction,
                   error,
                   addError));
-      ActivationLocationType latentLocation = latentLocation(input);
-      ActivationLocationType errorLocation = errorLocation(input);
+      ActivationLocationType latentLocation = input.onlineAutoencoderLatentLocation();
+      ActivationLocationType errorLocation = input.onlineAutoencoderErrorLocation();
       if (points.containsKey(latentLocation)) {
         throw new IllegalArgumentException(
             "Two autoencoder families produce "
@@ -214,29 +214,6 @@ public final class AutoencoderSplice {
         HookPoint.forLocation(input).perLayer());
   }
 
-  /** The {@code ONLINE_*} latent location of autoencoders on {@code input}. */
-  public static ActivationLocationType latentLocation(ActivationLocationType input) {
-    return switch (input) {
-      case MLP_POST_ACT, RESID_DELTA_MLP -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
-      case RESID_DELTA_ATTN -> ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
-      default -> throw unsupported(input);
-    };
-  }
-
-  /** The {@code ONLINE_*} error location of autoencoders on {@code input}. */
-  public static ActivationLocationType errorLocation(ActivationLocationType input) {
-    return switch (input) {
-      case MLP_POST_ACT -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_ERROR;
-      case RESID_DELTA_MLP -> ActivationLocationType.ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR;
-      case RESID_DELTA_ATTN -> ActivationLocationType.ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR;
-      default -> throw unsupported(input);
-    };
-  }
-
-  private static IllegalArgumentException unsupported(ActivationLocationType input) {
-    return new IllegalArgumentException(
-        "No ONLINE_* location for autoencoders on " + input + "; supported: " + SUPPORTED_INPUTS);
-  }
 
   /** The hooks to pass to a run (e.g. {@code RunRequest.Builder.hooks}). */
   public Hooks hooks() {

@@ -145,8 +145,8 @@ public final class DerivedScalarComputation {
       for (AutoencoderContext context : autoencoders) {
         ActivationLocationType input = context.inputLocation();
         boolean matches =
-            key.location() == OnlineAutoencoderActivations.latentLocation(input)
-                || key.location() == OnlineAutoencoderActivations.errorLocation(input)
+            key.location() == input.onlineAutoencoderLatentLocation()
+                || key.location() == input.onlineAutoencoderErrorLocation()
                 || (key.location() == ActivationLocationType.ONLINE_AUTOENCODER_LATENT
                     && autoencoders.size() == 1);
         if (matches) {
