@@ -27,7 +27,10 @@ import java.util.Map;
  * ends; only the returned tensors remain, owned by the caller's manager.
  *
  * <p>Thread-safety: the weights are read-only, so several threads may run passes concurrently,
- * each with its own managers (libtorch's autograd mode is per thread).
+ * each with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
+ * forward parts run in parallel; backward passes take turns on one JVM-wide lock (see {@link
+ * HookedPass}). Results do not depend on the number of threads ({@code ConcurrencyTest}). Do not
+ * {@link #close()} the model while passes run.
  */
 public final class Transformer implements AutoCloseable {
   private final TransformerConfig config;
