@@ -453,6 +453,8 @@ public final class Transformer implements AutoCloseable {
    * @param owner the manager that will own the returned cache (a sub-manager of it)
    */
   public ActivationCache runWithCache(RunRequest request, NDManager owner) {
+    checkLayers(request.layers(), "RunRequest.layers");
+    checkLayers(request.hooks());
     TokenBatch batch = TokenBatch.of(request.prompts(), request.padSide());
     ActivationCache cache = new ActivationCache(owner, batch);
     boolean gradients = request.loss() != null || request.hooks().needsGradients();
@@ -504,6 +506,7 @@ public final class Transformer implements AutoCloseable {
    * owner}.
    */
   public NDArray logits(java.util.List<int[]> prompts, Hooks hooks, NDManager owner) {
+    checkLayers(hooks);
     TokenBatch batch = TokenBatch.of(prompts, PadSide.RIGHT);
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks, passManager, false);
@@ -540,6 +543,7 @@ public final class Transformer implements AutoCloseable {
    * hooks} run at every step (the first step sees the whole prompt, later steps one token).
    */
   public SampleResult sample(java.util.List<int[]> prompts, SamplingOptions options, Hooks hooks) {
+    checkLayers(hooks);
     TokenBatch batch = TokenBatch.of(prompts, PadSide.LEFT);
     java.util.Random random = new java.util.Random(options.seed());
     int b = batch.batchSize();
@@ -608,8 +612,26 @@ public final class Transformer implements AutoCloseable {
     }
   }
 
+  /** Refuses hooks that could never run on this model: a layer outside {@code [0, nLayers)}. */
+  private void checkLayers(Hooks hooks) {
+    for (Hooks.Entry e : hooks.entries()) {
+      checkLayers(e.layers(), "a hook at " + e.point());
+    }
+  }
+
+  private void checkLayers(java.util.Collection<Integer> layerIndices, String what) {
+    for (int layer : layerIndices) {
+      if (layer < 0 || layer >= config.nLayers()) {
+        throw new IllegalArgumentException(
+            "Layer " + layer + " in " + what + " is outside the model's layers [0, "
+                + config.nLayers() + ")");
+      }
+    }
+  }
+
   /** A new pass over this model with {@code hooks}, its tensors owned by {@code passManager}. */
   public HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
+    checkLayers(hooks);
     return new HookedPass(hooks, passManager, recordGradients);
   }
 
