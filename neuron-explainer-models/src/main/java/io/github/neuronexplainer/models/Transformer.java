@@ -30,7 +30,10 @@ import java.util.Map;
  * ends; only the returned tensors remain, owned by the caller's manager.
  *
  * <p>Thread-safety: the weights are read-only, so several threads may run passes concurrently,
- * each with its own managers (libtorch's autograd mode is per thread).
+ * each with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
+ * forward parts run in parallel; backward passes take turns on one JVM-wide lock (see {@link
+ * HookedPass}). Results do not depend on the number of threads ({@code ConcurrencyTest}). Do not
+ * {@link #close()} the model while passes run.
  */
 public final class Transformer implements AutoCloseable {
   private final TransformerConfig config;
@@ -489,6 +492,8 @@ public final class Transformer implements AutoCloseable {
    */
   public ActivationCache runWithCache(RunRequest request, NDManager owner) {
     requireSameDevice(owner);
+    checkLayers(request.layers(), "RunRequest.layers");
+    checkLayers(request.hooks());
     TokenBatch batch = TokenBatch.of(request.prompts(), request.padSide());
     ActivationCache cache = new ActivationCache(owner, batch);
     boolean gradients = request.loss() != null || request.hooks().needsGradients();
@@ -541,6 +546,7 @@ public final class Transformer implements AutoCloseable {
    */
   public NDArray logits(java.util.List<int[]> prompts, Hooks hooks, NDManager owner) {
     requireSameDevice(owner);
+    checkLayers(hooks);
     TokenBatch batch = TokenBatch.of(prompts, PadSide.RIGHT);
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks, passManager, false);
@@ -577,6 +583,7 @@ public final class Transformer implements AutoCloseable {
    * hooks} run at every step (the first step sees the whole prompt, later steps one token).
    */
   public SampleResult sample(java.util.List<int[]> prompts, SamplingOptions options, Hooks hooks) {
+    checkLayers(hooks);
     TokenBatch batch = TokenBatch.of(prompts, PadSide.LEFT);
     java.util.Random random = new java.util.Random(options.seed());
     int b = batch.batchSize();
@@ -645,8 +652,26 @@ public final class Transformer implements AutoCloseable {
     }
   }
 
+  /** Refuses hooks that could never run on this model: a layer outside {@code [0, nLayers)}. */
+  private void checkLayers(Hooks hooks) {
+    for (Hooks.Entry e : hooks.entries()) {
+      checkLayers(e.layers(), "a hook at " + e.point());
+    }
+  }
+
+  private void checkLayers(java.util.Collection<Integer> layerIndices, String what) {
+    for (int layer : layerIndices) {
+      if (layer < 0 || layer >= config.nLayers()) {
+        throw new IllegalArgumentException(
+            "Layer " + layer + " in " + what + " is outside the model's layers [0, "
+                + config.nLayers() + ")");
+      }
+    }
+  }
+
   /** A new pass over this model with {@code hooks}, its tensors owned by {@code passManager}. */
   public HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
+    checkLayers(hooks);
     return new HookedPass(hooks, passManager, recordGradients);
   }
 

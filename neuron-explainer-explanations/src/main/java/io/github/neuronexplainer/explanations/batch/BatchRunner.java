@@ -1,5 +1,6 @@
 package io.github.neuronexplainer.explanations.batch;
 
+import io.github.neuronexplainer.core.io.SafePaths;
 import io.github.neuronexplainer.core.records.ActivationRecord;
 import io.github.neuronexplainer.core.records.ActivationRecordSliceParams;
 import io.github.neuronexplainer.core.records.FastDataclassJson;
@@ -67,7 +68,11 @@ public final class BatchRunner {
         this.simulatorFactory = Objects.requireNonNull(b.simulatorFactory, "simulatorFactory");
         this.sliceParams = b.sliceParams;
         this.maxConcurrentNeurons = b.maxConcurrentNeurons;
-        this.output = Objects.requireNonNull(b.output, "output");
+        this.output = Objects.requireNonNull(b.output, "output").toAbsolutePath().normalize();
+        if (output.getParent() == null) {
+            throw new IllegalArgumentException("The batch output must be a file inside a folder, got " + b.output);
+        }
+        SafePaths.checkRelative(output.getFileName().toString(), "batch output file name");
         this.progress = b.progress == null ? p -> { } : b.progress;
         this.usageSource = b.usageSource;
     }
@@ -109,7 +114,7 @@ public final class BatchRunner {
 
     /** The failures file next to the output. */
     public Path failuresFile() {
-        return output.resolveSibling(output.getFileName() + ".failures.jsonl");
+        return SafePaths.resolveInside(output.getParent(), output.getFileName() + ".failures.jsonl", "failures file name");
     }
 
     /** Neurons already in the output file (a truncated last line is ignored). */

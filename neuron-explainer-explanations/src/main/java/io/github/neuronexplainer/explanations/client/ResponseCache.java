@@ -2,6 +2,7 @@ package io.github.neuronexplainer.explanations.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.google.common.hash.Hashing;
+import io.github.neuronexplainer.core.io.SafePaths;
 import io.github.neuronexplainer.explanations.Json;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -47,7 +48,7 @@ public final class ResponseCache {
         if (hit != null || directory == null) {
             return Optional.ofNullable(hit);
         }
-        Path file = directory.resolve(key + ".json");
+        Path file = SafePaths.resolveInside(directory, key + ".json", "response cache key");
         if (!Files.isRegularFile(file)) {
             return Optional.empty();
         }
@@ -66,7 +67,7 @@ public final class ResponseCache {
         if (directory == null) {
             return;
         }
-        Path file = directory.resolve(key + ".json");
+        Path file = SafePaths.resolveInside(directory, key + ".json", "response cache key");
         try {
             Path tmp = Files.createTempFile(directory, key, ".tmp");
             Files.writeString(tmp, Json.write(response));

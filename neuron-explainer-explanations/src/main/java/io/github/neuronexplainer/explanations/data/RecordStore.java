@@ -6,6 +6,7 @@ import io.github.neuronexplainer.core.records.NeuronRecord;
 import io.github.neuronexplainer.core.records.NeuronSimulationResults;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import io.github.neuronexplainer.core.io.SafePaths;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -66,7 +67,7 @@ public final class RecordStore {
                 return Files.isRegularFile(p) ? Optional.of(Files.readString(p, StandardCharsets.UTF_8)) : Optional.empty();
             }
             URI uri = URI.create(pathOrUrl);
-            Path cached = cacheDirectory == null ? null : cacheDirectory.resolve(uri.getHost() + uri.getPath()).normalize();
+            Path cached = cacheDirectory == null ? null : cachePathOf(uri);
             if (cached != null && Files.isRegularFile(cached)) {
                 return Optional.of(Files.readString(cached, StandardCharsets.UTF_8));
             }
@@ -91,5 +92,13 @@ public final class RecordStore {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while reading " + pathOrUrl, e);
         }
+    }
+
+    /** Where the body of {@code uri} is cached: {@code cacheDirectory/host/path}, never outside it. */
+    Path cachePathOf(URI uri) {
+        if (uri.getHost() == null || uri.getRawPath() == null || uri.getRawPath().length() < 2) {
+            throw new IllegalArgumentException("Cannot cache " + uri + ": it needs a host and a file path");
+        }
+        return SafePaths.resolveInside(cacheDirectory, uri.getHost() + uri.getRawPath(), "record URL path");
     }
 }

@@ -1,6 +1,7 @@
 package io.github.neuronexplainer.explanations.batch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -131,5 +132,17 @@ class BatchRunnerTest {
         runner(model, out, new ArrayList<>()).run(List.of(neuron(0, false)));
         Files.writeString(out, Files.readString(out) + "{\"neuron_id\":{\"neuron_", java.nio.file.StandardOpenOption.TRUNCATE_EXISTING);
         assertEquals(1, runner(model, out, new ArrayList<>()).completedNeurons().size());
+    }
+
+    @Test
+    void theFailuresFileSitsNextToTheOutputAndHostileOutputNamesAreRefused(@TempDir Path dir) {
+        FakeModel model = new FakeModel();
+        BatchRunner ok = runner(model, dir.resolve("sub/../results.jsonl"), new ArrayList<>());
+        assertEquals(dir.toAbsolutePath().resolve("results.jsonl.failures.jsonl"), ok.failuresFile());
+        for (String name : List.of("a\\b.jsonl", "x\n.jsonl", "%2e%2e")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> runner(model, dir.resolve(name), new ArrayList<>()), name);
+            assertTrue(e.getMessage().startsWith("Refusing batch output file name"), e.getMessage());
+        }
     }
 }

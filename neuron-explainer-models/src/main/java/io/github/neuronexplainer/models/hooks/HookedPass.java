@@ -6,6 +6,7 @@ import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.jni.JniUtils;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Runs {@link Hooks} through one forward (and optional backward) pass.
@@ -22,9 +23,14 @@ import java.util.List;
  *       its complete gradient before passing it on.
  * </ul>
  *
- * <p>Not thread-safe: one pass, one thread (libtorch's grad mode is thread-local).
+ * <p>Not thread-safe: one pass, one thread (libtorch's grad mode is thread-local). Different
+ * passes may run on different threads at once; their backward passes take turns on one JVM-wide
+ * lock, since libtorch's autograd engine is shared by the whole process and DJL's gradient API is
+ * JVM-wide (one gradient collector per JVM): the library does not rely on concurrent backward
+ * passes being safe.
  */
 public final class HookedPass {
+  private static final ReentrantLock BACKWARD_LOCK = new ReentrantLock();
   private final Hooks hooks;
   private final NDManager manager;
   private final boolean recordGradients;
@@ -162,6 +168,15 @@ public final class HookedPass {
     if (loss.getShape().size() != 1) {
       throw new IllegalArgumentException("The loss must be a scalar, got shape " + loss.getShape());
     }
+    BACKWARD_LOCK.lock();
+    try {
+      backwardLocked(loss);
+    } finally {
+      BACKWARD_LOCK.unlock();
+    }
+  }
+
+  private void backwardLocked(NDArray loss) {
     // Paths that bypass a cut (the residual stream) are traversed again from the cut's input, so
     // the graph is kept until the last backward call.
     runBackward(loss, loss.onesLike(), !cuts.isEmpty());

@@ -3,6 +3,7 @@ package io.github.neuronexplainer.models.weights;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import io.github.neuronexplainer.core.io.SafePaths;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -87,7 +88,7 @@ public final class HttpSource implements WeightSource {
 
   /** Where {@code relativePath} is (or will be) cached. */
   public Path cachePathOf(String relativePath) {
-    return cacheRoot.resolve(relativePath);
+    return SafePaths.resolveInside(cacheRoot, relativePath, "weight path");
   }
 
   /** Whether {@code relativePath} is already in the cache (no network access). */

@@ -1,5 +1,7 @@
 package io.github.neuronexplainer.models.weights;
 
+import io.github.neuronexplainer.core.io.SafePaths;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,8 +49,7 @@ public final class LocalFolderSource implements WeightSource {
   }
 
   private Path resolve(String relativePath) {
-    WeightSource.checkRelativePath(relativePath);
-    return root.resolve(relativePath);
+    return SafePaths.resolveInside(root, relativePath, "weight path");
   }
 
   @Override

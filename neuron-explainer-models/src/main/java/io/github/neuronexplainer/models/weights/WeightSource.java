@@ -1,5 +1,7 @@
 package io.github.neuronexplainer.models.weights;
 
+import io.github.neuronexplainer.core.io.SafePaths;
+
 import java.nio.file.Path;
 
 /**
@@ -31,18 +33,7 @@ public interface WeightSource {
 
   /** Validates a relative path and returns its segments. */
   static String[] checkRelativePath(String relativePath) {
-    if (relativePath == null || relativePath.isEmpty() || relativePath.startsWith("/")
-        || relativePath.contains("\\") || relativePath.contains("\0")) {
-      throw new IllegalArgumentException(
-          "weight path must be relative with '/' separators, got '" + relativePath + "'");
-    }
-    String[] segments = relativePath.split("/", -1);
-    for (String segment : segments) {
-      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
-        throw new IllegalArgumentException(
-            "weight path may not contain empty, '.' or '..' segments, got '" + relativePath + "'");
-      }
-    }
-    return segments;
+    return SafePaths.checkRelative(relativePath, "weight path");
   }
+
 }
