@@ -53,7 +53,8 @@ class TopkConformanceTest {
     return args.stream();
   }
 
-  @ParameterizedTest(name = "{0} {1}")
+  // A pack cut without LOGITS has no topk.json (its store holds LOGITS).
+  @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
   @MethodSource("packsAndPrompts")
   void topkResultsMatchTheOriginal(Pack pack, String promptId, PackFixtures fixtures) {
     PackFixture fixture = fixtures.of(pack);
