@@ -59,6 +59,37 @@ public enum Scenario {
     return value().startsWith("loss_") || value().startsWith("edge_");
   }
 
+  /**
+   * The call-level trace the harness passed to {@code get_derived_scalars_for_prompt} (where the
+   * backward pass starts), or null for the loss, edge, latent-batched and fake-gradient scenarios.
+   * The latent traces start at (last token, traced latent), while their DstConfig traces name
+   * ("All", latent).
+   */
+  public TraceConfig trace(Pack pack, Pack.Prompt prompt) {
+    int layer = pack.lastLayer();
+    int token = prompt.lastToken();
+    return switch (this) {
+      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.FORWARD),
+          false);
+      case TRACE_ATTN_QK_PROBS -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(ActivationLocationType.ATTN_QK_PROBS, List.of(token, 1, 0), layer, PassType.FORWARD),
+          false);
+      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(
+              ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
+              List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
+              layer,
+              PassType.FORWARD));
+      default -> null;
+    };
+  }
+
+  /** Whether the harness ran the scenario without any backward pass. */
+  public boolean forwardOnly() {
+    return this == LATENT_BATCHED_ATTN_SAE;
+  }
+
   /** The scenario's DstConfig settings besides model and autoencoders, for one prompt of a pack. */
   public UnaryOperator<DstConfig.Builder> settings(Pack pack, Pack.Prompt prompt) {
     int layer = pack.lastLayer();
