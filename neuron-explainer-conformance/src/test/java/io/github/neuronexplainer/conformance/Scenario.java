@@ -10,6 +10,7 @@ import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
+import io.github.neuronexplainer.models.derived.Ablation;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -83,6 +84,18 @@ public enum Scenario {
               PassType.FORWARD));
       default -> null;
     };
+  }
+
+  /** The ablations the harness applied: the fake gradient of the fake-gradient scenario. */
+  public List<Ablation> ablations(Pack pack, Pack.Prompt prompt) {
+    if (this != FAKE_GRAD_MLP_NEURON) {
+      return List.of();
+    }
+    return List.of(
+        new Ablation(
+            new ActivationIndex(
+                ActivationLocationType.MLP_POST_ACT, List.of(prompt.lastToken(), 0), pack.lastLayer(), PassType.BACKWARD),
+            1f));
   }
 
   /** Whether the harness ran the scenario without any backward pass. */

@@ -30,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * End to end through the shipped code: the pack's model ({@code StandardModelContext}) runs each
  * prompt once with the logit-difference loss and the scenario's autoencoders, and every DST the
  * original computed in the scenario (all requested in ONE call) is compared with the goldens. For
- * every pack, prompt and scenario but the fake-gradient one: the trace scenarios back-propagate
- * from the traced activation through the model, the latent-batched one runs forward only.
+ * every pack, prompt and scenario: the trace scenarios back-propagate from the traced activation
+ * through the model, the latent-batched one runs forward only, the fake-gradient one runs the zero
+ * loss with its gradient ablation.
  */
 @ExtendWith(PackFixtures.class)
 class EndToEndConformanceTest {
@@ -42,9 +43,7 @@ class EndToEndConformanceTest {
     for (Pack pack : Pack.all()) {
       for (Pack.Prompt prompt : pack.prompts()) {
         for (Scenario scenario : Scenario.values()) {
-          if (scenario != Scenario.FAKE_GRAD_MLP_NEURON) {
-            args.add(Arguments.of(pack, prompt.id(), scenario));
-          }
+          args.add(Arguments.of(pack, prompt.id(), scenario));
         }
       }
     }
@@ -71,8 +70,11 @@ class EndToEndConformanceTest {
       Loss loss =
           trace != null || scenario.forwardOnly()
               ? null
-              : Loss.logitDiff(prompt.targetToken(), prompt.distractorToken());
-      PromptRequest prompted = PromptRequest.builder(prompt.tokens()).loss(loss).trace(trace).dsts(requests).build();
+              : scenario == Scenario.FAKE_GRAD_MLP_NEURON
+                  ? Loss.zero()
+                  : Loss.logitDiff(prompt.targetToken(), prompt.distractorToken());
+      PromptRequest prompted = PromptRequest.builder(prompt.tokens()).loss(loss).trace(trace)
+          .ablations(scenario.ablations(pack, prompt)).dsts(requests).build();
       try (PromptDerivedScalars result =
           DerivedScalarComputation.run(
                   fixture.model().getOrCreateModel(), fixture.autoencoders(scenario), List.of(prompted), manager)

@@ -112,6 +112,12 @@ final class BatchHooks {
           throw new IllegalArgumentException(
               "An attention trace needs an attention trace type (QK, Q, K or V)");
         }
+        if (type == AttentionTraceType.V) {
+          throw new UnsupportedDerivationException(
+              "Tracing an attention head through V (the direct effect of its value write on a"
+                  + " downstream node or the loss) is not implemented by the runner yet; trace through"
+                  + " QK, Q or K");
+        }
         HookPoint detached =
             switch (type) {
               case Q -> HookPoint.ATTN_K;

@@ -102,7 +102,8 @@ public final class DerivedScalarComputation {
     List<List<ScalarDeriver>> derivers = new ArrayList<>();
     for (PromptRequest request : requests) {
       List<ScalarDeriver> list = new ArrayList<>();
-      for (DstAndConfig dst : request.dsts()) {
+      // The same DST with the same config may be asked for by several specs: derive it once.
+      for (DstAndConfig dst : new LinkedHashSet<>(request.dsts())) {
         list.add(ScalarDerivers.makeScalarDeriver(dst.dst(), dst.config()));
       }
       derivers.add(list);
