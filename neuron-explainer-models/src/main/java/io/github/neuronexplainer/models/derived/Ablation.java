@@ -35,7 +35,9 @@ public record Ablation(ActivationIndex index, float value) {
    * RESID_POST_MLP; autoencoder latent: the latent location of its kind), forward pass.
    */
   public static Ablation ofNode(NodeIndex node, float value) {
-    return new Ablation(ActivationIndex.fromNodeIndex(node, ablatableLocation(node.nodeType())), value);
+    return new Ablation(
+        new ActivationIndex(ablatableLocation(node.nodeType()), node.tensorIndices(), node.layerIndex(), node.passType()),
+        value);
   }
 
   /** The original's {@code ablatable_activation_location_type_by_node_type}, plus the latent kinds. */
