@@ -43,7 +43,10 @@ class EndToEndConformanceTest {
     for (Pack pack : Pack.all()) {
       for (Pack.Prompt prompt : pack.prompts()) {
         for (Scenario scenario : Scenario.values()) {
-          args.add(Arguments.of(pack, prompt.id(), scenario));
+          // The in-repo packs leave out the fake-gradient scenario's golden tensors (size budget).
+          if (pack.hasGolden(prompt.id() + "/dst_" + scenario.value() + ".safetensors")) {
+            args.add(Arguments.of(pack, prompt.id(), scenario));
+          }
         }
       }
     }

@@ -90,7 +90,8 @@ class InteractiveRunnerConformanceTest {
     }
   }
 
-  @ParameterizedTest(name = "{0} {1}")
+  // The in-repo packs carry no interactive goldens; the full packs do.
+  @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
   @MethodSource("cases")
   void everyResponseValueMatches(Pack pack, String file, PackFixtures fixtures) {
     JsonNode golden = read(pack.golden("interactive").resolve(file));
