@@ -316,7 +316,14 @@ final class EdgeAttributionDerivers {
     int upstreamLayer = node.layerIndex();
     java.util.Optional<LocationWithinLayer> upstreamLocation =
         java.util.Optional.of(upstreamLocation(node, config, dst));
-    boolean attribution = dst.name().endsWith("_ATTRIBUTION");
+    boolean attribution =
+        switch (dst) {
+          case ATTN_QUERY_IN_EDGE_ACTIVATION,
+              ATTN_KEY_IN_EDGE_ACTIVATION,
+              MLP_IN_EDGE_ACTIVATION,
+              ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> false;
+          default -> true;
+        };
     // Edge activations always detach the layer-norm scale (hard-coded in the original).
     boolean detach = !attribution || config.detachLayerNormScaleForAttribution();
     ScalarSource write =

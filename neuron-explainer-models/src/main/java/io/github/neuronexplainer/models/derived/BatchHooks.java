@@ -13,6 +13,7 @@ import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
+import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.autoencoder.AutoencoderSplice;
 import io.github.neuronexplainer.models.hooks.HookContext;
@@ -166,7 +167,7 @@ final class BatchHooks {
       throw new UnsupportedDerivationException(
           "No autoencoder for " + trace.nodeType() + " among "
               + autoencoders.stream().map(AutoencoderContext::inputLocation).toList()
-              + (trace.nodeType().name().equals("AUTOENCODER_LATENT")
+              + (trace.nodeType() == NodeType.AUTOENCODER_LATENT
                   ? " (the generic latent type needs exactly one autoencoder family)" : ""));
     }
     return context;
