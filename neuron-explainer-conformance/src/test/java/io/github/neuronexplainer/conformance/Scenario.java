@@ -10,6 +10,7 @@ import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
+import io.github.neuronexplainer.models.derived.Ablation;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -57,6 +58,49 @@ public enum Scenario {
   /** Whether the harness ran a backward pass from the logit-difference loss (not from a traced activation). */
   public boolean backpropagatesFromLoss() {
     return value().startsWith("loss_") || value().startsWith("edge_");
+  }
+
+  /**
+   * The call-level trace the harness passed to {@code get_derived_scalars_for_prompt} (where the
+   * backward pass starts), or null for the loss, edge, latent-batched and fake-gradient scenarios.
+   * The latent traces start at (last token, traced latent), while their DstConfig traces name
+   * ("All", latent).
+   */
+  public TraceConfig trace(Pack pack, Pack.Prompt prompt) {
+    int layer = pack.lastLayer();
+    int token = prompt.lastToken();
+    return switch (this) {
+      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.FORWARD),
+          false);
+      case TRACE_ATTN_QK_PROBS -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(ActivationLocationType.ATTN_QK_PROBS, List.of(token, 1, 0), layer, PassType.FORWARD),
+          false);
+      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT -> TraceConfig.fromActivationIndex(
+          new ActivationIndex(
+              ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
+              List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
+              layer,
+              PassType.FORWARD));
+      default -> null;
+    };
+  }
+
+  /** The ablations the harness applied: the fake gradient of the fake-gradient scenario. */
+  public List<Ablation> ablations(Pack pack, Pack.Prompt prompt) {
+    if (this != FAKE_GRAD_MLP_NEURON) {
+      return List.of();
+    }
+    return List.of(
+        new Ablation(
+            new ActivationIndex(
+                ActivationLocationType.MLP_POST_ACT, List.of(prompt.lastToken(), 0), pack.lastLayer(), PassType.BACKWARD),
+            1f));
+  }
+
+  /** Whether the harness ran the scenario without any backward pass. */
+  public boolean forwardOnly() {
+    return this == LATENT_BATCHED_ATTN_SAE;
   }
 
   /** The scenario's DstConfig settings besides model and autoencoders, for one prompt of a pack. */

@@ -4,8 +4,15 @@ import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
+import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.math.TransformerMath;
+import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -58,7 +65,71 @@ final class ResidualDerivers {
         (dst, config) ->
             passthrough(RESID_POST_EMBEDDING, config)
                 .applyTransform(dst, x -> x.get(new NDIndex(":, 0:1")).onesLike()));
+    factories.put(VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION, ResidualDerivers::vocabTokenWriteToInputDirection);
     return factories;
+  }
+
+  /**
+   * VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION: for every vocabulary token, the pre-activation the node of
+   * {@code activationIndexForFakeGrad} would have if the residual stream were exactly the token's
+   * embedding (an MLP neuron: ln_2 then the input layer; an MLP autoencoder latent: the whole MLP,
+   * then the encoder), the same row for every sequence token {@code [T, vocab]}.
+   */
+  private static ScalarDeriver vocabTokenWriteToInputDirection(DerivedScalarType dst, DstConfig config) {
+    ActivationIndex index = config.activationIndexForFakeGrad();
+    if (index == null) {
+      throw new UnsupportedDerivationException(
+          dst + " needs DstConfig.activationIndexForFakeGrad (the MLP neuron or MLP autoencoder latent"
+              + " whose input direction is wanted)");
+    }
+    ActivationLocationType location = index.activationLocationType();
+    boolean latent =
+        location == ActivationLocationType.ONLINE_AUTOENCODER_LATENT
+            || location == ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
+    if (location != ActivationLocationType.MLP_POST_ACT && !latent) {
+      throw new UnsupportedDerivationException(
+          dst + " is defined for MLP_POST_ACT or MLP autoencoder latents, not " + location);
+    }
+    if (index.tensorIndices().size() < 2 || index.tensorIndices().get(1) == null) {
+      throw new IllegalArgumentException(
+          dst + " needs the neuron or latent as the second tensor index of " + index);
+    }
+    int node = index.tensorIndices().get(1);
+    int layer = index.layerIndex();
+    ModelContext model = config.requireModelContext(dst);
+    AutoencoderContext autoencoder = latent ? config.autoencoderContext(NodeType.MLP_AUTOENCODER_LATENT) : null;
+    if (latent && autoencoder == null) {
+      throw new UnsupportedDerivationException(dst + " of a latent needs the MLP autoencoder context");
+    }
+    return passthrough(RESID_POST_EMBEDDING, config)
+        .applyTransform(
+            dst,
+            x -> {
+              NDManager m = x.getManager();
+              NDArray ln =
+                  TransformerMath.layerNorm(
+                      model.embedding(m),
+                      model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, m),
+                      model.getWeight(WeightLocationType.LAYER_NORM_BIAS_PRE_MLP, layer, m),
+                      (float) model.layerNormEpsilon());
+              NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, m);
+              NDArray bin = model.getWeight(WeightLocationType.MLP_TO_HIDDEN_BIAS, layer, m);
+              NDArray perToken;
+              if (!latent) {
+                perToken = ln.matMul(win.get(new NDIndex(":, {}", node))).add(bin.get(node));
+              } else {
+                NDArray input = TransformerMath.gelu(ln.matMul(win).add(bin));
+                if (autoencoder.inputLocation() == ActivationLocationType.RESID_DELTA_MLP) {
+                  input =
+                      input
+                          .matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, m))
+                          .add(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL_BIAS, layer, m));
+                }
+                perToken = autoencoder.autoencoder(layer).encodePreActivation(input).get(new NDIndex(":, {}", node));
+              }
+              long tokens = x.getShape().get(0);
+              return perToken.reshape(1, -1).repeat(0, tokens);
+            });
   }
 
   private static DeriverFactory norm(ActivationLocationType residual) {
@@ -86,7 +157,6 @@ final class ResidualDerivers {
           return actual == nVocab ? x : x.get(new NDIndex(":, 0:" + nVocab));
         });
   }
-
 
   /** §5.3 residual projections onto g (T, 1); quirk Q6 (faithful): RESID_POST_MLP at NL−1 is 0. */
   private static ScalarDeriver residualProjection(

@@ -1,6 +1,5 @@
 package io.github.neuronexplainer.core.derived;
 
-import static io.github.neuronexplainer.core.derived.DerivedScalarType.VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION;
 
 import java.util.Collections;
 import java.util.EnumMap;
@@ -60,20 +59,9 @@ public final class ScalarDerivers {
   public static ScalarDeriver makeScalarDeriver(DerivedScalarType dst, DstConfig config) {
     DeriverFactory factory = FACTORIES.get(dst);
     if (factory == null) {
-      throw refuseUnimplemented(dst, config);
+      throw DeriverSupport.notImplemented(dst);
     }
     return factory.make(dst, config);
   }
 
-  private static UnsupportedDerivationException refuseUnimplemented(
-      DerivedScalarType dst, DstConfig config) {
-    // As the original, a missing fake-gradient index is reported before anything else.
-    if (dst == VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION && config.activationIndexForFakeGrad() == null) {
-      return new UnsupportedDerivationException(
-          dst
-              + " needs DstConfig.activationIndexForFakeGrad (the MLP neuron or MLP"
-              + " autoencoder latent whose input direction is wanted)");
-    }
-    return DeriverSupport.notImplemented(dst);
-  }
 }

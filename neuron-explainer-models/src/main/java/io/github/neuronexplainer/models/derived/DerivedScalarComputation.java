@@ -18,7 +18,14 @@ import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.hooks.HookPoint;
+import ai.djl.ndarray.index.NDIndex;
+import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
+import io.github.neuronexplainer.core.locations.Dimension;
+import io.github.neuronexplainer.models.autoencoder.AutoencoderSplice;
+import io.github.neuronexplainer.models.hooks.Hooks;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
@@ -26,13 +33,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The original's {@code get_derived_scalars_for_prompt}: one hooked forward pass (and, with a
- * loss, one backward pass) over a prompt that records exactly the raw activations the requested
- * derivers read, then the derivation of every DST.
+ * The original's {@code derived_scalar_computation}: one hooked forward pass (and, with a loss or a
+ * trace, one backward pass) over a batch of prompts, recording exactly the raw activations the
+ * requested derivers read, then the derivation of every prompt's DSTs into its own store.
  *
- * <p>Autoencoders are not spliced into the pass: their {@code ONLINE_*} activations are computed
- * from the recorded input activation and its gradient ({@link OnlineAutoencoderActivations}),
- * which is what a splice of {@code decode(z) + error} records, since that splice is the identity.
+ * <pre>{@code
+ * PromptRequest clean = PromptRequest.builder(tokens).loss(loss).dsts(requests).build();
+ * PromptRequest ablated = clean.toBuilder()
+ *     .ablation(Ablation.ofNode(new NodeIndex(NodeType.MLP_NEURON, List.of(3, 17), 0, PassType.FORWARD), 0f))
+ *     .build();
+ * List<PromptDerivedScalars> both = DerivedScalarComputation.run(model, autoencoders, List.of(clean, ablated), manager);
+ * }</pre>
+ *
+ * <p>Prompts are right-padded into one pass; every prompt's trace and ablations act on its batch
+ * element only, and the backward pass starts from the sum of every prompt's traced activation (or,
+ * without a trace, its loss), as in the original. Autoencoders are spliced into the pass (with
+ * their error term) only when a latent is ablated; otherwise their {@code ONLINE_*} activations are
+ * computed from the recorded input activation and its gradient ({@link
+ * OnlineAutoencoderActivations}), which is what the identity splice records.
  *
  * <p>Stateless and thread-safe; each call runs its pass on the calling thread.
  */
@@ -42,8 +60,8 @@ public final class DerivedScalarComputation {
   private DerivedScalarComputation() {}
 
   /**
-   * Builds every deriver with {@link ScalarDerivers#makeScalarDeriver} and runs {@link
-   * #getDerivedScalarsForPrompt(Transformer, int[], Loss, List, List, NDManager)}.
+   * One prompt, no trace, no ablation: {@link #run} of {@code PromptRequest.builder(tokens)
+   * .loss(loss).dsts(dstsAndConfigs)}.
    */
   public static PromptDerivedScalars getDerivedScalarsForPrompt(
       Transformer model,
@@ -52,24 +70,11 @@ public final class DerivedScalarComputation {
       List<AutoencoderContext> autoencoders,
       List<DstAndConfig> dstsAndConfigs,
       NDManager owner) {
-    List<ScalarDeriver> derivers = new ArrayList<>();
-    for (DstAndConfig request : dstsAndConfigs) {
-      derivers.add(ScalarDerivers.makeScalarDeriver(request.dst(), request.config()));
-    }
-    return derive(model, tokens, loss, autoencoders, derivers, owner);
+    PromptRequest request = PromptRequest.builder(tokens).loss(loss).dsts(dstsAndConfigs).build();
+    return run(model, autoencoders, List.of(request), owner).get(0);
   }
 
-  /**
-   * Runs the prompt and derives {@code derivers}.
-   *
-   * @param loss the scalar to back-propagate from (e.g. {@link Loss#logitDiff(int, int)}); null
-   *     for a forward pass only
-   * @param autoencoders the autoencoder families whose online activations the derivers read
-   *     (empty for none)
-   * @param owner the manager that owns the returned stores (in sub-managers)
-   * @throws UnsupportedDerivationException if a deriver needs gradients but there is no loss, or
-   *     needs online autoencoder activations of an autoencoder that was not given
-   */
+  /** As {@link #getDerivedScalarsForPrompt} with derivers built by the caller. */
   public static PromptDerivedScalars derive(
       Transformer model,
       int[] tokens,
@@ -77,54 +82,202 @@ public final class DerivedScalarComputation {
       List<AutoencoderContext> autoencoders,
       List<ScalarDeriver> derivers,
       NDManager owner) {
-    Set<RawActivationKey> needed = new LinkedHashSet<>();
-    for (ScalarDeriver deriver : derivers) {
-      needed.addAll(deriver.requiredRawActivations());
+    PromptRequest request = PromptRequest.builder(tokens).loss(loss).build();
+    return runDerivers(model, autoencoders, List.of(request), List.of(derivers), owner).get(0);
+  }
+
+  /**
+   * Runs a batch of prompts in one pass and derives each prompt's DSTs.
+   *
+   * @param autoencoders the autoencoder families whose online activations the derivers read, that
+   *     ablations or traces of latents need (empty for none)
+   * @param owner the manager that owns the returned stores (in sub-managers)
+   * @return one result per request, in order; the caller closes them
+   * @throws UnsupportedDerivationException if a prompt's DSTs need gradients but it has neither a
+   *     loss nor a trace, or need an autoencoder that was not given
+   * @throws IllegalArgumentException for an index (token, layer, neuron, head, latent) out of range
+   */
+  public static List<PromptDerivedScalars> run(
+      Transformer model, List<AutoencoderContext> autoencoders, List<PromptRequest> requests, NDManager owner) {
+    List<List<ScalarDeriver>> derivers = new ArrayList<>();
+    for (PromptRequest request : requests) {
+      List<ScalarDeriver> list = new ArrayList<>();
+      // The same DST with the same config may be asked for by several specs: derive it once.
+      for (DstAndConfig dst : new LinkedHashSet<>(request.dsts())) {
+        list.add(ScalarDerivers.makeScalarDeriver(dst.dst(), dst.config()));
+      }
+      derivers.add(list);
     }
-    Set<RawActivationKey> captured = capturedKeys(needed, autoencoders);
-    for (RawActivationKey key : captured) {
-      if (key.passType() == PassType.BACKWARD && loss == null) {
-        throw new UnsupportedDerivationException(
-            "The requested DSTs read " + key + ", which needs a backward pass: give a loss");
+    return runDerivers(model, autoencoders, requests, derivers, owner);
+  }
+
+  private static List<PromptDerivedScalars> runDerivers(
+      Transformer model,
+      List<AutoencoderContext> autoencoders,
+      List<PromptRequest> requests,
+      List<List<ScalarDeriver>> derivers,
+      NDManager owner) {
+    if (requests.isEmpty()) {
+      throw new IllegalArgumentException("Give at least one prompt");
+    }
+    int batch = requests.size();
+    Set<RawActivationKey> captured = new LinkedHashSet<>();
+    for (int b = 0; b < batch; b++) {
+      Set<RawActivationKey> needed = new LinkedHashSet<>();
+      derivers.get(b).forEach(d -> needed.addAll(d.requiredRawActivations()));
+      Set<RawActivationKey> keys = capturedKeys(needed, autoencoders);
+      PromptRequest request = requests.get(b);
+      for (RawActivationKey key : keys) {
+        if (key.passType() == PassType.BACKWARD && !request.backpropagates()) {
+          throw new UnsupportedDerivationException(
+              "The DSTs of prompt " + b + " read " + key + ", which needs a backward pass: give a loss"
+                  + " or a trace");
+        }
+      }
+      captured.addAll(keys);
+    }
+    boolean spliced = requests.stream().flatMap(r -> r.ablations().stream())
+        .anyMatch(a -> a.index().activationLocationType().isOnline());
+    AutoencoderSplice splice =
+        spliced && !autoencoders.isEmpty() ? AutoencoderSplice.of(MultiAutoencoderContext.of(autoencoders)) : null;
+    boolean backward = requests.stream().anyMatch(PromptRequest::backpropagates);
+
+    Hooks.Builder hooks = Hooks.builder();
+    List<BatchHooks.TraceTarget> targets = new ArrayList<>();
+    List<NDArray[]> traced = new ArrayList<>();
+    for (int b = 0; b < batch; b++) {
+      PromptRequest request = requests.get(b);
+      BatchHooks.TraceTarget target =
+          request.trace() == null ? null : BatchHooks.target(request.trace(), request.tokens().size(), autoencoders);
+      NDArray[] value = new NDArray[1];
+      if (target != null) {
+        BatchHooks.addTrace(hooks, target, b, value);
+      }
+      targets.add(target);
+      traced.add(value);
+    }
+    for (int b = 0; b < batch; b++) {
+      for (Ablation ablation : requests.get(b).ablations()) {
+        checkTokens(ablation, requests.get(b).tokens().size());
+        if (ablation.index().passType() == PassType.BACKWARD && !backward) {
+          throw new UnsupportedDerivationException(
+              "A gradient ablation at " + ablation.index() + " needs a backward pass: give a loss (e.g."
+                  + " Loss.zero()) or a trace");
+        }
+        BatchHooks.addAblation(hooks, ablation, b, splice);
       }
     }
-    RunRequest.Builder request = RunRequest.builder().prompt(tokens);
+    RunRequest.Builder run = RunRequest.builder().prompts(requests.stream().map(PromptRequest::tokenArray).toList());
     for (RawActivationKey key : captured) {
       HookPoint point = HookPoint.forLocation(key.location());
       if (key.passType() == PassType.FORWARD) {
-        request.forward(point);
+        run.forward(point);
       } else {
-        request.gradients(point);
+        run.gradients(point);
       }
     }
-    if (loss != null) {
-      request.loss(loss);
+    if (splice != null) {
+      hooks.addAll(splice.hooks());
+      for (HookPoint point : splice.points().values()) {
+        run.forward(point);
+        if (backward) {
+          run.gradients(point);
+        }
+      }
     }
+    float[] losses = new float[batch];
+    float[] tracedValues = new float[batch];
+    Arrays.fill(losses, Float.NaN);
+    Arrays.fill(tracedValues, Float.NaN);
+    if (backward) {
+      run.loss(
+          (logits, last) -> {
+            NDArray total = null;
+            for (int b = 0; b < batch; b++) {
+              PromptRequest request = requests.get(b);
+              NDArray value = null;
+              if (request.loss() != null) {
+                value = request.loss().compute(logits.get(new NDIndex("{}:{}", b, b + 1)), new long[] {last[b]});
+                losses[b] = value.getFloat();
+              }
+              if (request.trace() != null) {
+                value = traced.get(b)[0];
+                tracedValues[b] = value.getFloat();
+              }
+              if (value != null) {
+                total = total == null ? value : total.add(value);
+              }
+            }
+            return total;
+          });
+    }
+    run.hooks(hooks.build());
     long start = System.nanoTime();
-    RawActivationStore raw = new RawActivationStore(owner);
-    float lossValue = Float.NaN;
+    List<RawActivationStore> raws = new ArrayList<>();
+    List<PromptDerivedScalars> results = new ArrayList<>();
     try {
-      try (ActivationCache cache = model.runWithCache(request.build(), owner)) {
-        if (loss != null) {
-          lossValue = cache.loss();
-        }
+      try (ActivationCache cache = model.runWithCache(run.build(), owner)) {
         int nLayers = model.config().nLayers();
-        for (RawActivationKey key : captured) {
-          fill(raw, cache, key, nLayers);
+        for (int b = 0; b < batch; b++) {
+          RawActivationStore raw = new RawActivationStore(owner);
+          raws.add(raw);
+          Fill fill = new Fill(cache, b, requests.get(b).tokens().size(), targets.get(b), autoencoders, nLayers);
+          for (RawActivationKey key : captured) {
+            fill.location(raw, key.location(), key.passType(), HookPoint.forLocation(key.location()));
+          }
+          if (splice != null) {
+            for (Map.Entry<ActivationLocationType, HookPoint> e : splice.points().entrySet()) {
+              fill.location(raw, e.getKey(), PassType.FORWARD, e.getValue());
+              if (backward) {
+                fill.location(raw, e.getKey(), PassType.BACKWARD, e.getValue());
+              }
+            }
+          } else {
+            OnlineAutoencoderActivations.addTo(raw, autoencodersWithInputs(raw, autoencoders));
+          }
         }
       }
-      OnlineAutoencoderActivations.addTo(raw, autoencoders);
       long passDone = System.nanoTime();
-      DerivedScalarStore store = DerivedScalarStore.deriveFromRaw(raw, derivers, owner);
+      for (int b = 0; b < batch; b++) {
+        DerivedScalarStore store = DerivedScalarStore.deriveFromRaw(raws.get(b), derivers.get(b), owner);
+        results.add(new PromptDerivedScalars(store, raws.get(b), losses[b], tracedValues[b]));
+      }
       LOG.debug(
-          "Pass {} ms, derivation {} ms ({} DSTs)",
+          "{} prompt(s): pass {} ms, derivation {} ms",
+          batch,
           (passDone - start) / 1_000_000,
-          (System.nanoTime() - passDone) / 1_000_000,
-          derivers.size());
-      return new PromptDerivedScalars(store, raw, lossValue);
+          (System.nanoTime() - passDone) / 1_000_000);
+      return results;
     } catch (RuntimeException e) {
-      raw.close();
+      results.forEach(r -> r.derivedScalars().close());
+      raws.forEach(RawActivationStore::close);
       throw e;
+    }
+  }
+
+  /** The autoencoders whose input activation was recorded (their online activations can be computed). */
+  private static List<AutoencoderContext> autoencodersWithInputs(
+      RawActivationStore raw, List<AutoencoderContext> autoencoders) {
+    List<AutoencoderContext> list = new ArrayList<>();
+    for (AutoencoderContext context : autoencoders) {
+      if (raw.contains(context.inputLocation(), PassType.FORWARD)) {
+        list.add(context);
+      }
+    }
+    return list.size() == autoencoders.size() ? autoencoders : list;
+  }
+
+  /** Refuses an ablation whose token indices fall outside its prompt. */
+  private static void checkTokens(Ablation ablation, int promptLength) {
+    List<Dimension> dims = ablation.index().activationLocationType().shapeSpecPerTokenSequence();
+    List<Integer> indices = ablation.index().tensorIndices();
+    for (int d = 0; d < dims.size(); d++) {
+      Integer i = indices.get(d);
+      if (i != null && dims.get(d).isSequenceTokenDimension() && (i < 0 || i >= promptLength)) {
+        throw new IllegalArgumentException(
+            "Ablation token index " + i + " in " + ablation.index() + " is outside the prompt: valid tokens 0.."
+                + (promptLength - 1));
+      }
     }
   }
 
@@ -167,31 +320,53 @@ public final class DerivedScalarComputation {
     return captured;
   }
 
-  /** Moves one location's per-layer tensors (batch element 0) into the raw store. */
-  private static void fill(
-      RawActivationStore raw, ActivationCache cache, RawActivationKey key, int nLayers) {
-    ActivationLocationType location = key.location();
-    HookPoint point = HookPoint.forLocation(location);
-    List<Integer> layers = new ArrayList<>();
-    if (location.hasNoLayers()) {
-      layers.add(LayerIndex.NONE);
-    } else {
-      for (int layer = 0; layer < nLayers; layer++) {
-        layers.add(layer);
+  /** Moves one batch element's tensors out of the cache into its raw store, cut to its length. */
+  private record Fill(
+      ActivationCache cache,
+      int element,
+      int length,
+      BatchHooks.TraceTarget trace,
+      List<AutoencoderContext> autoencoders,
+      int nLayers) {
+
+    void location(RawActivationStore raw, ActivationLocationType location, PassType pass, HookPoint point) {
+      List<Integer> layers = new ArrayList<>();
+      if (location.hasNoLayers()) {
+        layers.add(LayerIndex.NONE);
+      } else {
+        for (int layer = 0; layer < nLayers; layer++) {
+          layers.add(layer);
+        }
+      }
+      boolean any = false;
+      for (int layer : layers) {
+        if (!cache.contains(point, layer, pass)) {
+          continue; // not on the backward path: read as zeros by the layer indexers
+        }
+        NDArray tensor = cache.get(point, layer, pass).get(index(location));
+        if (pass == PassType.BACKWARD && trace != null
+            && trace.cutsGradient(location, layer, genericInput())) {
+          tensor = tensor.zerosLike();
+        }
+        raw.put(location, pass, layer, tensor);
+        any = true;
+      }
+      if (!any) {
+        raw.putEmpty(location, pass);
       }
     }
-    boolean any = false;
-    for (int layer : layers) {
-      if (!cache.contains(point, layer, key.passType())) {
-        continue; // not on the backward path: read as zeros by the layer indexers
-      }
-      NDArray batched = cache.get(point, layer, key.passType());
-      NDArray first = batched.get(0);
-      raw.put(location, key.passType(), layer, first);
-      any = true;
+
+    private ActivationLocationType genericInput() {
+      return autoencoders.size() == 1 ? autoencoders.get(0).inputLocation() : null;
     }
-    if (!any) {
-      raw.putEmpty(location, key.passType());
+
+    /** This element, each token dimension cut to the prompt's length. */
+    private NDIndex index(ActivationLocationType location) {
+      StringBuilder spec = new StringBuilder().append(element);
+      for (Dimension dim : location.shapeSpecPerTokenSequence()) {
+        spec.append(dim.isSequenceTokenDimension() ? ", :" + length : ", :");
+      }
+      return new NDIndex(spec.toString());
     }
   }
 }
