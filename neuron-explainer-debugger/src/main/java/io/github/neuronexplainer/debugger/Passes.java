@@ -2,17 +2,17 @@ package io.github.neuronexplainer.debugger;
 
 import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
-import io.github.neuronexplainer.core.derived.ScalarDeriver;
-import io.github.neuronexplainer.core.derived.ScalarDerivers;
+import io.github.neuronexplainer.core.derived.UnsupportedDerivationException;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.Transformer;
+import io.github.neuronexplainer.models.derived.Ablation;
 import io.github.neuronexplainer.models.derived.DerivedScalarComputation;
 import io.github.neuronexplainer.models.derived.DstAndConfig;
 import io.github.neuronexplainer.models.derived.PromptDerivedScalars;
+import io.github.neuronexplainer.models.derived.PromptRequest;
 import io.github.neuronexplainer.debugger.api.AblationSpec;
 import java.util.ArrayList;
-import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
@@ -29,27 +29,32 @@ final class Passes {
   /** What a prompt's run gives: its stores (owned), the loss and the traced value (NaN when absent). */
   record Result(PromptDerivedScalars stores, float loss, float tracedValue) {}
 
+  /**
+   * Runs the prompts in one batched pass.
+   *
+   * @throws DebuggerException INDEX_OUT_OF_RANGE for an index the runner refuses, UNSUPPORTED for
+   *     a DST or trace it cannot compute
+   */
   static List<Result> run(
       Transformer model, List<AutoencoderContext> autoencoders, List<Prompt> prompts, NDManager owner) {
-    List<Result> results = new ArrayList<>();
-    try {
-      for (Prompt prompt : prompts) {
-        if (prompt.trace() != null || !prompt.ablations().isEmpty()) {
-          throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-              "Traces and ablations need the batched runner (not merged yet)");
-        }
-        List<ScalarDeriver> derivers = new ArrayList<>();
-        for (DstAndConfig dst : new LinkedHashSet<>(prompt.dsts())) {
-          derivers.add(ScalarDerivers.makeScalarDeriver(dst.dst(), dst.config()));
-        }
-        PromptDerivedScalars stores =
-            DerivedScalarComputation.derive(model, prompt.tokens(), prompt.loss(), autoencoders, derivers, owner);
-        results.add(new Result(stores, stores.loss(), Float.NaN));
+    List<PromptRequest> requests = new ArrayList<>();
+    for (Prompt prompt : prompts) {
+      PromptRequest.Builder builder = PromptRequest.builder(prompt.tokens()).loss(prompt.loss()).trace(prompt.trace());
+      for (AblationSpec ablation : prompt.ablations()) {
+        builder.ablation(new Ablation(ablation.index(), (float) ablation.value()));
       }
-      return results;
-    } catch (RuntimeException e) {
-      results.forEach(r -> r.stores().close());
-      throw e;
+      requests.add(builder.dsts(prompt.dsts()).build());
     }
+    List<PromptDerivedScalars> stores;
+    try {
+      stores = DerivedScalarComputation.run(model, autoencoders, requests, owner);
+    } catch (UnsupportedDerivationException | UnsupportedOperationException e) {
+      throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED, e.getMessage(), e);
+    } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+      throw new DebuggerException(DebuggerException.Kind.INDEX_OUT_OF_RANGE, e.getMessage(), e);
+    }
+    List<Result> results = new ArrayList<>();
+    stores.forEach(s -> results.add(new Result(s, s.loss(), s.tracedValue())));
+    return results;
   }
 }

@@ -98,10 +98,22 @@ public final class TokenPairAttributionConverter {
     }
   }
 
-  /** The original's {@code _is_relu}, deterministic: the activation maps −1 to 0 and 1 to 1. */
+  /**
+   * The original's {@code _is_relu}, made deterministic: on a probe of one −1 and ones elsewhere,
+   * the activation gives 0 for the −1 and only 0s and 1s (ReLU; TopK with a ReLU after it).
+   */
   private static void requireReluLike(SparseAutoencoder autoencoder, NDManager scratch) {
-    float[] probe = autoencoder.activation(scratch.create(new float[] {-1f, 1f})).toFloatArray();
-    if (probe[0] != 0f || probe[1] != 1f) {
+    float[] input = new float[autoencoder.nLatents()];
+    java.util.Arrays.fill(input, 1f);
+    input[0] = -1f;
+    float[] probe = autoencoder.activation(scratch.create(input)).toFloatArray();
+    boolean reluLike = probe[0] == 0f;
+    float max = 0f;
+    for (float p : probe) {
+      reluLike &= p == 0f || p == 1f;
+      max = Math.max(max, p);
+    }
+    if (!reluLike || max != 1f) {
       throw new IllegalArgumentException(
           "Token-pair attribution needs a ReLU-like autoencoder activation (the original: \"Only"
               + " implemented for ReLU activation function for now\")");
