@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.locations.*;
 import io.github.neuronexplainer.core.report.*;
+import io.github.neuronexplainer.debugger.*;
+import io.github.neuronexplainer.debugger.api.*;
 import io.github.neuronexplainer.models.*;
 import io.github.neuronexplainer.models.hooks.*;
 import java.nio.file.Path;

@@ -1,29 +1,36 @@
 package io.github.neuronexplainer.examples;
 
-import ai.djl.ndarray.NDManager;
-import io.github.neuronexplainer.core.derived.ActivationsAndMetadata;
-import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
-import io.github.neuronexplainer.core.derived.DstConfig;
-import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
-import io.github.neuronexplainer.core.locations.LayerIndex;
-import io.github.neuronexplainer.core.locations.PassType;
-import io.github.neuronexplainer.models.Loss;
+import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
+import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.debugger.InteractiveModel;
+import io.github.neuronexplainer.debugger.TdbConversions;
+import io.github.neuronexplainer.debugger.api.BatchedResponse;
+import io.github.neuronexplainer.debugger.api.BatchedTdbRequest;
+import io.github.neuronexplainer.debugger.api.GroupId;
+import io.github.neuronexplainer.debugger.api.InferenceResponseAndResponseDict;
+import io.github.neuronexplainer.debugger.api.MultipleTopKDerivedScalarsResponseData;
+import io.github.neuronexplainer.debugger.api.NodeAblation;
+import io.github.neuronexplainer.debugger.api.ScoredTokensResponseData;
+import io.github.neuronexplainer.debugger.api.TdbRequestSpec;
+import io.github.neuronexplainer.debugger.api.TensorND;
+import io.github.neuronexplainer.debugger.api.TokenAndScalar;
+import io.github.neuronexplainer.debugger.api.TopTokens;
 import io.github.neuronexplainer.models.StandardModelContext;
-import io.github.neuronexplainer.models.Transformer;
-import io.github.neuronexplainer.models.derived.DerivedScalarComputation;
-import io.github.neuronexplainer.models.derived.DstAndConfig;
-import io.github.neuronexplainer.models.derived.PromptDerivedScalars;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.stream.Collectors;
 
 /**
- * Why does the model prefer one token over another after a prompt? Runs the prompt once with the
- * logit difference (target − distractor) as the loss and asks the derived-scalar engine, as the
- * Transformer Debugger does, for activation × gradient (a first-order estimate of each node's total
- * effect) of every MLP neuron and attention head, and for each token's attribution.
+ * Why does the model prefer one token over another after a prompt? Asks the Transformer Debugger
+ * ({@link InteractiveModel}) for its node table: every MLP neuron and attention head ranked by
+ * activation × gradient of the logit difference (target − distractor; a first-order estimate of
+ * each node's total effect), each with the output tokens its write upvotes and the input tokens
+ * that drive it; then ablates the strongest node and compares the two runs side by side, in one
+ * batched request, as the debugger's UI does.
  *
  * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the tiny random GPT-2 that
  * ships with the project (its answers are meaningless, but every number is real).
@@ -33,6 +40,8 @@ import java.util.List;
  * </pre>
  */
 public final class WhyThisToken {
+  private static final int ROWS = 8;
+
   private WhyThisToken() {}
 
   public static void main(String[] args) {
@@ -41,79 +50,88 @@ public final class WhyThisToken {
     String distractor = args.length > 2 ? args[2] : " John";
     String modelName = args.length > 3 ? args[3] : "gpt2-small";
 
-    try (StandardModelContext context = openModel(modelName);
-        NDManager manager = NDManager.newBaseManager()) {
-      Transformer model = context.getOrCreateModel();
-      int[] tokens = context.encode(prompt);
-      int targetToken = context.encodeTokenString(target);
-      int distractorToken = context.encodeTokenString(distractor);
-      System.out.printf("Model: %s (%d layers, d_model %d)%n", context.modelName(),
-          model.config().nLayers(), model.config().dModel());
-      System.out.printf("Prompt: \"%s\" (%d tokens)%n", prompt, tokens.length);
+    try (StandardModelContext context = openModel(modelName)) {
+      InteractiveModel debugger = InteractiveModel.builder(context).build();
+      TdbRequestSpec clean = TdbRequestSpec.builder(prompt).target(target).distractor(distractor)
+          .topAndBottomKForNodeTable(ROWS).build();
+      System.out.printf("Model: %s (%d layers)%n", context.modelName(), context.nLayers());
 
-      DstConfig config = DstConfig.builder().modelContext(context).build();
-      List<DerivedScalarType> nodeScores =
-          List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD, DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD);
-      List<DstAndConfig> requests = new ArrayList<>();
-      for (DerivedScalarType dst : nodeScores) {
-        requests.add(new DstAndConfig(dst, config));
+      InferenceResponseAndResponseDict result =
+          debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(clean)).inferenceSubResponses().get(0);
+      List<String> tokens = result.inferenceResponse().inferenceAndTokenData().tokensAsStrings();
+      System.out.printf("Prompt: \"%s\" (%d tokens)%n", prompt, tokens.size());
+      System.out.printf("logit(%s) - logit(%s) at the last token = %.4f%n%n", quote(target), quote(distractor),
+          result.inferenceResponse().inferenceAndTokenData().loss());
+
+      MultipleTopKDerivedScalarsResponseData table =
+          result.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
+      ScoredTokensResponseData upvoted =
+          result.data(TdbConversions.UPVOTED_OUTPUT_TOKENS, ScoredTokensResponseData.class);
+      ScoredTokensResponseData inputs =
+          result.data(TdbConversions.INPUT_TOKENS_THAT_UPVOTE_MLP, ScoredTokensResponseData.class);
+      List<Integer> rows = strongest(table, ROWS);
+      System.out.printf("Node table: the %d nodes with the largest |act x grad|%n", rows.size());
+      for (int i : rows) {
+        NodeIndex node = table.nodeIndices().get(i);
+        System.out.printf("  %+.4f  %-48s upvotes %s%s%n", table.values(GroupId.ACT_TIMES_GRAD).get(i),
+            describe(node, tokens), topTokens(upvoted.topTokensList().get(i)),
+            inputs.topTokensList().get(i) == null ? "" : "; read from " + topTokens(inputs.topTokensList().get(i)));
       }
-      requests.add(new DstAndConfig(DerivedScalarType.ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN, config));
-      requests.add(new DstAndConfig(DerivedScalarType.TOKEN_ATTRIBUTION, config));
-      try (PromptDerivedScalars result =
-          DerivedScalarComputation.getDerivedScalarsForPrompt(
-              model,
-              tokens,
-              Loss.logitDiff(targetToken, distractorToken),
-              List.of(),
-              requests,
-              manager)) {
-        DerivedScalarStore store = result.derivedScalars();
-        System.out.printf(
-            "logit(%s) - logit(%s) at the last token = %.4f%n%n",
-            quote(target), quote(distractor), result.loss());
-        List<String> tokenStrings = new ArrayList<>();
-        for (int t : tokens) {
-          tokenStrings.add(context.decodeToken(t));
-        }
-        System.out.println(
-            "Per layer, estimated effect on the logit difference (activation x gradient, summed):");
-        for (int layer = 0; layer < model.config().nLayers(); layer++) {
-          float attention =
-              store.get(DerivedScalarType.ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN, PassType.FORWARD)
-                  .get(layer).sum().getFloat();
-          float mlp =
-              store.get(DerivedScalarType.MLP_ACT_TIMES_GRAD, PassType.FORWARD).get(layer).sum().getFloat();
-          System.out.printf("  layer %2d  attention heads %+.4f  MLP neurons %+.4f%n", layer, attention, mlp);
-        }
-        for (boolean largest : new boolean[] {true, false}) {
-          System.out.printf(
-              "%nTop 8 nodes pushing %s %s (act x grad):%n", largest ? "towards" : "away from", quote(target));
-          ActivationsAndMetadata.TopK top =
-              store.topkAcrossDsts(8, PassType.FORWARD, nodeScores, null, largest);
-          for (int i = 0; i < top.values().length; i++) {
-            System.out.printf("  %+.4f  %s%n", top.values()[i], describe(top.indices().get(i), tokenStrings));
-          }
-        }
-        float[] attribution =
-            store.get(DerivedScalarType.TOKEN_ATTRIBUTION, PassType.FORWARD).get(LayerIndex.NONE).toFloatArray();
-        System.out.println("\nToken attribution (embedding x gradient):");
-        for (int i = 0; i < tokens.length; i++) {
-          System.out.printf("  %-12s %+.4f%n", quote(tokenStrings.get(i)), attribution[i]);
-        }
+
+      TensorND attribution = table.intermediateSumActivationsByDstByGroupId()
+          .get(GroupId.ACT_TIMES_GRAD).get(DerivedScalarType.TOKEN_ATTRIBUTION);
+      System.out.println("\nToken attribution (embedding x gradient):");
+      List<Double> perToken = ((TensorND.Tensor1D) attribution).value();
+      for (int t = 0; t < tokens.size(); t++) {
+        System.out.printf("  %-12s %+.4f%n", quote(tokens.get(t)), perToken.get(t));
+      }
+
+      NodeIndex strongest = table.nodeIndices().get(rows.get(0));
+      TdbRequestSpec ablated = clean.withNodeAblations(List.of(new NodeAblation(strongest, 0)));
+      BatchedResponse sideBySide = debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(ablated, clean));
+      InferenceResponseAndResponseDict left = sideBySide.inferenceSubResponses().get(0);
+      InferenceResponseAndResponseDict right = sideBySide.inferenceSubResponses().get(1);
+      System.out.printf("%nAblating %s (set to 0): logit difference %.4f -> %.4f%n", describe(strongest, tokens),
+          right.inferenceResponse().inferenceAndTokenData().loss(),
+          left.inferenceResponse().inferenceAndTokenData().loss());
+      MultipleTopKDerivedScalarsResponseData ablatedTable =
+          left.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
+      MultipleTopKDerivedScalarsResponseData cleanTable =
+          right.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
+      System.out.println("Act x grad of the same nodes (rows are shared across the batch): ablated | clean");
+      for (int i : strongest(cleanTable, ROWS)) {
+        System.out.printf("  %+.4f | %+.4f  %s%n", ablatedTable.values(GroupId.ACT_TIMES_GRAD).get(i),
+            cleanTable.values(GroupId.ACT_TIMES_GRAD).get(i), describe(cleanTable.nodeIndices().get(i), tokens));
       }
     }
   }
 
-  /** "layer 1 MLP neuron 39 at ' to'" or "layer 0 head 3, ' to' attending to ' Mary'". */
-  private static String describe(DerivedScalarIndex index, List<String> tokens) {
-    List<Integer> at = index.tensorIndices();
-    if (index.dst() == DerivedScalarType.MLP_ACT_TIMES_GRAD) {
-      return String.format("layer %d MLP neuron %d at %s", index.layerIndex(), at.get(1), quote(tokens.get(at.get(0))));
+  /** Rows of the MLP and attention nodes with the largest |act x grad|, strongest first. */
+  private static List<Integer> strongest(MultipleTopKDerivedScalarsResponseData table, int n) {
+    List<Double> values = table.values(GroupId.ACT_TIMES_GRAD);
+    List<Integer> rows = new ArrayList<>();
+    for (int i = 0; i < values.size(); i++) {
+      if (table.nodeIndices().get(i).nodeType() != NodeType.LAYER) {
+        rows.add(i);
+      }
     }
-    return String.format(
-        "layer %d attention head %d, %s attending to %s",
-        index.layerIndex(), at.get(2), quote(tokens.get(at.get(0))), quote(tokens.get(at.get(1))));
+    rows.sort(Comparator.comparingDouble((Integer i) -> -Math.abs(values.get(i))));
+    return rows.subList(0, Math.min(n, rows.size()));
+  }
+
+  private static String topTokens(TopTokens top) {
+    return top.top().stream().limit(3).map(TokenAndScalar::token).map(WhyThisToken::quote)
+        .collect(Collectors.joining(" ", "[", "]"));
+  }
+
+  /** "L1 MLP neuron 39 at ' to'" or "L0 head 3, ' to' -> ' Mary'". */
+  private static String describe(NodeIndex node, List<String> tokens) {
+    List<Integer> at = node.tensorIndices();
+    if (node.nodeType() == NodeType.MLP_NEURON) {
+      return String.format("L%d MLP neuron %d at %s", node.layerIndex(), at.get(1), quote(tokens.get(at.get(0))));
+    }
+    return String.format("L%d head %d, %s -> %s", node.layerIndex(), at.get(2), quote(tokens.get(at.get(0))),
+        quote(tokens.get(at.get(1))));
   }
 
   /** GPT-2 small if it can be had, else the tiny model in fixtures/. */
@@ -148,5 +166,4 @@ public final class WhyThisToken {
   private static String quote(String token) {
     return "'" + token + "'";
   }
-
 }
