@@ -48,7 +48,7 @@ record InteractiveGolden(Pack pack, String file, JsonNode json) {
   static InteractiveGolden load(Pack pack, String file) {
     Path dir = pack.golden("interactive");
     Assumptions.assumeTrue(Files.isDirectory(dir),
-        pack + " has no golden/interactive/ (the in-repo packs leave them out to stay within the fixture budget;"
+        pack + " has no golden/interactive/ (fixtures/l4-h3-d12 leaves them out to stay within the fixture budget;"
             + " run with -Dconformance.dir=<full pack>)");
     Path path = dir.resolve(file);
     try (InputStream in = Files.newInputStream(path)) {

@@ -90,7 +90,7 @@ class InteractiveRunnerConformanceTest {
     }
   }
 
-  // The in-repo packs carry no interactive goldens; the full packs do.
+  // fixtures/l4-h3-d12 carries no interactive goldens (fixture budget); fixtures/tiny has p1's, gzipped.
   @ParameterizedTest(name = "{0} {1}", allowZeroInvocations = true)
   @MethodSource("cases")
   void everyResponseValueMatches(Pack pack, String file, PackFixtures fixtures) {
