@@ -305,8 +305,14 @@ public final class ActivationsAndMetadata {
    * deterministically by lower layer, then lower row-major position among the per-layer candidates
    * (quirk Q23 fixed; which of several equal values at a layer's selection boundary is a candidate
    * is up to libtorch); NaN counts as larger than +inf.
+   *
+   * @throws IllegalArgumentException if {@code k} is negative
    */
   public TopK topk(int k, boolean largest) {
+    if (k < 0) {
+      throw new IllegalArgumentException(
+          "topk k must be >= 0 (k > numel() returns all " + numel() + " scalars), got " + k);
+    }
     // Layers are independent native selections: run them concurrently (results are merged and
     // sorted deterministically below, so the order of completion does not matter).
     List<Scalar> candidates =

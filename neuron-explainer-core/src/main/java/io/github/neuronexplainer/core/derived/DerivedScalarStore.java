@@ -240,6 +240,9 @@ public final class DerivedScalarStore implements AutoCloseable {
       Collection<DerivedScalarType> dsts,
       List<Integer> layerIndices,
       boolean largest) {
+    if (k != null && k < 0) {
+      throw new IllegalArgumentException("topk k must be >= 0 (or null for all), got " + k);
+    }
     DerivedScalarStore pre = this;
     if (layerIndices != null) {
       pre = pre.filterLayers(layerIndices);
@@ -278,6 +281,9 @@ public final class DerivedScalarStore implements AutoCloseable {
       Collection<DerivedScalarType> dsts,
       List<Integer> layerIndices,
       boolean largest) {
+    if (k < 0) {
+      throw new IllegalArgumentException("topk k must be >= 0, got " + k);
+    }
     List<ActivationsAndMetadata.Scalar> merged = new ArrayList<>();
     List<DerivedScalarIndex> mergedIndices = new ArrayList<>();
     for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
@@ -575,10 +581,12 @@ public final class DerivedScalarStore implements AutoCloseable {
    * The scalar(s) at {@code index} as a new float array (row-major; one element for a full
    * index).
    *
-   * @throws IllegalArgumentException if the DST, pass or layer is absent
+   * @throws IllegalArgumentException if the DST, pass or layer is absent, or the index has more
+   *     tensor indices than the DST has dimensions or one outside its dimension (the message
+   *     names the valid range)
    */
   public float[] get(DerivedScalarIndex index) {
-    NDArray tensor = get(index.dst(), index.passType()).get(index.layerIndex());
+    NDArray tensor = checkIndex(index);
     StringBuilder spec = new StringBuilder();
     for (Integer i : index.tensorIndices()) {
       if (spec.length() > 0) {
@@ -628,12 +636,43 @@ public final class DerivedScalarStore implements AutoCloseable {
     return matches.get(0);
   }
 
+  /**
+   * The index into this store's DST of each node's type (the original's {@code
+   * get_ds_indices_for_node_indices}), each checked against the store.
+   *
+   * @throws IllegalArgumentException if a node's type has no single DST here, or its pass, layer
+   *     or tensor indices are not in the store (the message names the valid range)
+   */
   public List<DerivedScalarIndex> dsIndicesForNodeIndices(List<NodeIndex> nodeIndices) {
     List<DerivedScalarIndex> out = new ArrayList<>();
     for (NodeIndex node : nodeIndices) {
-      out.add(DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType())));
+      DerivedScalarIndex index = DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType()));
+      checkIndex(index);
+      out.add(index);
     }
     return out;
+  }
+
+  /** The tensor {@code index} points into, after checking every index against its shape. */
+  private NDArray checkIndex(DerivedScalarIndex index) {
+    NDArray tensor = get(index.dst(), index.passType()).get(index.layerIndex());
+    long[] shape = tensor.getShape().getShape();
+    List<Integer> indices = index.tensorIndices();
+    List<Dimension> spec = index.dst().shapeSpecPerTokenSequence();
+    if (indices.size() > shape.length) {
+      throw new IllegalArgumentException(
+          index + " has " + indices.size() + " tensor indices, but " + index.dst() + " has "
+              + shape.length + " dimensions " + spec + " (shape " + tensor.getShape() + ")");
+    }
+    for (int d = 0; d < indices.size(); d++) {
+      Integer i = indices.get(d);
+      if (i != null && (i < 0 || i >= shape[d])) {
+        throw new IllegalArgumentException(
+            index + ": " + (d < spec.size() ? spec.get(d).value() : "dimension " + d) + " index "
+                + i + " is out of range; valid 0.." + (shape[d] - 1));
+      }
+    }
+    return tensor;
   }
 
   public float[] derivedScalarsForNodeIndices(List<NodeIndex> nodeIndices) {
