@@ -44,6 +44,10 @@ class DerivedScalarStoreFileTest {
                 PassType.BACKWARD,
                 Map.of(1, manager.arange(12f).reshape(2, 2, 3))),
             new ActivationsAndMetadata(
+                DerivedScalarType.MLP_PRE_ACT, // a transposed (non-contiguous) view is saved by value
+                PassType.FORWARD,
+                Map.of(0, manager.arange(6f).reshape(3, 2).transpose())),
+            new ActivationsAndMetadata(
                 DerivedScalarType.LOGITS,
                 PassType.FORWARD,
                 Map.of(LayerIndex.NONE, manager.create(new float[][] {{-1f, 1f}})))));
@@ -68,6 +72,9 @@ class DerivedScalarStoreFileTest {
             new float[] {11f},
             loaded.get(new DerivedScalarIndex(DerivedScalarType.ATTN_QK_PROBS, List.of(1, 1, 2), 1, PassType.BACKWARD)));
         assertEquals(0.0, loaded.sum(null, null) - store.sum(null, null));
+        assertArrayEquals(
+            new float[] {0, 2, 4, 1, 3, 5},
+            loaded.get(DerivedScalarType.MLP_PRE_ACT, PassType.FORWARD).get(0).toFloatArray());
       }
       // The loaded store owned its tensors; the original is untouched.
       assertEquals(3f, store.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).get(0).getFloat(0, 0));
@@ -162,7 +169,7 @@ class DerivedScalarStoreFileTest {
     for (int iteration = 0; iteration < 400; iteration++) {
       byte[] bytes = original.clone();
       int edits = 1 + random.nextInt(4);
-      for (int e = 0; e < edits; e++) {
+      for (int e = 0; e < edits && bytes.length > 0; e++) {
         int at = random.nextInt(bytes.length);
         switch (random.nextInt(3)) {
           case 0 -> bytes[at] = (byte) random.nextInt(256);
