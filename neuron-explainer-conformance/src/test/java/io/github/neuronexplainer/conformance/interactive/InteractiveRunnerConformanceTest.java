@@ -13,12 +13,14 @@ import io.github.neuronexplainer.core.derived.ActivationsAndMetadata;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
 import io.github.neuronexplainer.core.derived.DstConfig;
+import io.github.neuronexplainer.core.derived.SummedScalars;
 import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
 import io.github.neuronexplainer.core.derived.indexing.AttentionTraceType;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.Loss;
@@ -49,18 +51,19 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The original debugger's answers ({@code golden/interactive/}) to the requests that exercise the
- * runner: {@code inference_*}, {@code ablation_*}, {@code trace_*} and {@code derived_scalars_*}
- * on {@code /batched}. A small translation turns each request into {@link PromptRequest}s (all
+ * runner: {@code inference_*}, {@code ablation_*}, {@code trace_*}, {@code derived_scalars_*} and
+ * {@code multi_topk_*} on {@code /batched}. A small translation turns each request into {@link PromptRequest}s (all
  * sub-requests in ONE {@link DerivedScalarComputation#run} call, as the original batches them);
  * then every value of the response is compared: the loss, the traced activation, every node value
  * of every top-k group (looked up at the node's index in the DST of the group with its node type,
- * so no top-k tie-breaking is involved) and every per-token value of a derived-scalars spec. The
- * request/response API itself (node tables, top-k, sums, scored tokens) is not tested here.
+ * so no top-k tie-breaking is involved), every intermediate sum of a top-k group (the store's
+ * {@code sum} keeping the requested dimensions) and every per-token value of a derived-scalars
+ * spec. The request/response API itself (node tables, top-k, scored tokens) is not tested here.
  */
 @ExtendWith(PackFixtures.class)
 class InteractiveRunnerConformanceTest {
   private static final Logger LOG = LoggerFactory.getLogger(InteractiveRunnerConformanceTest.class);
-  private static final List<String> PREFIXES = List.of("inference_", "ablation_", "trace_", "derived_scalars_");
+  private static final List<String> PREFIXES = List.of("inference_", "ablation_", "trace_", "derived_scalars_", "multi_topk_");
 
   static Stream<Arguments> cases() {
     List<Arguments> args = new ArrayList<>();
@@ -134,7 +137,8 @@ class InteractiveRunnerConformanceTest {
         results.forEach(PromptDerivedScalars::close);
       }
     }
-    LOG.info("{} {}: {} values, max abs error {}", pack, file, comparison.checked, comparison.maxError);
+    LOG.info("{} {}: {} values ({} intermediate sums), max abs error {}",
+        pack, file, comparison.checked, comparison.sums, comparison.maxError);
     comparison.assertNoFailures();
   }
 
@@ -159,9 +163,13 @@ class InteractiveRunnerConformanceTest {
         ? TraceConfig.fromActivationIndex(activationIndex(spec.path("activationIndexForWithinLayerGrad")))
         : trace;
     JsonNode processing = sub.path("processingRequestSpecByName");
+    java.util.Set<DerivedScalarType> derived = new java.util.HashSet<>();
     for (Iterator<String> names = processing.fieldNames(); names.hasNext(); ) {
       String name = names.next();
       JsonNode p = processing.path(name);
+      if (p.has("tokenScoringType")) {
+        continue; // scored tokens (the request API's) read another spec's DSTs
+      }
       boolean backward = p.path("passType").asText("forward").equals("backward");
       List<DerivedScalarType> dsts = new ArrayList<>();
       if (p.has("dstListByGroupId")) {
@@ -183,7 +191,9 @@ class InteractiveRunnerConformanceTest {
         list.add(new DstAndConfig(dst, config.build()));
       }
       bySpec.put(name, list);
-      builder.dsts(list);
+      // Specs that repeat a DST with the same settings (e.g. sums kept along different
+      // dimensions) share its deriver, as the original's processing steps share a store.
+      builder.dsts(list.stream().filter(d -> derived.add(d.dst())).toList());
     }
     return builder.build();
   }
@@ -287,6 +297,7 @@ class InteractiveRunnerConformanceTest {
     private final List<String> failures = new ArrayList<>();
     private double maxError;
     private int checked;
+    private int sums;
 
     Comparison(String what) {
       this.what = what;
@@ -314,6 +325,9 @@ class InteractiveRunnerConformanceTest {
 
     /** A top-k spec (node values per group) or a derived-scalars spec (per-token values). */
     void spec(String name, JsonNode request, JsonNode response, DerivedScalarStore store) {
+      if (request.has("tokenScoringType")) {
+        return;
+      }
       if (request.has("dstListByGroupId")) {
         JsonNode nodes = response.path("nodeIndices");
         for (Iterator<String> groups = request.path("dstListByGroupId").fieldNames(); groups.hasNext(); ) {
@@ -331,6 +345,8 @@ class InteractiveRunnerConformanceTest {
             value(name + " " + group + " " + node, values.get(i).asDouble(),
                 at(store, dst, PassType.FORWARD, layer(node.path("layerIndex")), indices(node.path("tensorIndices"))));
           }
+          intermediateSums(name + " " + group, request, dsts,
+              response.path("intermediateSumActivationsByDstByGroupId").path(group), store);
         }
       } else {
         DerivedScalarType dst = DerivedScalarType.fromValue(request.path("dst").asText());
@@ -341,6 +357,53 @@ class InteractiveRunnerConformanceTest {
           value(name + " token " + t, activations.get(t).asDouble(),
               at(store, dst, pass, layer(request.path("layerIndex")), List.of(t, index)));
         }
+      }
+    }
+
+    /**
+     * The group's intermediate sums (the original's {@code get_intermediate_sum_by_dst}): each DST
+     * of the group summed over all dimensions but the requested ones it has, over its layers and
+     * the pass types the group derived ({@link DerivedScalarStore#sum(NodeType, List, List)}).
+     */
+    private void intermediateSums(
+        String name, JsonNode request, List<DerivedScalarType> dsts, JsonNode expected, DerivedScalarStore store) {
+      List<Dimension> requested = new ArrayList<>();
+      if (request.has("dimensionsToKeepForIntermediateSum")) {
+        request.path("dimensionsToKeepForIntermediateSum").forEach(d -> requested.add(Dimension.fromValue(d.asText())));
+      } else {
+        requested.addAll(List.of(Dimension.SEQUENCE_TOKENS, Dimension.ATTENDED_TO_SEQUENCE_TOKENS));
+      }
+      boolean backward = request.path("passType").asText("forward").equals("backward");
+      for (DerivedScalarType dst : dsts) {
+        JsonNode tensor = expected.path(dst.value());
+        if (tensor.isMissingNode()) {
+          failures.add(name + " " + dst + ": no intermediate sum in the golden");
+          continue;
+        }
+        List<Dimension> keep = dst.shapeSpecPerTokenSequence().stream().filter(requested::contains).toList();
+        SummedScalars sum = store.filter((d, p) -> d == dst && (backward || p == PassType.FORWARD))
+            .sum(null, null, keep);
+        List<Double> golden = new ArrayList<>();
+        flatten(tensor.path("value"), golden);
+        if (golden.size() != sum.values().length) {
+          failures.add(name + " " + dst + ": " + golden.size() + " golden sums, " + sum.values().length + " here");
+          continue;
+        }
+        double[] values = sum.values();
+        for (int i = 0; i < values.length; i++) {
+          if (golden.get(i) != -999) { // the original's stand-in for non-finite values
+            value(name + " sum of " + dst + " [" + i + "]", golden.get(i), values[i]);
+            sums++;
+          }
+        }
+      }
+    }
+
+    private static void flatten(JsonNode value, List<Double> out) {
+      if (value.isArray()) {
+        value.forEach(v -> flatten(v, out));
+      } else {
+        out.add(value.asDouble());
       }
     }
 

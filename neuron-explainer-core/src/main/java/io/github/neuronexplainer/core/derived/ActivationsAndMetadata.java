@@ -2,6 +2,7 @@ package io.github.neuronexplainer.core.derived;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.locations.LayerIndex;
@@ -14,6 +15,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.BiPredicate;
+import java.util.function.UnaryOperator;
 
 /**
  * The tensors of one DST and pass type, one per layer (the original's {@code
@@ -142,6 +145,151 @@ public final class ActivationsAndMetadata {
     return new ActivationsAndMetadata(dst, passType, result);
   }
 
+  /**
+   * The shape of the first layer's tensor (every layer of a DST has the same shape).
+   *
+   * @throws IllegalStateException if the map is empty
+   */
+  public long[] shape() {
+    if (activationsByLayer.isEmpty()) {
+      throw new IllegalStateException(this + " is empty and has no shape");
+    }
+    return activationsByLayer.values().iterator().next().getShape().getShape();
+  }
+
+  /**
+   * {@code fn} applied layer by layer (the original's {@code
+   * apply_layerwise_transform_fn_to_multiple_activations}): its inputs are this map's tensor and
+   * the others' tensors at the same layer, in that order. Each layer runs in its own {@link
+   * NDScope}; only the results survive, attached to {@code manager} (the caller owns them; a
+   * result that is one of the inputs is copied, so the inputs' owners are never affected).
+   *
+   * @throws IllegalArgumentException if another map has other layers
+   */
+  public ActivationsAndMetadata combine(
+      List<ActivationsAndMetadata> others,
+      TensorFunction fn,
+      DerivedScalarType outDst,
+      PassType outPassType,
+      NDManager manager) {
+    for (ActivationsAndMetadata other : others) {
+      if (!other.activationsByLayer.keySet().equals(activationsByLayer.keySet())) {
+        throw new IllegalArgumentException(
+            "Cannot combine " + this + " with " + other + ": their layers differ; filter both to"
+                + " the same layers first (filterLayers)");
+      }
+    }
+    Map<Integer, NDArray> out = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<Integer, NDArray> e : activationsByLayer.entrySet()) {
+        int layer = e.getKey();
+        List<NDArray> inputs = new ArrayList<>(1 + others.size());
+        inputs.add(e.getValue());
+        others.forEach(other -> inputs.add(other.activationsByLayer.get(layer)));
+        try (NDScope scope = new NDScope()) {
+          NDArray computed = fn.apply(inputs, layer, outPassType);
+          NDArray result =
+              inputs.stream().anyMatch(input -> input == computed) ? computed.duplicate() : computed;
+          NDScope.unregister(result);
+          result.attach(manager);
+          out.put(layer, result);
+        }
+      }
+    } catch (RuntimeException e) {
+      out.values().forEach(NDArray::close);
+      throw e;
+    }
+    return new ActivationsAndMetadata(outDst, outPassType, out);
+  }
+
+  /** {@code fn} applied to every layer's tensor, results in {@code manager}; same DST and pass. */
+  public ActivationsAndMetadata map(UnaryOperator<NDArray> fn, NDManager manager) {
+    return combine(List.of(), (inputs, layer, pass) -> fn.apply(inputs.get(0)), dst, passType, manager);
+  }
+
+  /** Layerwise sum (the original's {@code __add__}); this map's DST and pass type. */
+  public ActivationsAndMetadata add(ActivationsAndMetadata other, NDManager manager) {
+    return combine(List.of(other), (in, layer, pass) -> in.get(0).add(in.get(1)), dst, passType, manager);
+  }
+
+  /** Layerwise difference this − other (the original's {@code __sub__}). */
+  public ActivationsAndMetadata subtract(ActivationsAndMetadata other, NDManager manager) {
+    return combine(List.of(other), (in, layer, pass) -> in.get(0).sub(in.get(1)), dst, passType, manager);
+  }
+
+  /** Sum of every scalar over every layer, accumulated in double precision. */
+  public double sum() {
+    return reduceAll(x -> x.sum());
+  }
+
+  /** Sum of the absolute values of every scalar. */
+  public double sumAbs() {
+    return reduceAll(x -> x.abs().sum());
+  }
+
+  private double reduceAll(UnaryOperator<NDArray> reduction) {
+    double total = 0;
+    for (NDArray tensor : activationsByLayer.values()) {
+      try (NDScope scope = new NDScope()) {
+        total += reduction.apply(tensor.toType(DataType.FLOAT64, true)).getDouble();
+      }
+    }
+    return total;
+  }
+
+  /** The largest scalar with its index (the original's {@code max}: {@code topk(1, true)}). */
+  public TopK max() {
+    return topk(1, true);
+  }
+
+  /**
+   * Exact equality of contents: the same layers, and at each layer the same shape, data type and
+   * values (NaN never equals anything). The DST and pass type are not compared, as in the
+   * original's {@code __eq__}.
+   */
+  public boolean contentEquals(ActivationsAndMetadata other) {
+    return compare(other, (a, b) -> a.getDataType() == b.getDataType() && a.contentEquals(b));
+  }
+
+  /**
+   * The original's {@code __eq__} ({@code torch.allclose} per layer) with explicit tolerances:
+   * the same layers and shapes, and {@code |a − b| ≤ atol + rtol·|b|} everywhere (NaN never
+   * close). The DST and pass type are not compared.
+   */
+  public boolean allClose(ActivationsAndMetadata other, double rtol, double atol) {
+    return compare(
+        other,
+        (a, b) -> {
+          NDArray x = a.toType(DataType.FLOAT64, true);
+          NDArray y = b.toType(DataType.FLOAT64, true);
+          return x.sub(y).abs().lte(y.abs().mul(rtol).add(atol)).all().getBoolean();
+        });
+  }
+
+  /** {@link #allClose(ActivationsAndMetadata, double, double)} with torch's defaults (1e-5, 1e-8). */
+  public boolean allClose(ActivationsAndMetadata other) {
+    return allClose(other, 1e-5, 1e-8);
+  }
+
+  private boolean compare(ActivationsAndMetadata other, BiPredicate<NDArray, NDArray> sameValues) {
+    if (!activationsByLayer.keySet().equals(other.activationsByLayer.keySet())) {
+      return false;
+    }
+    for (Map.Entry<Integer, NDArray> e : activationsByLayer.entrySet()) {
+      NDArray a = e.getValue();
+      NDArray b = other.activationsByLayer.get(e.getKey());
+      if (!a.getShape().equals(b.getShape())) {
+        return false;
+      }
+      try (NDScope scope = new NDScope()) {
+        if (!sameValues.test(a, b)) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
   /** Total number of elements over all layers. */
   public long numel() {
     long n = 0;
@@ -157,8 +305,14 @@ public final class ActivationsAndMetadata {
    * deterministically by lower layer, then lower row-major position among the per-layer candidates
    * (quirk Q23 fixed; which of several equal values at a layer's selection boundary is a candidate
    * is up to libtorch); NaN counts as larger than +inf.
+   *
+   * @throws IllegalArgumentException if {@code k} is negative
    */
   public TopK topk(int k, boolean largest) {
+    if (k < 0) {
+      throw new IllegalArgumentException(
+          "topk k must be >= 0 (k > numel() returns all " + numel() + " scalars), got " + k);
+    }
     // Layers are independent native selections: run them concurrently (results are merged and
     // sorted deterministically below, so the order of completion does not matter).
     List<Scalar> candidates =

@@ -1,12 +1,15 @@
 package io.github.neuronexplainer.core.derived;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
+import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -19,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BiPredicate;
+import java.util.function.UnaryOperator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -119,13 +123,25 @@ public final class DerivedScalarStore implements AutoCloseable {
 
   /** A store from existing maps (e.g. deserialized); it does not own their tensors. */
   public static DerivedScalarStore fromList(List<ActivationsAndMetadata> list) {
+    return fromList(list, null);
+  }
+
+  /**
+   * A store from existing maps that takes ownership of {@code owner} (closed by {@link #close()};
+   * null: the store owns nothing), e.g. the manager the maps' tensors were created in.
+   *
+   * @throws IllegalArgumentException if two maps have the same DST and pass type
+   */
+  public static DerivedScalarStore fromList(List<ActivationsAndMetadata> list, NDManager owner) {
     Map<Key, ActivationsAndMetadata> entries = new LinkedHashMap<>();
     for (ActivationsAndMetadata am : list) {
       if (entries.put(new Key(am.dst(), am.passType()), am) != null) {
-        throw new IllegalArgumentException("Duplicate entry " + am.dst() + "/" + am.passType());
+        throw new IllegalArgumentException(
+            "Duplicate entry " + am.dst() + "/" + am.passType().value()
+                + ": a store holds one map per DST and pass type");
       }
     }
-    return new DerivedScalarStore(entries, null);
+    return new DerivedScalarStore(entries, owner);
   }
 
   public Map<Key, ActivationsAndMetadata> entries() {
@@ -224,6 +240,9 @@ public final class DerivedScalarStore implements AutoCloseable {
       Collection<DerivedScalarType> dsts,
       List<Integer> layerIndices,
       boolean largest) {
+    if (k != null && k < 0) {
+      throw new IllegalArgumentException("topk k must be >= 0 (or null for all), got " + k);
+    }
     DerivedScalarStore pre = this;
     if (layerIndices != null) {
       pre = pre.filterLayers(layerIndices);
@@ -262,6 +281,9 @@ public final class DerivedScalarStore implements AutoCloseable {
       Collection<DerivedScalarType> dsts,
       List<Integer> layerIndices,
       boolean largest) {
+    if (k < 0) {
+      throw new IllegalArgumentException("topk k must be >= 0, got " + k);
+    }
     List<ActivationsAndMetadata.Scalar> merged = new ArrayList<>();
     List<DerivedScalarIndex> mergedIndices = new ArrayList<>();
     for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
@@ -299,6 +321,10 @@ public final class DerivedScalarStore implements AutoCloseable {
       }
     }
     ActivationsAndMetadata.TopK all = topk(1, PassType.FORWARD, dsts, layerIndices, true);
+    if (all.values().length == 0) {
+      throw new IllegalArgumentException(
+          "No FORWARD scalar of node type " + (nodeType == null ? "any" : nodeType) + " in " + this);
+    }
     return new ActivationsAndMetadata.TopK(
         new float[] {all.values()[0]}, List.of(all.indices().get(0)));
   }
@@ -308,61 +334,259 @@ public final class DerivedScalarStore implements AutoCloseable {
    * all; honoured here, unlike in topk) and over every pass type.
    */
   public double sum(NodeType nodeType, List<Integer> layerIndices) {
-    return reduce(nodeType, layerIndices, Reduction.SUM);
+    return sum(nodeType, layerIndices, null).scalar();
   }
 
   public double sumAbs(NodeType nodeType, List<Integer> layerIndices) {
-    return reduce(nodeType, layerIndices, Reduction.SUM_ABS);
+    return sumAbs(nodeType, layerIndices, null).scalar();
   }
 
   public long numNonzero(NodeType nodeType, List<Integer> layerIndices) {
-    return Math.round(reduce(nodeType, layerIndices, Reduction.NUM_NONZERO));
+    return Math.round(numNonzero(nodeType, layerIndices, null).scalar());
   }
 
-  private enum Reduction {
-    SUM,
-    SUM_ABS,
-    NUM_NONZERO
+  /**
+   * The original's {@code sum(node_type, layer_indices, dims_to_keep)}: every tensor of the DSTs
+   * of {@code nodeType} (null = all), over the given layers (null = all) and every pass type,
+   * summed over all its dimensions but {@code dimsToKeep}, and the results added up. The kept
+   * dimensions come out in the DSTs' shape-spec order. {@code dimsToKeep} null sums everything
+   * (a 0-dimensional result); an empty list too. Accumulated in double precision.
+   *
+   * @throws IllegalArgumentException if {@code dimsToKeep} is given and the selected DSTs have
+   *     different shape specs, a kept dimension is not in their shape spec or is repeated, or
+   *     nothing is selected; or if the kept dimensions differ in size between tensors (e.g. two
+   *     prompts' stores mixed)
+   * @throws IllegalStateException if a tensor's rank is not its DST's (a store whose shapes were
+   *     changed by {@link #map})
+   */
+  public SummedScalars sum(NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
+    return reduceKeeping(nodeType, layerIndices, dimsToKeep, x -> x);
   }
 
-  private double reduce(NodeType nodeType, List<Integer> layerIndices, Reduction reduction) {
-    double total = 0;
-    for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
-      DerivedScalarType dst = e.getKey().dst();
-      if (nodeType != null && dst.nodeType() != nodeType) {
-        continue;
+  /** {@link #sum(NodeType, List, List)} of the absolute values (the original's {@code sum_abs}). */
+  public SummedScalars sumAbs(NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
+    return reduceKeeping(nodeType, layerIndices, dimsToKeep, NDArray::abs);
+  }
+
+  /** {@link #sum(NodeType, List, List)} of {@code x != 0} (the original's {@code num_nonzero}). */
+  public SummedScalars numNonzero(
+      NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
+    return reduceKeeping(
+        nodeType, layerIndices, dimsToKeep, x -> x.neq(0).toType(DataType.FLOAT64, false));
+  }
+
+  private SummedScalars reduceKeeping(
+      NodeType nodeType,
+      List<Integer> layerIndices,
+      List<Dimension> dimsToKeep,
+      UnaryOperator<NDArray> elementwise) {
+    checkActivationNdims();
+    DerivedScalarStore selected =
+        (nodeType == null ? this : filterNodeTypes(List.of(nodeType))).filterLayers(layerIndices);
+    List<Dimension> kept = List.of();
+    if (dimsToKeep != null && !dimsToKeep.isEmpty()) {
+      Set<List<Dimension>> specs = new LinkedHashSet<>();
+      selected.dsts().forEach(dst -> specs.add(dst.shapeSpecPerTokenSequence()));
+      if (specs.isEmpty()) {
+        throw new IllegalArgumentException(
+            "Nothing to sum keeping " + dimsToKeep + ": no DST of node type " + nodeType
+                + " in " + this);
       }
-      for (NDArray tensor : e.getValue().filterLayers(layerIndices).activationsByLayer().values()) {
-        if (tensor.getShape().dimension() != dst.ndimPerTokenSequence()) {
-          throw new IllegalStateException(
-              dst + " tensor has shape " + tensor.getShape() + " but the DST has "
-                  + dst.ndimPerTokenSequence() + " dimensions");
+      if (specs.size() > 1) {
+        throw new IllegalArgumentException(
+            "Cannot keep " + dimsToKeep + " across DSTs with different shape specs " + specs
+                + " (" + selected.dsts() + "); sum one DST at a time (filterDsts)");
+      }
+      List<Dimension> spec = specs.iterator().next();
+      for (Dimension dim : dimsToKeep) {
+        if (!spec.contains(dim) || dimsToKeep.indexOf(dim) != dimsToKeep.lastIndexOf(dim)) {
+          throw new IllegalArgumentException(
+              "Cannot keep " + dimsToKeep + ": each must appear once in the DSTs' shape spec "
+                  + spec);
         }
-        try (NDManager scratch = tensor.getManager().newSubManager()) {
-          NDArray x = tensor.toType(DataType.FLOAT64, true);
-          x.attach(scratch);
-          NDArray reduced =
-              switch (reduction) {
-                case SUM -> x.sum();
-                case SUM_ABS -> x.abs().sum();
-                case NUM_NONZERO -> x.neq(0).toType(DataType.FLOAT64, false).sum();
-              };
-          reduced.attach(scratch);
-          total += reduced.getDouble();
+      }
+      kept = spec.stream().filter(dimsToKeep::contains).toList();
+    }
+    List<Dimension> keep = kept;
+    long[] shape = null;
+    double[] total = null;
+    for (Map.Entry<Key, ActivationsAndMetadata> e : selected.entries.entrySet()) {
+      List<Dimension> spec = e.getKey().dst().shapeSpecPerTokenSequence();
+      int[] discard =
+          java.util.stream.IntStream.range(0, spec.size())
+              .filter(d -> !keep.contains(spec.get(d)))
+              .toArray();
+      for (NDArray tensor : e.getValue().activationsByLayer().values()) {
+        try (NDScope scope = new NDScope()) {
+          NDArray x = elementwise.apply(tensor.toType(DataType.FLOAT64, true));
+          if (discard.length > 0) {
+            x = x.sum(discard);
+          }
+          long[] s = x.getShape().getShape();
+          double[] values = x.toType(DataType.FLOAT64, false).toDoubleArray();
+          if (total == null) {
+            shape = s;
+            total = values;
+          } else if (!java.util.Arrays.equals(shape, s)) {
+            throw new IllegalArgumentException(
+                "Cannot add sums of shape " + java.util.Arrays.toString(shape) + " and "
+                    + java.util.Arrays.toString(s) + " (" + e.getKey() + "): the kept dimensions "
+                    + kept + " differ in size between tensors");
+          } else {
+            for (int i = 0; i < total.length; i++) {
+              total[i] += values[i];
+            }
+          }
         }
       }
     }
-    return total;
+    if (total == null) {
+      if (!kept.isEmpty()) {
+        throw new IllegalArgumentException(
+            "Nothing to sum keeping " + kept + ": the selection (node type " + nodeType
+                + ", layers " + layerIndices + ") has no tensors");
+      }
+      return new SummedScalars(kept, new long[0], new double[] {0});
+    }
+    return new SummedScalars(kept, shape, total);
+  }
+
+  private void checkActivationNdims() {
+    entries.forEach(
+        (key, am) -> {
+          for (NDArray tensor : am.activationsByLayer().values()) {
+            if (tensor.getShape().dimension() != key.dst().ndimPerTokenSequence()) {
+              throw new IllegalStateException(
+                  key + " tensor has shape " + tensor.getShape() + " but the DST has "
+                      + key.dst().ndimPerTokenSequence() + " dimensions "
+                      + key.dst().shapeSpecPerTokenSequence()
+                      + "; sums need the DSTs' own shapes (not a store reshaped by map)");
+            }
+          }
+        });
+  }
+
+  /**
+   * The largest absolute FORWARD scalar among DSTs of {@code nodeType} (null = all), with its
+   * index (the original's {@code max_abs}: {@link #max} of the absolute values, so the value is
+   * {@code |x|}; like the faithful topk it ignores {@code layerIndices}, quirk Q4).
+   */
+  public ActivationsAndMetadata.TopK maxAbs(NodeType nodeType, List<Integer> layerIndices) {
+    NDManager parent = anyTensor().getManager();
+    try (NDManager scratch = parent.newSubManager();
+        DerivedScalarStore abs = map(NDArray::abs, scratch)) {
+      return abs.max(nodeType, layerIndices);
+    }
+  }
+
+  private NDArray anyTensor() {
+    for (ActivationsAndMetadata am : entries.values()) {
+      if (!am.isEmpty()) {
+        return am.activationsByLayer().values().iterator().next();
+      }
+    }
+    throw new IllegalArgumentException("The store has no scalars: " + this);
+  }
+
+  /**
+   * {@code fn} applied to every tensor (the original's {@code apply_transform_fn_to_activations}).
+   * The result owns a new sub-manager of {@code parent}; close it. Each layer runs in its own
+   * {@link NDScope}.
+   */
+  public DerivedScalarStore map(UnaryOperator<NDArray> fn, NDManager parent) {
+    return combine(List.of(), (inputs, layer, pass) -> fn.apply(inputs.get(0)), parent);
+  }
+
+  /**
+   * {@code fn} applied entry by entry and layer by layer to this store's tensor and the others'
+   * tensors at the same key and layer, in that order (the original's {@code
+   * apply_transform_fn_to_multiple_activations}). The result owns a new sub-manager of {@code
+   * parent}.
+   *
+   * @throws IllegalArgumentException if another store has other (DST, pass type) keys or layers
+   */
+  public DerivedScalarStore combine(
+      List<DerivedScalarStore> others, TensorFunction fn, NDManager parent) {
+    for (DerivedScalarStore other : others) {
+      if (!other.entries.keySet().equals(entries.keySet())) {
+        throw new IllegalArgumentException(
+            "Cannot combine stores with different entries: " + entries.keySet() + " vs "
+                + other.entries.keySet() + "; filter both to the same DSTs and pass types first");
+      }
+    }
+    NDManager manager = parent.newSubManager();
+    List<ActivationsAndMetadata> out = new ArrayList<>();
+    try {
+      for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
+        List<ActivationsAndMetadata> sources = new ArrayList<>();
+        others.forEach(other -> sources.add(other.entries.get(e.getKey())));
+        out.add(
+            e.getValue()
+                .combine(sources, fn, e.getKey().dst(), e.getKey().passType(), manager));
+      }
+    } catch (RuntimeException e) {
+      manager.close();
+      throw e;
+    }
+    return fromList(out, manager);
+  }
+
+  /** Entry- and layerwise sum (the original's {@code __add__}); owns a sub-manager of {@code parent}. */
+  public DerivedScalarStore add(DerivedScalarStore other, NDManager parent) {
+    return combine(List.of(other), (in, layer, pass) -> in.get(0).add(in.get(1)), parent);
+  }
+
+  /** Entry- and layerwise difference this − other (the original's {@code __sub__}). */
+  public DerivedScalarStore subtract(DerivedScalarStore other, NDManager parent) {
+    return combine(List.of(other), (in, layer, pass) -> in.get(0).sub(in.get(1)), parent);
+  }
+
+  /** Elementwise mean of this store and {@code others} (the original's {@code average}). */
+  public DerivedScalarStore average(List<DerivedScalarStore> others, NDManager parent) {
+    return combine(
+        others, (in, layer, pass) -> NDArrays.stack(new NDList(in)).mean(new int[] {0}), parent);
+  }
+
+  /**
+   * Exact equality of contents: the same (DST, pass type) keys, and for each the same layers,
+   * shapes, data types and values ({@link ActivationsAndMetadata#contentEquals}). Not {@code
+   * equals}: stores compare by identity.
+   */
+  public boolean contentEquals(DerivedScalarStore other) {
+    return compare(other, ActivationsAndMetadata::contentEquals);
+  }
+
+  /**
+   * The original's {@code __eq__} with explicit tolerances: the same keys, layers and shapes, and
+   * {@code |a − b| ≤ atol + rtol·|b|} everywhere ({@link ActivationsAndMetadata#allClose}).
+   */
+  public boolean allClose(DerivedScalarStore other, double rtol, double atol) {
+    return compare(other, (a, b) -> a.allClose(b, rtol, atol));
+  }
+
+  private boolean compare(
+      DerivedScalarStore other, BiPredicate<ActivationsAndMetadata, ActivationsAndMetadata> same) {
+    if (!entries.keySet().equals(other.entries.keySet())) {
+      return false;
+    }
+    for (Map.Entry<Key, ActivationsAndMetadata> e : entries.entrySet()) {
+      if (!same.test(e.getValue(), other.entries.get(e.getKey()))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
    * The scalar(s) at {@code index} as a new float array (row-major; one element for a full
    * index).
    *
-   * @throws IllegalArgumentException if the DST, pass or layer is absent
+   * @throws IllegalArgumentException if the DST, pass or layer is absent, or the index has more
+   *     tensor indices than the DST has dimensions or one outside its dimension (the message
+   *     names the valid range)
    */
   public float[] get(DerivedScalarIndex index) {
-    NDArray tensor = get(index.dst(), index.passType()).get(index.layerIndex());
+    NDArray tensor = checkIndex(index);
     StringBuilder spec = new StringBuilder();
     for (Integer i : index.tensorIndices()) {
       if (spec.length() > 0) {
@@ -412,12 +636,43 @@ public final class DerivedScalarStore implements AutoCloseable {
     return matches.get(0);
   }
 
+  /**
+   * The index into this store's DST of each node's type (the original's {@code
+   * get_ds_indices_for_node_indices}), each checked against the store.
+   *
+   * @throws IllegalArgumentException if a node's type has no single DST here, or its pass, layer
+   *     or tensor indices are not in the store (the message names the valid range)
+   */
   public List<DerivedScalarIndex> dsIndicesForNodeIndices(List<NodeIndex> nodeIndices) {
     List<DerivedScalarIndex> out = new ArrayList<>();
     for (NodeIndex node : nodeIndices) {
-      out.add(DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType())));
+      DerivedScalarIndex index = DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType()));
+      checkIndex(index);
+      out.add(index);
     }
     return out;
+  }
+
+  /** The tensor {@code index} points into, after checking every index against its shape. */
+  private NDArray checkIndex(DerivedScalarIndex index) {
+    NDArray tensor = get(index.dst(), index.passType()).get(index.layerIndex());
+    long[] shape = tensor.getShape().getShape();
+    List<Integer> indices = index.tensorIndices();
+    List<Dimension> spec = index.dst().shapeSpecPerTokenSequence();
+    if (indices.size() > shape.length) {
+      throw new IllegalArgumentException(
+          index + " has " + indices.size() + " tensor indices, but " + index.dst() + " has "
+              + shape.length + " dimensions " + spec + " (shape " + tensor.getShape() + ")");
+    }
+    for (int d = 0; d < indices.size(); d++) {
+      Integer i = indices.get(d);
+      if (i != null && (i < 0 || i >= shape[d])) {
+        throw new IllegalArgumentException(
+            index + ": " + (d < spec.size() ? spec.get(d).value() : "dimension " + d) + " index "
+                + i + " is out of range; valid 0.." + (shape[d] - 1));
+      }
+    }
+    return tensor;
   }
 
   public float[] derivedScalarsForNodeIndices(List<NodeIndex> nodeIndices) {

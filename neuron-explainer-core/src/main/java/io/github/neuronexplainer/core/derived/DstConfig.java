@@ -5,10 +5,12 @@ import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
+import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.List;
+import java.util.function.IntSupplier;
 
 /**
  * How to compute a DST (the original's {@code DstConfig}). Build with {@link #builder()}; every
@@ -52,6 +54,97 @@ public record DstConfig(
     if (activationIndexForFakeGrad != null
         && activationIndexForFakeGrad.passType() != PassType.BACKWARD) {
       throw new IllegalArgumentException("activation_index_for_fake_grad must be BACKWARD");
+    }
+    if (modelContext != null) {
+      checkAgainstModel(modelContext, layerIndices, traceConfig, nodeIndexForAttentionWrite,
+          activationIndexForFakeGrad, nodeIndexForAttribution);
+    }
+  }
+
+  /**
+   * Refuses layers, token positions, neurons, heads and residual channels outside the model
+   * (tokens are checked against the context length; the runner checks them against the prompt).
+   */
+  private static void checkAgainstModel(
+      ModelContext model,
+      List<Integer> layerIndices,
+      TraceConfig traceConfig,
+      NodeIndex nodeIndexForAttentionWrite,
+      ActivationIndex activationIndexForFakeGrad,
+      NodeIndex nodeIndexForAttribution) {
+    if (layerIndices != null) {
+      for (Integer layer : layerIndices) {
+        if (layer == null) {
+          throw new IllegalArgumentException("layerIndices must not contain null: " + layerIndices);
+        }
+        checkLayer("layerIndices", layer, false, model);
+      }
+    }
+    if (traceConfig != null) {
+      checkNode("traceConfig", traceConfig.nodeType(), traceConfig.tensorIndices(), traceConfig.layerIndex(), model);
+    }
+    if (nodeIndexForAttentionWrite != null) {
+      checkNode("nodeIndexForAttentionWrite", nodeIndexForAttentionWrite.nodeType(),
+          nodeIndexForAttentionWrite.tensorIndices(), nodeIndexForAttentionWrite.layerIndex(), model);
+    }
+    if (nodeIndexForAttribution != null) {
+      checkNode("nodeIndexForAttribution", nodeIndexForAttribution.nodeType(),
+          nodeIndexForAttribution.tensorIndices(), nodeIndexForAttribution.layerIndex(), model);
+    }
+    if (activationIndexForFakeGrad != null) {
+      checkLayer("activationIndexForFakeGrad", activationIndexForFakeGrad.layerIndex(), true, model);
+    }
+  }
+
+  private static void checkLayer(String what, int layer, boolean layerLess, ModelContext model) {
+    if (!(layerLess && layer == LayerIndex.NONE) && (layer < 0 || layer >= model.nLayers())) {
+      throw new IllegalArgumentException(
+          what + ": layer " + layer + " is out of range; the model has layers 0.."
+              + (model.nLayers() - 1));
+    }
+  }
+
+  private static void checkNode(
+      String what, NodeType type, List<Integer> indices, int layer, ModelContext model) {
+    checkLayer(what, layer, true, model);
+    int n = indices.size();
+    if (n == 0) {
+      return;
+    }
+    checkIndex(what, "token", indices.get(0), () -> model.nContext());
+    switch (type) {
+      case MLP_NEURON -> {
+        if (n >= 2) {
+          checkIndex(what, "neuron", indices.get(1), model::nNeurons);
+        }
+      }
+      case ATTENTION_HEAD -> {
+        if (n == 3) {
+          checkIndex(what, "attended-to token", indices.get(1), model::nContext);
+        }
+        if (n >= 2) {
+          checkIndex(what, "head", indices.get(n - 1), model::nAttentionHeads);
+        }
+      }
+      case RESIDUAL_STREAM_CHANNEL -> {
+        if (n >= 2) {
+          checkIndex(what, "residual channel", indices.get(1), model::nResidualStreamChannels);
+        }
+      }
+      default -> {
+        // Latent ranges depend on the autoencoder; the runner checks them.
+      }
+    }
+  }
+
+  private static void checkIndex(String what, String name, Integer index, IntSupplier size) {
+    if (index == null) {
+      return;
+    }
+    int n = size.getAsInt();
+    if (index < 0 || index >= n) {
+      throw new IllegalArgumentException(
+          what + ": " + name + " index " + index + " is out of range; valid 0.." + (n - 1));
     }
   }
 
