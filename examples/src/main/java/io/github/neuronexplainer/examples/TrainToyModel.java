@@ -57,8 +57,8 @@ public final class TrainToyModel {
             .seed(Long.parseLong(options.getOrDefault("seed", "1234")))
             .build();
     TokenCorpus corpus = TokenCorpus.fromFile(corpusFile, integer(options, "held-out-every", 20));
-    System.out.printf("Corpus %s: %,d training tokens, %,d held-out tokens%n",
-        corpusFile, corpus.trainTokens(), corpus.heldOutTokens());
+    System.out.printf("Corpus %s: %,d training tokens, %,d held-out tokens, %,d distinct%n",
+        corpusFile, corpus.trainTokens(), corpus.heldOutTokens(), corpus.usedTokens().length);
     System.out.printf("Recipe: %s%n", config);
 
     try (NDManager manager = NDManager.newBaseManager();

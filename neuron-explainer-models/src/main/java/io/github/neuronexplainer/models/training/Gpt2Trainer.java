@@ -38,6 +38,10 @@ import org.slf4j.LoggerFactory;
  * latest} checkpoint resumes from it: windows are drawn from a generator seeded by the step, so a
  * resumed run sees the batches an uninterrupted run would.
  *
+ * <p>Only the tokens that occur in the corpus get embeddings (the others' rows stay zero), which
+ * lets each step compute the exact full-vocabulary loss at a fraction of the cost; see {@link
+ * TrainableGpt2#loss}.
+ *
  * <p>Memory: each step runs in its own sub-manager and {@link NDScope}, so memory stays flat; the
  * model and optimizer state live until {@link #close()}.
  *
@@ -57,6 +61,7 @@ public final class Gpt2Trainer implements AutoCloseable {
   private final NDManager manager;
   private final TrainableGpt2 model;
   private final AdamW optimizer;
+  private final int[] usedTokens;
   private int completedSteps;
 
   /**
@@ -71,9 +76,10 @@ public final class Gpt2Trainer implements AutoCloseable {
     this.corpus = corpus;
     this.checkpointDir = checkpointDir;
     this.manager = parent.newSubManager();
+    this.usedTokens = corpus.usedTokens();
     Path latest = checkpointDir == null ? null : latestCheckpoint(checkpointDir);
     if (latest == null) {
-      this.model = TrainableGpt2.initialise(config.model(), config.seed(), manager);
+      this.model = TrainableGpt2.initialise(config.model(), config.seed(), usedTokens, manager);
     } else {
       this.model = TrainableGpt2.load(latest, manager);
       if (!model.config().equals(config.model())) {
@@ -168,7 +174,7 @@ public final class Gpt2Trainer implements AutoCloseable {
         NDScope scope = new NDScope()) {
       float loss;
       try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
-        NDArray value = model.loss(windows, stepManager);
+        NDArray value = model.loss(windows, usedTokens, stepManager);
         collector.backward(value);
         loss = value.getFloat();
       }
@@ -206,7 +212,7 @@ public final class Gpt2Trainer implements AutoCloseable {
           NDScope scope = new NDScope()) {
         float loss =
             Transformer.withGradMode(
-                false, () -> model.loss(part.toArray(long[][]::new), m).getFloat());
+                false, () -> model.loss(part.toArray(long[][]::new), usedTokens, m).getFloat());
         sum += loss * part.size();
       }
     }

@@ -72,6 +72,18 @@ public final class TokenCorpus {
     }
   }
 
+  /** The distinct token ids of both parts, ascending. */
+  public int[] usedTokens() {
+    java.util.BitSet seen = new java.util.BitSet();
+    for (int t : train) {
+      seen.set(t);
+    }
+    for (int t : heldOut) {
+      seen.set(t);
+    }
+    return seen.stream().toArray();
+  }
+
   /** Training tokens. */
   public int trainTokens() {
     return train.length;

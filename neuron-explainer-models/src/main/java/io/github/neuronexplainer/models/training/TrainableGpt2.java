@@ -65,9 +65,15 @@ public final class TrainableGpt2 implements AutoCloseable {
    * A freshly initialised model, as GPT-2 initialises one: weights N(0, 0.02), the two output
    * projections of each block N(0, 0.02/√(2·layers)), biases 0, layer-norm gains 1.
    *
+   * <p>With {@code usedTokens}, the embedding rows of every other token are zero: such tokens
+   * never occur as inputs and their logits are exactly 0, so {@link #loss} can compute the
+   * full-vocabulary loss from the used tokens' logits alone (see there).
+   *
    * @param config its shape; {@code mAttn} must be 1 (q, k, v and output all {@code d_model} wide)
+   * @param usedTokens the token ids the corpus contains, ascending, or null for all
    */
-  public static TrainableGpt2 initialise(TransformerConfig config, long seed, NDManager parent) {
+  public static TrainableGpt2 initialise(
+      TransformerConfig config, long seed, int[] usedTokens, NDManager parent) {
     if (config.dAttnQk() != config.dModel() || config.dAttnV() != config.dModel()) {
       throw new IllegalArgumentException(
           "Training supports GPT-2's layout only (mAttn = 1); got " + config);
@@ -92,6 +98,13 @@ public final class TrainableGpt2 implements AutoCloseable {
         value = normal(manager, random, 0.02, shape);
       }
       p.put(name, value);
+    }
+    if (usedTokens != null) {
+      NDArray wte = p.get("wte.weight");
+      NDArray keep = usedTokenMask(usedTokens, config.nVocab(), manager);
+      p.put("wte.weight", wte.mul(keep.reshape(-1, 1)));
+      wte.close();
+      keep.close();
     }
     return new TrainableGpt2(config, p, manager);
   }
@@ -122,6 +135,14 @@ public final class TrainableGpt2 implements AutoCloseable {
       p.put(e.getKey(), t.toFloat32().toNDArray(manager));
     }
     return new TrainableGpt2(config, p, manager);
+  }
+
+  private static NDArray usedTokenMask(int[] usedTokens, int nVocab, NDManager manager) {
+    float[] keep = new float[nVocab];
+    for (int t : usedTokens) {
+      keep[t] = 1;
+    }
+    return manager.create(keep);
   }
 
   /** Every parameter's HuggingFace name and shape, in checkpoint order. */
@@ -189,6 +210,11 @@ public final class TrainableGpt2 implements AutoCloseable {
    * ctxWindow}); inside a gradient collector the result is differentiable in the parameters.
    */
   public NDArray logits(NDArray tokens, NDManager m) {
+    return hidden(tokens, m).matMul(unembedding(m));
+  }
+
+  /** The residual stream after the final layer norm, {@code [b, s, d]}. */
+  private NDArray hidden(NDArray tokens, NDManager m) {
     long batch = tokens.getShape().get(0);
     long seq = tokens.getShape().get(1);
     if (seq > config.ctxWindow()) {
@@ -216,17 +242,32 @@ public final class TrainableGpt2 implements AutoCloseable {
       NDArray hidden = TransformerMath.gelu(b.matMul(p(h + "mlp.c_fc.weight")).add(p(h + "mlp.c_fc.bias")));
       x = x.add(hidden.matMul(p(h + "mlp.c_proj.weight")).add(p(h + "mlp.c_proj.bias")));
     }
-    x = TransformerMath.layerNorm(x, p("ln_f.weight"), p("ln_f.bias"), eps);
+    return TransformerMath.layerNorm(x, p("ln_f.weight"), p("ln_f.bias"), eps);
+  }
+
+  /** The tied unembedding {@code [d, vocab]}, a view attached to {@code m}. */
+  private NDArray unembedding(NDManager m) {
     NDArray unembed = p("wte.weight").transpose();
     unembed.attach(m);
-    return x.matMul(unembed);
+    return unembed;
   }
 
   /**
    * Mean next-token cross-entropy (nats) over windows of {@code length + 1} tokens: the model
    * reads tokens {@code [0, length)} of each row and predicts tokens {@code [1, length]}.
+   *
+   * <p>With {@code usedTokens} (ascending ids; every target must be one), the loss is still the
+   * full-vocabulary cross-entropy, computed cheaply: the embedding rows of all other tokens are
+   * zero (as {@link #initialise} makes them, and training keeps them: they get no gradient and
+   * zero decays to zero), so each of their {@code V − U} logits is exactly 0 and contributes
+   * {@code (V − U)·e⁰} to the partition function. The softmax runs over the {@code U} used
+   * tokens' logits plus one constant logit {@code ln(V − U)}. For a GPT-2 vocabulary and a corpus
+   * of ~10k distinct tokens this cuts the unembedding, the largest cost of a small model, about
+   * five-fold.
+   *
+   * @param usedTokens null for the plain softmax over the whole vocabulary
    */
-  public NDArray loss(long[][] windows, NDManager m) {
+  public NDArray loss(long[][] windows, int[] usedTokens, NDManager m) {
     int batch = windows.length;
     int length = windows[0].length - 1;
     long[] inputs = new long[batch * length];
@@ -238,8 +279,33 @@ public final class TrainableGpt2 implements AutoCloseable {
       System.arraycopy(windows[b], 0, inputs, b * length, length);
       System.arraycopy(windows[b], 1, targets, b * length, length);
     }
-    NDArray logits = logits(m.create(inputs, new Shape(batch, length)), m);
-    NDArray logProbs = logits.reshape(-1, config.nVocab()).logSoftmax(1);
+    NDArray x = hidden(m.create(inputs, new Shape(batch, length)), m).reshape(-1, config.dModel());
+    NDArray logits;
+    if (usedTokens == null) {
+      logits = x.matMul(unembedding(m));
+    } else {
+      int[] position = new int[config.nVocab()];
+      Arrays.fill(position, -1);
+      long[] ids = new long[usedTokens.length];
+      for (int i = 0; i < usedTokens.length; i++) {
+        position[usedTokens[i]] = i;
+        ids[i] = usedTokens[i];
+      }
+      for (int i = 0; i < targets.length; i++) {
+        int mapped = position[(int) targets[i]];
+        if (mapped < 0) {
+          throw new IllegalArgumentException(
+              "Token " + targets[i] + " is not among the used tokens; pass the whole corpus's tokens");
+        }
+        targets[i] = mapped;
+      }
+      NDArray rows = p("wte.weight").get(m, new NDIndex("{}", m.create(ids)));
+      NDArray used = x.matMul(rows.transpose());
+      long others = config.nVocab() - usedTokens.length;
+      NDArray rest = m.full(new Shape(used.getShape().get(0), 1), others > 0 ? (float) Math.log(others) : Float.NEGATIVE_INFINITY);
+      logits = used.concat(rest, 1);
+    }
+    NDArray logProbs = logits.logSoftmax(1);
     NDArray picked = logProbs.gather(m.create(targets, new Shape(batch * length, 1)), 1);
     return picked.mean().neg();
   }
