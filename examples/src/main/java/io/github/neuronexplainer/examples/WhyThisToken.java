@@ -35,14 +35,21 @@ import java.util.List;
 public final class WhyThisToken {
   private WhyThisToken() {}
 
-  public static void main(String[] args) {
-    String prompt = args.length > 0 ? args[0] : "When Mary and John went to the store, John gave a drink to";
-    String target = args.length > 1 ? args[1] : " Mary";
-    String distractor = args.length > 2 ? args[2] : " John";
-    String modelName = args.length > 3 ? args[3] : "gpt2-small";
+  /** The toy GPT-2 trained on the King James Bible (see models/kjv-gpt2/MODEL_CARD.md). */
+  static final String TOY_MODEL = "models/kjv-gpt2";
 
+  /** The default question for the toy model: prompt, target, distractor. */
+  static final String[] TOY_PROMPT = {"And God said, Let there be", " light", " darkness"};
+
+  public static void main(String[] args) {
+    String modelName = args.length > 3 ? args[3] : "gpt2-small";
     try (StandardModelContext context = openModel(modelName);
         NDManager manager = NDManager.newBaseManager()) {
+      boolean toy = args.length == 0 && context.modelName().contains(TOY_MODEL);
+      // the toy model knows only the King James Bible: ask it about a sentence from there
+      String prompt = args.length > 0 ? args[0] : toy ? TOY_PROMPT[0] : "When Mary and John went to the store, John gave a drink to";
+      String target = args.length > 1 ? args[1] : toy ? TOY_PROMPT[1] : " Mary";
+      String distractor = args.length > 2 ? args[2] : toy ? TOY_PROMPT[2] : " John";
       Transformer model = context.getOrCreateModel();
       int[] tokens = context.encode(prompt);
       int targetToken = context.encodeTokenString(target);
@@ -127,6 +134,16 @@ public final class WhyThisToken {
       return context;
     } catch (RuntimeException e) {
       context.close();
+      for (String candidate : List.of(TOY_MODEL, "../" + TOY_MODEL)) {
+        Path toy = Path.of(candidate);
+        if (Files.isRegularFile(toy.resolve("model.safetensors"))) {
+          System.out.printf(
+              "GPT-2 small is not cached and cannot be downloaded (%s);%nusing the toy GPT-2 trained on the"
+                  + " King James Bible at %s (see its MODEL_CARD.md)%n%n",
+              e.getMessage(), TOY_MODEL);
+          return StandardModelContext.load(toy.toAbsolutePath().normalize().toString());
+        }
+      }
       Path tiny = findTinyModel();
       System.out.printf(
           "GPT-2 small is not cached and cannot be downloaded (%s);%nusing the tiny random model at %s%n%n",

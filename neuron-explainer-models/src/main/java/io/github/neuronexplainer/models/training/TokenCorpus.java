@@ -84,6 +84,11 @@ public final class TokenCorpus {
     return seen.stream().toArray();
   }
 
+  /** A copy of the held-out part's token ids. */
+  public int[] heldOutTokenIds() {
+    return heldOut.clone();
+  }
+
   /** Training tokens. */
   public int trainTokens() {
     return train.length;
