@@ -32,8 +32,9 @@ import java.util.stream.Collectors;
  * that drive it; then ablates the strongest node and compares the two runs side by side, in one
  * batched request, as the debugger's UI does.
  *
- * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the tiny random GPT-2 that
- * ships with the project (its answers are meaningless, but every number is real).
+ * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the toy GPT-2 trained on the
+ * King James Bible that ships with the project ({@code models/kjv-gpt2}), asked by default about
+ * "And God said, Let there be" → " light" rather than " darkness".
  *
  * <pre>
  * mvn -q -pl examples exec:java -Dexec.args="'When Mary and John went to the store, John gave a drink to' ' Mary' ' John'"
@@ -42,15 +43,27 @@ import java.util.stream.Collectors;
 public final class WhyThisToken {
   private static final int ROWS = 8;
 
+  /** The toy GPT-2 trained on the King James Bible (see models/kjv-gpt2/MODEL_CARD.md). */
+  static final String TOY_MODEL = "models/kjv-gpt2";
+
+  /** The default question for the toy model: prompt, target, distractor. */
+  private static final String[] TOY_PROMPT = {"And God said, Let there be", " light", " darkness"};
+
+  /** The default question for GPT-2: prompt, target, distractor. */
+  private static final String[] GPT2_PROMPT = {
+    "When Mary and John went to the store, John gave a drink to", " Mary", " John"
+  };
+
   private WhyThisToken() {}
 
   public static void main(String[] args) {
-    String prompt = args.length > 0 ? args[0] : "When Mary and John went to the store, John gave a drink to";
-    String target = args.length > 1 ? args[1] : " Mary";
-    String distractor = args.length > 2 ? args[2] : " John";
     String modelName = args.length > 3 ? args[3] : "gpt2-small";
-
     try (StandardModelContext context = openModel(modelName)) {
+      // The toy model knows only the King James Bible: by default, ask it about a verse from there.
+      String[] question = context.modelName().contains(TOY_MODEL) ? TOY_PROMPT : GPT2_PROMPT;
+      String prompt = args.length > 0 ? args[0] : question[0];
+      String target = args.length > 1 ? args[1] : question[1];
+      String distractor = args.length > 2 ? args[2] : question[2];
       InteractiveModel debugger = InteractiveModel.builder(context).build();
       TdbRequestSpec clean = TdbRequestSpec.builder(prompt).target(target).distractor(distractor)
           .topAndBottomKForNodeTable(ROWS).build();
@@ -145,6 +158,16 @@ public final class WhyThisToken {
       return context;
     } catch (RuntimeException e) {
       context.close();
+      for (String candidate : List.of(TOY_MODEL, "../" + TOY_MODEL)) {
+        Path toy = Path.of(candidate);
+        if (Files.isRegularFile(toy.resolve("model.safetensors"))) {
+          System.out.printf(
+              "GPT-2 small is not cached and cannot be downloaded (%s);%nusing the toy GPT-2 trained on the"
+                  + " King James Bible at %s (see its MODEL_CARD.md)%n%n",
+              e.getMessage(), TOY_MODEL);
+          return StandardModelContext.load(toy.toAbsolutePath().normalize().toString());
+        }
+      }
       Path tiny = findTinyModel();
       System.out.printf(
           "GPT-2 small is not cached and cannot be downloaded (%s);%nusing the tiny random model at %s%n%n",
@@ -152,7 +175,6 @@ public final class WhyThisToken {
       return StandardModelContext.load(tiny.toString());
     }
   }
-
   static Path findTinyModel() {
     for (String candidate : List.of("fixtures/tiny/data/tiny-gpt2-hf", "../fixtures/tiny/data/tiny-gpt2-hf")) {
       Path p = Path.of(candidate);
