@@ -638,7 +638,8 @@ public final class DerivedScalarStore implements AutoCloseable {
 
   /**
    * The index into this store's DST of each node's type (the original's {@code
-   * get_ds_indices_for_node_indices}), each checked against the store.
+   * get_ds_indices_for_node_indices}), each checked against the store (negative tensor indices
+   * count from the end, as in torch).
    *
    * @throws IllegalArgumentException if a node's type has no single DST here, or its pass, layer
    *     or tensor indices are not in the store (the message names the valid range)
@@ -666,10 +667,13 @@ public final class DerivedScalarStore implements AutoCloseable {
     }
     for (int d = 0; d < indices.size(); d++) {
       Integer i = indices.get(d);
-      if (i != null && (i < 0 || i >= shape[d])) {
+      // Negative indices count from the end, as in the original (torch indexing): the debugger's
+      // token index -1 is the last token.
+      if (i != null && (i < -shape[d] || i >= shape[d])) {
         throw new IllegalArgumentException(
             index + ": " + (d < spec.size() ? spec.get(d).value() : "dimension " + d) + " index "
-                + i + " is out of range; valid 0.." + (shape[d] - 1));
+                + i + " is out of range; valid " + (-shape[d]) + ".." + (shape[d] - 1)
+                + " (negative indices count from the end)");
       }
     }
     return tensor;

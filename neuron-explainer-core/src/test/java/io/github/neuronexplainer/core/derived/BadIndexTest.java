@@ -51,11 +51,13 @@ class BadIndexTest {
       DerivedScalarStore store = store(manager);
       assertArrayEquals(new float[] {12}, store.get(new DerivedScalarIndex(MLP, List.of(1, 2), 3, PassType.FORWARD)));
       refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(2, 0), 3, PassType.FORWARD)),
-          "sequence_tokens index 2", "valid 0..1");
+          "sequence_tokens index 2", "valid -2..1");
       refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 3), 1, PassType.FORWARD)),
-          "mlp_acts index 3", "valid 0..2");
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(-1, 0), 1, PassType.FORWARD)),
-          "index -1", "valid 0..1");
+          "mlp_acts index 3", "valid -3..2");
+      // as in torch, a negative index counts from the end
+      assertArrayEquals(new float[] {4}, store.get(new DerivedScalarIndex(MLP, List.of(-1, 0), 1, PassType.FORWARD)));
+      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(-3, 0), 1, PassType.FORWARD)),
+          "index -3", "valid -2..1");
       refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0, 0), 1, PassType.FORWARD)),
           "3 tensor indices", "2 dimensions");
       refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0), 2, PassType.FORWARD)),
@@ -65,7 +67,7 @@ class BadIndexTest {
       refused(() -> store.getScalars(List.of(new DerivedScalarIndex(MLP, Arrays.asList(0, null), 1, PassType.FORWARD))),
           "does not name a single scalar");
       refused(() -> store.getScalars(List.of(new DerivedScalarIndex(MLP, List.of(1, 5), 1, PassType.FORWARD))),
-          "valid 0..2");
+          "valid -3..2");
     }
   }
 
@@ -80,7 +82,7 @@ class BadIndexTest {
       assertArrayEquals(new float[] {4}, store.derivedScalarsForNodeIndices(List.of(good)));
       refused(() -> store.dsIndicesForNodeIndices(
               List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 7), 1, PassType.FORWARD))),
-          "mlp_acts index 7", "valid 0..2");
+          "mlp_acts index 7", "valid -3..2");
       refused(() -> store.dsIndicesForNodeIndices(
               List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 0), 0, PassType.FORWARD))),
           "no layer 0", "[1, 3]");
