@@ -97,22 +97,8 @@ class InteractiveConformanceTest {
     Pack pack = golden.pack();
     InteractiveModel.Builder builder = InteractiveModel.builder(fixtures.of(pack).model())
         .modelName(pack.manifest().path("model").path("path").asText());
-    List<String> families =
-        switch (golden.setup()) {
-          case "none" -> List.of();
-          case "mlp" -> List.of("mlp");
-          case "attn" -> List.of("attn");
-          case "mlp_attn" -> List.of("mlp", "attn");
-          case "resid_mlp_attn" -> List.of("resid_mlp", "attn");
-          default -> throw new IllegalArgumentException("Unknown autoencoder setup " + golden.setup());
-        };
-    for (String family : families) {
-      LazyAutoencoderContext context =
-          LazyAutoencoderContext.builder(pack.autoencoderFamily(family).safetensorsConfig())
-              .baseDir(pack.data(""))
-              .omitDeadLatents(true)
-              .build(manager);
-      context.warmup();
+    for (String family : InteractiveGolden.autoencoderFamilies(golden.setup())) {
+      LazyAutoencoderContext context = InteractiveGolden.harnessAutoencoder(pack, family, manager);
       builder.autoencoder(folderName(pack, family), context);
     }
     return builder.build();

@@ -1,8 +1,10 @@
 package io.github.neuronexplainer.conformance.interactive;
 
+import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.github.neuronexplainer.conformance.Pack;
 import io.github.neuronexplainer.debugger.api.Endpoint;
+import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -56,6 +58,29 @@ record InteractiveGolden(Pack pack, String file, JsonNode json) {
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + path, e);
     }
+  }
+
+  /** The SAE families of the manifest that an autoencoder setup of the harness injects. */
+  static List<String> autoencoderFamilies(String setup) {
+    return switch (setup) {
+      case "none" -> List.of();
+      case "mlp" -> List.of("mlp");
+      case "attn" -> List.of("attn");
+      case "mlp_attn" -> List.of("mlp", "attn");
+      case "resid_mlp_attn" -> List.of("resid_mlp", "attn");
+      default -> throw new IllegalArgumentException("Unknown autoencoder setup " + setup);
+    };
+  }
+
+  /** An SAE family's context as the harness builds it: dead latents omitted, warmed up. */
+  static LazyAutoencoderContext harnessAutoencoder(Pack pack, String family, NDManager manager) {
+    LazyAutoencoderContext context =
+        LazyAutoencoderContext.builder(pack.autoencoderFamily(family).safetensorsConfig())
+            .baseDir(pack.data(""))
+            .omitDeadLatents(true)
+            .build(manager);
+    context.warmup();
+    return context;
   }
 
   Endpoint endpoint() {

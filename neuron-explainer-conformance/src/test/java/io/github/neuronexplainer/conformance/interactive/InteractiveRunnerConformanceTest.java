@@ -264,22 +264,8 @@ class InteractiveRunnerConformanceTest {
     private final List<LazyAutoencoderContext> owned = new ArrayList<>();
 
     Autoencoders(Pack pack, String setup, NDManager manager) {
-      List<String> families =
-          switch (setup) {
-            case "none" -> List.of();
-            case "mlp" -> List.of("mlp");
-            case "attn" -> List.of("attn");
-            case "mlp_attn" -> List.of("mlp", "attn");
-            case "resid_mlp_attn" -> List.of("resid_mlp", "attn");
-            default -> throw new IllegalArgumentException("Unknown autoencoder setup " + setup);
-          };
-      for (String family : families) {
-        LazyAutoencoderContext context =
-            LazyAutoencoderContext.builder(pack.autoencoderFamily(family).safetensorsConfig())
-                .baseDir(pack.data(""))
-                .omitDeadLatents(true)
-                .build(manager);
-        context.warmup();
+      for (String family : InteractiveGolden.autoencoderFamilies(setup)) {
+        LazyAutoencoderContext context = InteractiveGolden.harnessAutoencoder(pack, family, manager);
         owned.add(context);
         list.add(context);
       }

@@ -174,25 +174,29 @@ final class DeriverSupport {
 
   static ScalarDeriver write(
       ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor) {
-    return inner.applyLayerwiseTransform(
-        dst,
-        (inputs, layer, pass) -> {
-          requireForward(dst, pass, "write");
-          NDArray a = inputs.get(0);
-          return DerivedScalarKernels.write(a, writeTensor.at(layer, a));
-        });
+    return forwardWrite(inner, dst, writeTensor, DerivedScalarKernels::write);
   }
 
   static ScalarDeriver writeVectors(
       ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor) {
+    return forwardWrite(inner, dst, writeTensor, DerivedScalarKernels::writeVectors);
+  }
+
+  /** {@code kernel(activations, write tensor)} per layer, forward only. */
+  private static ScalarDeriver forwardWrite(
+      ScalarDeriver inner,
+      DerivedScalarType dst,
+      WriteTensor writeTensor,
+      java.util.function.BinaryOperator<NDArray> kernel) {
     return inner.applyLayerwiseTransform(
         dst,
         (inputs, layer, pass) -> {
           requireForward(dst, pass, "write");
           NDArray a = inputs.get(0);
-          return DerivedScalarKernels.writeVectors(a, writeTensor.at(layer, a));
+          return kernel.apply(a, writeTensor.at(layer, a));
         });
   }
+
 
   // ---------------------------------------------------------------- final residual grad (C3, C4)
 
