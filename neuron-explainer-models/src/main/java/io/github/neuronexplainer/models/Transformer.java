@@ -34,7 +34,8 @@ import java.util.Map;
  * each with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
  * forward parts run in parallel; backward passes take turns on one JVM-wide lock (see {@link
  * HookedPass}). Results do not depend on the number of threads ({@code ConcurrencyTest}). Do not
- * {@link #close()} the model while passes run.
+ * {@link #close()} the model while passes run. When the JVM exits, it waits for the passes in
+ * flight ({@link LibtorchExitGuard}).
  */
 public final class Transformer implements AutoCloseable {
   private final TransformerConfig config;
