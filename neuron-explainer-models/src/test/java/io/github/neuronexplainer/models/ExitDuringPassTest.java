@@ -34,7 +34,7 @@ class ExitDuringPassTest {
     runChild("backward");
   }
 
-  /** Runs the child; checks that it exited with its status and wrote no crash log; its output. */
+  /** Runs the child, checks that it exited with its status and wrote no crash log; its output. */
   private static String runChild(String mode) throws IOException, InterruptedException {
     Path dir = Files.createTempDirectory("exit-during-pass");
     Path output = dir.resolve("output.txt");
@@ -62,6 +62,8 @@ class ExitDuringPassTest {
     assertTrue(exited, "the child JVM did not exit:\n" + log);
     assertEquals(0, crashes == null ? 0 : crashes.length, "the child JVM crashed:\n" + log);
     assertEquals(ExitDuringBackward.EXIT_STATUS, child.exitValue(), log);
+    Files.delete(output); // kept, with any crash log, when an assertion fails
+    Files.delete(dir);
     return log;
   }
 }
