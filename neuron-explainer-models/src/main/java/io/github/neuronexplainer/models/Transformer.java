@@ -13,6 +13,7 @@ import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.HookedPass;
 import io.github.neuronexplainer.models.hooks.Hooks;
+import io.github.neuronexplainer.models.hooks.LibtorchExitGuard;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -33,7 +34,8 @@ import java.util.Map;
  * each with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
  * forward parts run in parallel; backward passes take turns on one JVM-wide lock (see {@link
  * HookedPass}). Results do not depend on the number of threads ({@code ConcurrencyTest}). Do not
- * {@link #close()} the model while passes run.
+ * {@link #close()} the model while passes run. When the JVM exits, it waits for the passes in
+ * flight ({@link LibtorchExitGuard}).
  */
 public final class Transformer implements AutoCloseable {
   private final TransformerConfig config;
@@ -516,7 +518,7 @@ public final class Transformer implements AutoCloseable {
     }
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks.build(), passManager, gradients);
-      withGradMode(
+      runGuarded(
           gradients,
           () -> {
             NDArray logits =
@@ -551,7 +553,7 @@ public final class Transformer implements AutoCloseable {
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks, passManager, false);
       NDArray logits =
-          withGradMode(
+          runGuarded(
               false,
               () -> forward(batch.tokensArray(passManager), batch.padArray(passManager), null, pass));
       logits.attach(owner);
@@ -599,7 +601,7 @@ public final class Transformer implements AutoCloseable {
               stepManager.create(stepTokens, new Shape(b, first ? batch.length() : 1));
           NDArray pad = first ? batch.padArray(stepManager) : null;
           NDArray logits =
-              withGradMode(
+              runGuarded(
                   false,
                   () -> {
                     NDArray x = runTorso(runEmbed(tokens, pad, cache, pass), pad, cache, pass);
@@ -650,6 +652,14 @@ public final class Transformer implements AutoCloseable {
     } finally {
       JniUtils.setGradMode(previous);
     }
+  }
+
+  /**
+   * {@link #withGradMode} for one of this model's passes, which the JVM's exit waits for ({@link
+   * LibtorchExitGuard}: an exit during a pass would otherwise crash in libtorch).
+   */
+  private static <T> T runGuarded(boolean gradients, java.util.function.Supplier<T> pass) {
+    return LibtorchExitGuard.run(() -> withGradMode(gradients, pass));
   }
 
   /** Refuses hooks that could never run on this model: a layer outside {@code [0, nLayers)}. */

@@ -27,7 +27,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * passes may run on different threads at once; their backward passes take turns on one JVM-wide
  * lock, since libtorch's autograd engine is shared by the whole process and DJL's gradient API is
  * JVM-wide (one gradient collector per JVM): the library does not rely on concurrent backward
- * passes being safe.
+ * passes being safe. The JVM's exit waits for a backward pass in flight ({@link
+ * LibtorchExitGuard}).
  */
 public final class HookedPass {
   private static final ReentrantLock BACKWARD_LOCK = new ReentrantLock();
@@ -168,12 +169,16 @@ public final class HookedPass {
     if (loss.getShape().size() != 1) {
       throw new IllegalArgumentException("The loss must be a scalar, got shape " + loss.getShape());
     }
-    BACKWARD_LOCK.lock();
-    try {
-      backwardLocked(loss);
-    } finally {
-      BACKWARD_LOCK.unlock();
-    }
+    LibtorchExitGuard.run(
+        () -> {
+          BACKWARD_LOCK.lock();
+          try {
+            backwardLocked(loss);
+          } finally {
+            BACKWARD_LOCK.unlock();
+          }
+          return null;
+        });
   }
 
   private void backwardLocked(NDArray loss) {
