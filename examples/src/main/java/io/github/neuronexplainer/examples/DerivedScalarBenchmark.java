@@ -89,7 +89,7 @@ public final class DerivedScalarBenchmark {
               try (PromptDerivedScalars result =
                   DerivedScalarComputation.getDerivedScalarsForPrompt(
                       model, tokens, loss, List.of(), requests, manager)) {
-                ActivationsAndMetadata.TopK top = result.derivedScalars().topk(100);
+                ActivationsAndMetadata.TopK top = result.derivedScalars().topkLikeOriginal(100);
                 return top.values()[0];
               }
             };

@@ -84,7 +84,7 @@ public final class PromptReport {
           .get(LayerIndex.NONE).toFloatArray();
       report.tokenHeatmap("Token attribution (embedding \u00d7 gradient of the logit difference)",
           strings, attribution);
-      ActivationsAndMetadata.TopK top = store.topkAcrossDsts(12, PassType.FORWARD, nodeScores, null, true);
+      ActivationsAndMetadata.TopK top = store.topk(12, PassType.FORWARD, nodeScores, null, true);
       List<NodeRow> rows = new ArrayList<>(NodeRow.fromTopK(top, strings));
       for (int i = 0; i < rows.size(); i++) {
         DerivedScalarIndex index = top.indices().get(i);
@@ -93,7 +93,7 @@ public final class PromptReport {
         }
       }
       report.nodeTable("Top 12 nodes by activation \u00d7 gradient", rows);
-      topNeuron = store.topkAcrossDsts(1, PassType.FORWARD, List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD), null, true)
+      topNeuron = store.topk(1, PassType.FORWARD, List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD), null, true)
           .indices().get(0);
     }
 

@@ -113,12 +113,12 @@ class TopkConformanceTest {
       // The original's KeyError: filter_pass_type is a no-op, so a DST without this pass fails.
       assertThrows(
           IllegalArgumentException.class,
-          () -> target.topk(10, PassType.BACKWARD, selected, null, largest),
+          () -> target.topkLikeOriginal(10, PassType.BACKWARD, selected, null, largest),
           label);
       return;
     }
     int k = golden.get("k").asInt();
-    ActivationsAndMetadata.TopK ours = target.topk(k, pass, selected, null, largest);
+    ActivationsAndMetadata.TopK ours = target.topkLikeOriginal(k, pass, selected, null, largest);
     float[] values = ours.values();
     JsonNode goldenValues = golden.get("values");
     assertEquals(golden.get("n_returned").asInt(), values.length, label + ": n_returned");

@@ -383,11 +383,40 @@ public final class ActivationsAndMetadata {
     public TopK {
       values = values.clone();
       indices = List.copyOf(indices);
+      if (values.length != indices.size()) {
+        throw new IllegalArgumentException(
+            values.length + " values but " + indices.size() + " indices in a top-k result");
+      }
     }
 
     @Override
     public float[] values() {
       return values.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof TopK other
+          && java.util.Arrays.equals(values, other.values)
+          && indices.equals(other.indices);
+    }
+
+    @Override
+    public int hashCode() {
+      return 31 * java.util.Arrays.hashCode(values) + indices.hashCode();
+    }
+
+    /** One entry per line: value, DST, layer, pass and tensor indices. */
+    @Override
+    public String toString() {
+      StringBuilder sb = new StringBuilder("TopK[" + values.length + "]");
+      for (int i = 0; i < values.length; i++) {
+        DerivedScalarIndex index = indices.get(i);
+        sb.append(String.format(java.util.Locale.ROOT, "%n  %+.6g  %s layer %s %s %s", values[i],
+            index.dst(), io.github.neuronexplainer.core.locations.LayerIndex.format(index.layerIndex()),
+            index.passType().value(), index.tensorIndices()));
+      }
+      return sb.toString();
     }
   }
 

@@ -234,7 +234,7 @@ public final class DerivedScalarStore implements AutoCloseable {
    * @throws IllegalArgumentException if a DST has no entry for {@code passType} (the original's
    *     KeyError)
    */
-  public ActivationsAndMetadata.TopK topk(
+  public ActivationsAndMetadata.TopK topkLikeOriginal(
       Integer k,
       PassType passType,
       Collection<DerivedScalarType> dsts,
@@ -265,17 +265,26 @@ public final class DerivedScalarStore implements AutoCloseable {
     return toTopK(merged, mergedIndices, merged.size());
   }
 
-  /** {@link #topk(Integer, PassType, Collection, List, boolean)} of every DST, FORWARD, largest. */
-  public ActivationsAndMetadata.TopK topk(Integer k) {
+  /**
+   * The k largest FORWARD scalars over every DST: {@link #topk(int, PassType, Collection, List,
+   * boolean)}.
+   */
+  public ActivationsAndMetadata.TopK topk(int k) {
     return topk(k, PassType.FORWARD, null, null, true);
   }
 
+  /** {@link #topkLikeOriginal(Integer, PassType, Collection, List, boolean)} of every DST, FORWARD, largest. */
+  public ActivationsAndMetadata.TopK topkLikeOriginal(Integer k) {
+    return topkLikeOriginal(k, PassType.FORWARD, null, null, true);
+  }
+
   /**
-   * The fixed top-k (quirk Q4 fixed): the global k best scalars over the selected DSTs of {@code
-   * passType} (DSTs without that pass are skipped), honouring {@code layerIndices}, ordered by
-   * {@code largest}.
+   * The top-k (quirk Q4 fixed): the global k best scalars over the selected DSTs of {@code
+   * passType} (null: all; DSTs without that pass are skipped), honouring {@code layerIndices}
+   * (null: all), ordered by {@code largest}; ties keep the lowest positions. The original's
+   * version, which can return more than k, is {@link #topkLikeOriginal}.
    */
-  public ActivationsAndMetadata.TopK topkAcrossDsts(
+  public ActivationsAndMetadata.TopK topk(
       int k,
       PassType passType,
       Collection<DerivedScalarType> dsts,
@@ -320,7 +329,7 @@ public final class DerivedScalarStore implements AutoCloseable {
         dsts.add(dst);
       }
     }
-    ActivationsAndMetadata.TopK all = topk(1, PassType.FORWARD, dsts, layerIndices, true);
+    ActivationsAndMetadata.TopK all = topkLikeOriginal(1, PassType.FORWARD, dsts, layerIndices, true);
     if (all.values().length == 0) {
       throw new IllegalArgumentException(
           "No FORWARD scalar of node type " + (nodeType == null ? "any" : nodeType) + " in " + this);

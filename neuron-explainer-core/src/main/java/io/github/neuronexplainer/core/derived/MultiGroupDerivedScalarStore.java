@@ -97,11 +97,11 @@ public final class MultiGroupDerivedScalarStore<G> implements AutoCloseable {
         DerivedScalarStore ranked = transformed(e.getValue(), transformActivations);
         List<DerivedScalarIndex> indices =
             new ArrayList<>(
-                ranked.topk(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, true).indices());
+                ranked.topkLikeOriginal(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, true).indices());
         if (!derivers.excludeBottomK(e.getKey())) {
           indices.addAll(
               ranked
-                  .topk(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, false)
+                  .topkLikeOriginal(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, false)
                   .indices());
         }
         for (DerivedScalarIndex index : indices) {

@@ -97,8 +97,8 @@ class BadIndexTest {
     try (NDManager manager = NDManager.newBaseManager()) {
       DerivedScalarStore store = store(manager);
       refused(() -> store.get(MLP, PassType.FORWARD).topk(-1, true), "k must be >= 0", "12 scalars");
-      refused(() -> store.topk(-2), "k must be >= 0");
-      refused(() -> store.topkAcrossDsts(-1, PassType.FORWARD, null, null, true), "k must be >= 0");
+      refused(() -> store.topkLikeOriginal(-2), "k must be >= 0");
+      refused(() -> store.topk(-1, PassType.FORWARD, null, null, true), "k must be >= 0");
       // k larger than the store returns everything, as in the original.
       assertEquals(12, store.get(MLP, PassType.FORWARD).topk(100, true).values().length);
       assertEquals(0, store.get(MLP, PassType.FORWARD).topk(0, true).values().length);

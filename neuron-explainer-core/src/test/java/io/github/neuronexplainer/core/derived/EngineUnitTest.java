@@ -107,7 +107,7 @@ class EngineUnitTest {
       assertArrayEquals(
           new float[] {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23},
           store.get(new DerivedScalarIndex(dst, Arrays.asList(0, null, null), 5, PassType.FORWARD)));
-      ActivationsAndMetadata.TopK top = store.topk(2);
+      ActivationsAndMetadata.TopK top = store.topkLikeOriginal(2);
       assertArrayEquals(new float[] {48, 47}, top.values());
       assertEquals(
           List.of(
@@ -115,20 +115,35 @@ class EngineUnitTest {
               new DerivedScalarIndex(dst, List.of(1, 2, 3), 5, PassType.FORWARD)),
           top.indices());
       assertArrayEquals(new float[] {48}, store.max(null, null).values());
-      assertArrayEquals(new float[] {47, 45}, store.filterLayers(List.of(5)).topk(2).values());
-      assertArrayEquals(new float[] {48, 46}, store.filterLayers(List.of(6)).topk(2).values());
+      assertArrayEquals(new float[] {47, 45}, store.filterLayers(List.of(5)).topkLikeOriginal(2).values());
+      assertArrayEquals(new float[] {48, 46}, store.filterLayers(List.of(6)).topkLikeOriginal(2).values());
       assertEquals(
-          store.filterLayers(List.of(6)).topk(2).indices().get(0), store.topk(2).indices().get(0));
+          store.filterLayers(List.of(6)).topkLikeOriginal(2).indices().get(0), store.topkLikeOriginal(2).indices().get(0));
       // Quirk Q4: the faithful topk ignores its layer filter; the fixed one honours it.
       assertArrayEquals(
-          new float[] {48, 47}, store.topk(2, PassType.FORWARD, null, List.of(5), true).values());
+          new float[] {48, 47}, store.topkLikeOriginal(2, PassType.FORWARD, null, List.of(5), true).values());
       assertArrayEquals(
           new float[] {47, 45},
-          store.topkAcrossDsts(2, PassType.FORWARD, null, List.of(5), true).values());
+          store.topk(2, PassType.FORWARD, null, List.of(5), true).values());
       // Faithful bottom-k is sorted descending; the fixed one ascending.
-      assertArrayEquals(new float[] {2, 1}, store.topk(2, PassType.FORWARD, null, null, false).values());
+      assertArrayEquals(new float[] {2, 1}, store.topkLikeOriginal(2, PassType.FORWARD, null, null, false).values());
       assertArrayEquals(
-          new float[] {1, 2}, store.topkAcrossDsts(2, PassType.FORWARD, null, null, false).values());
+          new float[] {1, 2}, store.topk(2, PassType.FORWARD, null, null, false).values());
+      // With two DSTs the faithful version returns k per DST; topk(k) returns k.
+      DerivedScalarStore two =
+          DerivedScalarStore.fromList(
+              List.of(
+                  new ActivationsAndMetadata(dst, PassType.FORWARD, layers),
+                  new ActivationsAndMetadata(DerivedScalarType.ATTN_QK_LOGITS, PassType.FORWARD,
+                      Map.of(5, manager.arange(0f, 24f).reshape(2, 3, 4)))));
+      assertEquals(4, two.topkLikeOriginal(2).values().length);
+      assertArrayEquals(new float[] {48, 47}, two.topk(2).values());
+      // Top-k results compare by value and print their entries.
+      assertEquals(store.topk(2), two.topk(2));
+      assertEquals(store.topk(2).hashCode(), two.topk(2).hashCode());
+      assertNotEquals(store.topk(2), store.topk(3));
+      assertTrue(store.topk(1).toString().contains("+48.0000  " + dst + " layer 6 forward [1, 2, 3]"),
+          store.topk(1).toString());
       // Additivity over layers (test_create_ds_store).
       assertEquals(
           store.sum(null, List.of(5, 6)), store.sum(null, List.of(5)) + store.sum(null, List.of(6)));
@@ -151,12 +166,12 @@ class EngineUnitTest {
                       DerivedScalarType.MLP_ACT_TIMES_GRAD,
                       PassType.FORWARD,
                       Map.of(0, manager.create(new float[][] {{-1, 7, 0}, {8, 6, 0.5f}})))));
-      ActivationsAndMetadata.TopK top = store.topk(3);
+      ActivationsAndMetadata.TopK top = store.topkLikeOriginal(3);
       assertArrayEquals(new float[] {9, 8, 7, 6, 5, 4}, top.values());
       assertEquals(DerivedScalarType.MLP_POST_ACT, top.indices().get(0).dst());
       assertEquals(List.of(1, 1), top.indices().get(0).tensorIndices());
       assertArrayEquals(
-          new float[] {3, 2, 1, 0.5f, 0, -1}, store.topk(3, PassType.FORWARD, null, null, false).values());
+          new float[] {3, 2, 1, 0.5f, 0, -1}, store.topkLikeOriginal(3, PassType.FORWARD, null, null, false).values());
     }
   }
 
