@@ -110,7 +110,7 @@ public final class ActivationsAndMetadata {
    *
    * @param desired the destination layers; null = this map's own layers in numeric order
    */
-  public ActivationsAndMetadata applyLayerIndexer(
+  ActivationsAndMetadata applyLayerIndexer(
       LayerIndexer indexer, List<Integer> desired, NDManager manager) {
     List<Integer> destinations = desired == null ? layerIndices() : desired;
     List<Integer> sources = indexer.sourceLayers(destinations);

@@ -10,7 +10,7 @@ import java.util.List;
  *
  * <p>All implementations are immutable and thread-safe.
  */
-public sealed interface LayerIndexer
+sealed interface LayerIndexer
     permits LayerIndexer.Identity,
         LayerIndexer.Offset,
         LayerIndexer.Constant,

@@ -32,7 +32,7 @@ public final class ScalarDeriver {
   private final TensorFunction tensorFunction;
   private final LocationWithinLayer specifiedLocation;
 
-  public ScalarDeriver(
+  ScalarDeriver(
       DerivedScalarType dst,
       DstConfig config,
       List<ScalarSource> sources,
@@ -48,7 +48,7 @@ public final class ScalarDeriver {
     this.specifiedLocation = specifiedLocation;
   }
 
-  public ScalarDeriver(
+  ScalarDeriver(
       DerivedScalarType dst,
       DstConfig config,
       List<ScalarSource> sources,
@@ -64,7 +64,7 @@ public final class ScalarDeriver {
     return config;
   }
 
-  public List<ScalarSource> sources() {
+  List<ScalarSource> sources() {
     return sources;
   }
 
@@ -151,7 +151,7 @@ public final class ScalarDeriver {
    * A deriver of {@code newDst} whose function gets this deriver's FORWARD output and {@code
    * other}'s tensor at each layer.
    */
-  public ScalarDeriver applyLayerwiseTransformWithOther(
+  ScalarDeriver applyLayerwiseTransformWithOther(
       DerivedScalarType newDst, ScalarSource other, TensorFunction f) {
     return new ScalarDeriver(
         newDst,

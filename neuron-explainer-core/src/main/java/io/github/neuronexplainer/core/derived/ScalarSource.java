@@ -10,7 +10,7 @@ import java.util.Objects;
  * An input of a {@link ScalarDeriver}: a raw activation or another deriver's output, read at a
  * fixed pass type through a layer indexer. Immutable and thread-safe.
  */
-public sealed interface ScalarSource permits ScalarSource.Raw, ScalarSource.Derived {
+sealed interface ScalarSource permits ScalarSource.Raw, ScalarSource.Derived {
 
   PassType passType();
 
