@@ -345,8 +345,9 @@ public final class InteractiveModel {
         derivers.put(group, built);
         excludeBottomK.put(group, options.excludeBottomK() && group.excludeBottomK());
       });
-      return MultiGroupDerivedScalarStore.deriveFromRaw(
-          result.stores().rawActivations(), new MultiGroupScalarDerivers<>(derivers, excludeBottomK), manager);
+      // The runner derived every group's DSTs (with these configs) once for the prompt.
+      return MultiGroupDerivedScalarStore.viewOf(
+          result.stores().derivedScalars(), new MultiGroupScalarDerivers<>(derivers, excludeBottomK));
     }
 
     /** Step 2: the top-k nodes of every top-k spec, over the batch; dependent specs share them. */

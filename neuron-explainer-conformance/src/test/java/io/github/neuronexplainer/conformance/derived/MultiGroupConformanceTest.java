@@ -1,6 +1,7 @@
 package io.github.neuronexplainer.conformance.derived;
 
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -98,6 +99,33 @@ class MultiGroupConformanceTest {
                 return new NodeIndex(node.nodeType(), indices, node.layerIndex(), node.passType());
               });
       atToken.nodes().forEach(n -> assertEquals(token, n.tensorIndices().get(0)));
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("packs")
+  void viewsOfOneDerivedStoreGiveTheSameNodesAndValuesAsDerivingEachGroup(Pack pack, PackFixtures fixtures) {
+    PackFixture fixture = fixtures.of(pack);
+    Pack.Prompt prompt = pack.prompts().get(0);
+    MultiGroupScalarDerivers<String> groups = groups(fixture);
+    List<ScalarDeriver> all = new ArrayList<>();
+    // every group's DSTs in one store, in another order than the groups list them
+    groups.derivers().values().forEach(list -> all.addAll(0, list));
+    try (RawActivationStore raw = fixture.rawStore(prompt, SCENARIO);
+        MultiGroupDerivedScalarStore<String> derived =
+            MultiGroupDerivedScalarStore.deriveFromRaw(raw, groups, fixture.manager());
+        DerivedScalarStore once = DerivedScalarStore.deriveFromRaw(raw, all, fixture.manager());
+        MultiGroupDerivedScalarStore<String> views = MultiGroupDerivedScalarStore.viewOf(once, groups)) {
+      MultiGroupDerivedScalarStore.TopK<String> expected = derived.topk(3, null, null);
+      MultiGroupDerivedScalarStore.TopK<String> actual = views.topk(3, null, null);
+      assertEquals(expected.nodes(), actual.nodes());
+      for (String group : List.of("WRITE_NORM", "ACT_TIMES_GRAD")) {
+        assertArrayEquals(expected.valuesByGroup().get(group), actual.valuesByGroup().get(group), group);
+      }
+      DerivedScalarStore partial = once.filterDsts(List.of(MLP_WRITE_NORM, MLP_ACT_TIMES_GRAD));
+      IllegalArgumentException missing =
+          assertThrows(IllegalArgumentException.class, () -> MultiGroupDerivedScalarStore.viewOf(partial, groups));
+      assertTrue(missing.getMessage().contains("UNFLATTENED_ATTN_WRITE_NORM"), missing.getMessage());
     }
   }
 

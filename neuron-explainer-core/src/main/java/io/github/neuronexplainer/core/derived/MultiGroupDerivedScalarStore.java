@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.NodeType;
+import io.github.neuronexplainer.core.locations.PassType;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -43,20 +44,58 @@ public final class MultiGroupDerivedScalarStore<G> implements AutoCloseable {
       RawActivationStore raw, MultiGroupScalarDerivers<G> derivers, NDManager parent) {
     Map<G, DerivedScalarStore> stores = new LinkedHashMap<>();
     try {
-      Set<NodeType> nodeTypes = null;
       for (Map.Entry<G, List<ScalarDeriver>> e : derivers.derivers().entrySet()) {
-        DerivedScalarStore store = DerivedScalarStore.deriveFromRaw(raw, e.getValue(), parent);
-        stores.put(e.getKey(), store);
-        if (nodeTypes == null) {
-          nodeTypes = store.nodeTypes();
-        } else if (!nodeTypes.equals(store.nodeTypes())) {
-          throw new IllegalStateException(
-              "Group " + e.getKey() + " covers " + store.nodeTypes() + ", others " + nodeTypes);
-        }
+        stores.put(e.getKey(), DerivedScalarStore.deriveFromRaw(raw, e.getValue(), parent));
       }
+      return checked(stores, derivers);
     } catch (RuntimeException ex) {
       stores.values().forEach(DerivedScalarStore::close);
       throw ex;
+    }
+  }
+
+  /**
+   * The groups as views of a store that already holds every group's DSTs, derived with the same
+   * configs (e.g. the runner's store of a prompt): nothing is derived again. The views own nothing,
+   * so {@code derived} must stay open while this store is used; closing this store is a no-op.
+   *
+   * @throws IllegalArgumentException if {@code derived} lacks a DST of a group
+   * @throws IllegalStateException if the groups' stores cover different node types
+   */
+  public static <G> MultiGroupDerivedScalarStore<G> viewOf(
+      DerivedScalarStore derived, MultiGroupScalarDerivers<G> derivers) {
+    Map<G, DerivedScalarStore> stores = new LinkedHashMap<>();
+    for (Map.Entry<G, List<ScalarDeriver>> e : derivers.derivers().entrySet()) {
+      // In the group's deriver order, as deriveFromRaw lays them out (rankings see the same order).
+      List<ActivationsAndMetadata> entries = new ArrayList<>();
+      for (ScalarDeriver deriver : e.getValue()) {
+        for (PassType pass : deriver.derivablePassTypes()) {
+          if (!derived.contains(deriver.dst(), pass)) {
+            throw new IllegalArgumentException(
+                "Group " + e.getKey() + " needs " + deriver.dst() + "/" + pass.value()
+                    + ", which the store does not hold (it has " + derived.entries().keySet()
+                    + "); derive it with deriveFromRaw instead");
+          }
+          entries.add(derived.get(deriver.dst(), pass));
+        }
+      }
+      stores.put(e.getKey(), DerivedScalarStore.fromList(entries));
+    }
+    return checked(stores, derivers);
+  }
+
+  /** The store over {@code stores}, after checking that every group covers the same node types. */
+  private static <G> MultiGroupDerivedScalarStore<G> checked(
+      Map<G, DerivedScalarStore> stores, MultiGroupScalarDerivers<G> derivers) {
+    Set<NodeType> nodeTypes = null;
+    for (Map.Entry<G, DerivedScalarStore> e : stores.entrySet()) {
+      DerivedScalarStore store = e.getValue();
+      if (nodeTypes == null) {
+        nodeTypes = store.nodeTypes();
+      } else if (!nodeTypes.equals(store.nodeTypes())) {
+        throw new IllegalStateException(
+            "Group " + e.getKey() + " covers " + store.nodeTypes() + ", others " + nodeTypes);
+      }
     }
     return new MultiGroupDerivedScalarStore<>(stores, derivers);
   }
