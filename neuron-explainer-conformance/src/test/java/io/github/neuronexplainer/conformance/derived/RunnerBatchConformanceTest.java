@@ -104,6 +104,60 @@ class RunnerBatchConformanceTest {
     }
   }
 
+  /**
+   * A trace through V (batched: with and without a downstream node) back-propagates from the head's
+   * direct effect, which the engine also derives from forward activations: the head's write onto the
+   * loss's final-residual gradient (final layer norm scale detached, as the debugger does), or onto
+   * the downstream node's reconstituted gradient.
+   */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("packs")
+  void aTraceThroughVIsTheHeadsDirectEffect(Pack pack, PackFixtures fixtures) {
+    PackFixture fixture = fixtures.of(pack);
+    Transformer model = fixture.model().getOrCreateModel();
+    Pack.Prompt prompt = pack.prompts().get(0);
+    int last = prompt.lastToken();
+    int head = fixture.model().nAttentionHeads() - 1;
+    NodeIndex headNode = new NodeIndex(NodeType.ATTENTION_HEAD, List.of(last, 1, head), 0, PassType.FORWARD);
+    TraceConfig downstream = new TraceConfig(
+        new NodeIndex(NodeType.MLP_NEURON, List.of(last, 1), pack.lastLayer(), PassType.FORWARD),
+        PreOrPostAct.POST, true, null, null);
+    Loss loss = Loss.logitDiff(prompt.targetToken(), prompt.distractorToken());
+    DstConfig plain = DstConfig.builder().modelContext(fixture.model()).build();
+    PromptRequest reference = PromptRequest.builder(prompt.tokens())
+        .loss(loss)
+        .ablation(new Ablation(new ActivationIndex(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE,
+            Arrays.asList(null, null), -1, PassType.BACKWARD), 0f))
+        .dst(new DstAndConfig(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, plain))
+        .dst(new DstAndConfig(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+            plain.toBuilder().traceConfig(downstream).build()))
+        .build();
+    PromptRequest onLoss = PromptRequest.builder(prompt.tokens()).loss(loss)
+        .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null)).build();
+    PromptRequest onNode = PromptRequest.builder(prompt.tokens())
+        .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, downstream)).build();
+    try (NDManager manager = NDManager.newBaseManager()) {
+      List<PromptDerivedScalars> out =
+          DerivedScalarComputation.run(model, List.of(), List.of(reference, onLoss, onNode), manager);
+      float toLoss = out.get(0).derivedScalars()
+          .get(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, PassType.FORWARD).get(0)
+          .getFloat(last, 1, head);
+      float toNode = out.get(0).derivedScalars()
+          .get(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD, PassType.FORWARD).get(0)
+          .getFloat(last, 1, head);
+      assertTrue(toLoss != 0f && toNode != 0f, "the head writes onto both directions");
+      assertClose(toLoss, out.get(1).tracedValue(), "direct effect on the loss");
+      assertClose(out.get(0).loss(), out.get(1).loss(), "loss reported beside the trace");
+      assertClose(toNode, out.get(2).tracedValue(), "direct effect on the downstream neuron");
+      assertTrue(Float.isNaN(out.get(2).loss()), "no loss without one");
+      out.forEach(PromptDerivedScalars::close);
+      assertThrows(UnsupportedDerivationException.class, () -> DerivedScalarComputation.run(model, List.of(),
+          List.of(PromptRequest.builder(prompt.tokens())
+              .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null)).build()),
+          manager), "a trace through V onto the loss without a loss");
+    }
+  }
+
   @ParameterizedTest(name = "{0}")
   @MethodSource("packs")
   void badIndicesAreRefusedWithTheValidRange(Pack pack, PackFixtures fixtures) {

@@ -64,17 +64,7 @@ class InteractiveConformanceTest {
         }
         LOG.info("{}: refused as the original ({}: {})", golden, e.kind(), e.getMessage());
       } else {
-        String answer;
-        try {
-          answer = debugger.handle(endpoint, request);
-        } catch (DebuggerException e) {
-          // The one known gap, skipped with its reason rather than hidden: the runner cannot start
-          // a backward pass at a head's direct effect through V.
-          Assumptions.assumeFalse(request.contains("\"attentionTraceType\":\"V\"")
-                  && e.kind() == DebuggerException.Kind.UNSUPPORTED,
-              golden + ": traces through V are not supported by the runner yet (" + e.getMessage() + ")");
-          throw e;
-        }
+        String answer = debugger.handle(endpoint, request);
         JsonNode actual = Pack.JSON.readTree(answer);
         comparison.compare("response", golden.response(), actual);
         comparison.assertNoFailures();

@@ -113,12 +113,6 @@ final class BatchHooks {
           throw new IllegalArgumentException(
               "An attention trace needs an attention trace type (QK, Q, K or V)");
         }
-        if (type == AttentionTraceType.V) {
-          throw new UnsupportedDerivationException(
-              "Tracing an attention head through V (the direct effect of its value write on a"
-                  + " downstream node or the loss) is not implemented by the runner yet; trace through"
-                  + " QK, Q or K");
-        }
         HookPoint detached =
             switch (type) {
               case Q -> HookPoint.ATTN_K;
@@ -187,7 +181,47 @@ final class BatchHooks {
           value[0] = read(x, target, element);
           return x;
         });
-    if (target.trace().detachLayerNormScale()) {
+    addDetachments(hooks, target, element, target.trace().detachLayerNormScale());
+  }
+
+  /**
+   * Adds the hooks of one element's trace through V ({@link DirectEffectTrace}): the values and
+   * probabilities of the traced layer are read and combined into the traced scalar in {@code
+   * value[0]}; the layer norm's scale, the queries and the keys are detached, as the original's
+   * direct-effect reconstituter does, so the gradient flows through V only.
+   *
+   * @param valueDirection {@link DirectEffectTrace#valueDirection} of this element's trace
+   */
+  static void addTraceThroughV(
+      Hooks.Builder hooks, TraceTarget target, int element, NDArray valueDirection, NDArray[] value) {
+    int layer = target.trace().layerIndex();
+    NDArray[] values = new NDArray[1];
+    hooks.forward(
+        HookPoint.ATTN_V,
+        Set.of(layer),
+        (x, ctx) -> {
+          values[0] = x.get(new NDIndex("{}", element));
+          return x;
+        });
+    hooks.forward(
+        HookPoint.ATTN_QK_PROBS,
+        Set.of(layer),
+        (x, ctx) -> {
+          checkIndices(x.getShape(), target.indices(), "trace through V of " + HookPoint.ATTN_QK_PROBS);
+          value[0] = DirectEffectTrace.directEffect(
+              x.get(new NDIndex("{}", element)), values[0], target.indices(), valueDirection);
+          return x;
+        });
+    addDetachments(hooks, target, element, TraceConfig.DETACH_LAYER_NORM_SCALE);
+    // Only V is back-propagated through, as the original's reconstituter detaches Q and K.
+    for (HookPoint queryOrKey : List.of(HookPoint.ATTN_Q, HookPoint.ATTN_K)) {
+      hooks.forward(queryOrKey, Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
+    }
+  }
+
+  private static void addDetachments(Hooks.Builder hooks, TraceTarget target, int element, boolean layerNormScale) {
+    int layer = target.trace().layerIndex();
+    if (layerNormScale) {
       hooks.forward(target.layerNormScale(), Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
     }
     if (target.detachedInput() != null) {

@@ -10,6 +10,7 @@ import io.github.neuronexplainer.core.derived.RawActivationStore;
 import io.github.neuronexplainer.core.derived.ScalarDeriver;
 import io.github.neuronexplainer.core.derived.ScalarDerivers;
 import io.github.neuronexplainer.core.derived.UnsupportedDerivationException;
+import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -120,8 +121,70 @@ public final class DerivedScalarComputation {
     if (requests.isEmpty()) {
       throw new IllegalArgumentException("Give at least one prompt");
     }
+    if (requests.stream().noneMatch(r -> DirectEffectTrace.isThroughV(r.trace()))) {
+      return runPass(model, autoencoders, requests, derivers, Set.of(), new NDArray[requests.size()], owner);
+    }
+    try (NDManager scratch = owner.newSubManager()) {
+      NDArray[] valueDirections = valueDirections(model, autoencoders, requests, scratch);
+      return runPass(model, autoencoders, requests, derivers, Set.of(), valueDirections, owner);
+    }
+  }
+
+  /**
+   * For each prompt traced through V, {@link DirectEffectTrace#valueDirection} from a first pass
+   * (all such prompts in one batch) that records the downstream gradient; null for other prompts.
+   */
+  private static NDArray[] valueDirections(
+      Transformer model, List<AutoencoderContext> autoencoders, List<PromptRequest> requests, NDManager scratch) {
+    List<Integer> traced = new ArrayList<>();
+    List<PromptRequest> downstream = new ArrayList<>();
+    List<ActivationIndex> residuals = new ArrayList<>();
+    Set<RawActivationKey> keys = new LinkedHashSet<>();
+    for (int b = 0; b < requests.size(); b++) {
+      PromptRequest request = requests.get(b);
+      if (DirectEffectTrace.isThroughV(request.trace())) {
+        BatchHooks.target(request.trace(), request.tokens().size(), autoencoders); // validates the indices
+        ActivationIndex residual = DirectEffectTrace.downstreamResidual(
+            request.trace(), request.tokens().size(), autoencoders, model.config().nLayers());
+        traced.add(b);
+        downstream.add(DirectEffectTrace.downstreamRequest(request));
+        residuals.add(residual);
+        keys.add(DirectEffectTrace.key(residual));
+      }
+    }
+    NDArray[] directions = new NDArray[requests.size()];
+    List<List<ScalarDeriver>> none = downstream.stream().map(r -> List.<ScalarDeriver>of()).toList();
+    List<PromptDerivedScalars> firstPass =
+        runPass(model, autoencoders, downstream, none, keys, new NDArray[downstream.size()], scratch);
+    try {
+      for (int i = 0; i < traced.size(); i++) {
+        ActivationIndex residual = residuals.get(i);
+        NDArray gradient = firstPass.get(i).rawActivations()
+            .get(residual.activationLocationType(), PassType.BACKWARD)
+            .get(residual.layerIndex());
+        int b = traced.get(i);
+        directions[b] = DirectEffectTrace.valueDirection(model, requests.get(b).trace(), gradient, scratch);
+      }
+    } finally {
+      firstPass.forEach(PromptDerivedScalars::close);
+    }
+    return directions;
+  }
+
+  /**
+   * One pass over the batch; {@code extraKeys} are recorded besides what the derivers read, and
+   * {@code valueDirections} holds each V trace's direction.
+   */
+  private static List<PromptDerivedScalars> runPass(
+      Transformer model,
+      List<AutoencoderContext> autoencoders,
+      List<PromptRequest> requests,
+      List<List<ScalarDeriver>> derivers,
+      Set<RawActivationKey> extraKeys,
+      NDArray[] valueDirections,
+      NDManager owner) {
     int batch = requests.size();
-    Set<RawActivationKey> captured = new LinkedHashSet<>();
+    Set<RawActivationKey> captured = new LinkedHashSet<>(extraKeys);
     for (int b = 0; b < batch; b++) {
       Set<RawActivationKey> needed = new LinkedHashSet<>();
       derivers.get(b).forEach(d -> needed.addAll(d.requiredRawActivations()));
@@ -150,7 +213,9 @@ public final class DerivedScalarComputation {
       BatchHooks.TraceTarget target =
           request.trace() == null ? null : BatchHooks.target(request.trace(), request.tokens().size(), autoencoders);
       NDArray[] value = new NDArray[1];
-      if (target != null) {
+      if (valueDirections[b] != null) {
+        BatchHooks.addTraceThroughV(hooks, target, b, valueDirections[b], value);
+      } else if (target != null) {
         BatchHooks.addTrace(hooks, target, b, value);
       }
       targets.add(target);
