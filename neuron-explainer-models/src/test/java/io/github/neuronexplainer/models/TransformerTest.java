@@ -14,6 +14,7 @@ import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.Hooks;
+import io.github.neuronexplainer.models.internal.GradMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -140,7 +141,7 @@ class TransformerTest {
       NDArray tokens = batch.tokensArray(m);
       var pass = MODEL.newPass(Hooks.none(), m, false);
       NDArray logits =
-          Transformer.withGradMode(
+          GradMode.with(
               false,
               () -> MODEL.runUnembed(MODEL.runTorso(MODEL.runEmbed(tokens, null, null, pass), null, null, pass), pass));
       assertArrayEquals(logits(MODEL, Hooks.none()), logits.toFloatArray());
