@@ -42,6 +42,8 @@ import java.util.stream.Collectors;
  */
 public final class WhyThisToken {
   private static final int ROWS = 8;
+  /** Heads to zero, one at a time and together. */
+  private static final int HEADS = 3;
 
   /** The toy GPT-2 trained on the King James Bible (see models/kjv-gpt2/MODEL_CARD.md). */
   static final String TOY_MODEL = "models/kjv-gpt2";
@@ -99,6 +101,8 @@ public final class WhyThisToken {
         System.out.printf("  %-12s %+.4f%n", quote(tokens.get(t)), perToken.get(t));
       }
 
+      printHeads(HeadAblations.run(debugger, context.nLayers(), context.nAttentionHeads(), prompt, target, distractor, HEADS), target);
+
       NodeIndex strongest = table.nodeIndices().get(rows.get(0));
       TdbRequestSpec ablated = clean.withNodeAblations(List.of(new NodeAblation(strongest, 0)));
       BatchedResponse sideBySide = debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(ablated, clean));
@@ -117,6 +121,38 @@ public final class WhyThisToken {
             cleanTable.values(GroupId.ACT_TIMES_GRAD).get(i), describe(cleanTable.nodeIndices().get(i), tokens));
       }
     }
+  }
+
+  private static void printHeads(HeadAblations.Result heads, String target) {
+    double clean = heads.cleanDifference();
+    System.out.printf("%nAttention heads by act x grad of their pattern (minus the estimated change in the"
+        + " difference if zeroed), then zeroed:%n");
+    for (HeadAblations.HeadEffect head : heads.strongest()) {
+      System.out.printf("  %-10s %+.4f   zeroed: %.4f -> %.4f (%+.4f)%n", head.name(), head.actTimesGrad(), clean,
+          head.ablatedDifference(), head.change(clean));
+    }
+    double together = heads.allStrongestAblated();
+    System.out.printf("  all %d zeroed together: %.4f -> %.4f%n", heads.strongest().size(), clean, together);
+    for (int layer = 0; layer < heads.mlpLayerAblated().size(); layer++) {
+      double mlp = heads.mlpLayerAblated().get(layer);
+      System.out.printf("  for comparison, L%d MLP zeroed: %.4f -> %.4f (%+.4f)%n", layer, clean, mlp, mlp - clean);
+    }
+    HeadAblations.HeadEffect top = heads.strongest().get(0);
+    System.out.printf("%s: zeroing %s moves the difference by %+.4f (estimated %+.4f); it pushes %s %s.%n",
+        heads.confirmsStrongest() ? "The ablation confirms the attribution" : "The ablation does not confirm the"
+            + " attribution (the head's effect is not linear in its pattern)",
+        top.name(), top.change(clean), -top.actTimesGrad(), top.actTimesGrad() > 0 ? "toward" : "away from",
+        quote(target));
+    int mlpLayer = 0;
+    for (int layer = 1; layer < heads.mlpLayerAblated().size(); layer++) {
+      if (heads.mlpLayerAblated().get(layer) < heads.mlpLayerAblated().get(mlpLayer)) {
+        mlpLayer = layer;
+      }
+    }
+    System.out.printf("The %d strongest heads together carry %s of the preference (%.0f%%); zeroing the L%d MLP"
+            + " takes away %.0f%%.%n", heads.strongest().size(),
+        Math.abs(together - clean) < 0.2 * Math.abs(clean) ? "little" : "much", 100 * (clean - together) / clean,
+        mlpLayer, 100 * (clean - heads.mlpLayerAblated().get(mlpLayer)) / clean);
   }
 
   /** Rows of the MLP and attention nodes with the largest |act x grad|, strongest first. */
