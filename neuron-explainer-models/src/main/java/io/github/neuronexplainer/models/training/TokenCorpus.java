@@ -84,6 +84,11 @@ public final class TokenCorpus {
     return seen.stream().toArray();
   }
 
+  /** A copy of the training part's token ids (all of the text when nothing is held out). */
+  public int[] trainTokenIds() {
+    return train.clone();
+  }
+
   /** A copy of the held-out part's token ids. */
   public int[] heldOutTokenIds() {
     return heldOut.clone();
