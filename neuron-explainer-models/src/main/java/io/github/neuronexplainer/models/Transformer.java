@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.math.TransformerMath;
@@ -13,7 +14,6 @@ import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.HookedPass;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import io.github.neuronexplainer.models.hooks.LibtorchExitGuard;
-import io.github.neuronexplainer.models.internal.GradMode;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -268,7 +268,7 @@ public final class Transformer implements AutoCloseable {
    * [b, s]} (bool, true = pad; null = no padding). Positions count non-pad tokens, continuing from
    * the cache's lengths when a cache is given (incremental decoding).
    */
-  NDArray runEmbed(NDArray tokens, NDArray pad, KvCache cache, HookedPass pass) {
+  public NDArray runEmbed(NDArray tokens, NDArray pad, KvCache cache, HookedPass pass) {
     NDManager m = pass.manager();
     long batch = tokens.getShape().get(0);
     long seq = tokens.getShape().get(1);
@@ -317,7 +317,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   /** All transformer layers on the residual stream {@code x} {@code [b, s, d]}. */
-  NDArray runTorso(NDArray x, NDArray pad, KvCache cache, HookedPass pass) {
+  public NDArray runTorso(NDArray x, NDArray pad, KvCache cache, HookedPass pass) {
     NDArray allPad = padForAttention(x, pad, cache, pass.manager());
     // the same causal + pad mask serves every layer
     NDArray mask = TransformerMath.attentionMask(allPad, x.getShape().get(1), pass.manager());
@@ -328,7 +328,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   /** Final layer norm and unembedding: logits {@code [b, s, vocab]}. */
-  NDArray runUnembed(NDArray x, HookedPass pass) {
+  public NDArray runUnembed(NDArray x, HookedPass pass) {
     x =
         layerNorm(
             x,
@@ -345,7 +345,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   /** Embedding, torso and unembedding: logits {@code [b, s, vocab]}. */
-  NDArray forward(NDArray tokens, NDArray pad, KvCache cache, HookedPass pass) {
+  public NDArray forward(NDArray tokens, NDArray pad, KvCache cache, HookedPass pass) {
     NDArray x = runEmbed(tokens, pad, cache, pass);
     x = runTorso(x, pad, cache, pass);
     return runUnembed(x, pass);
@@ -360,7 +360,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   /** A new, empty KV cache for incremental decoding, owned by {@code manager}. */
-  KvCache newCache(NDManager manager) {
+  public KvCache newCache(NDManager manager) {
     return new KvCache(manager, config.nLayers());
   }
 
@@ -547,16 +547,9 @@ public final class Transformer implements AutoCloseable {
    * owner}.
    */
   public NDArray logits(java.util.List<int[]> prompts, Hooks hooks, NDManager owner) {
-    return logits(TokenBatch.of(prompts, PadSide.RIGHT), hooks, owner);
-  }
-
-  /**
-   * Logits {@code [b, s, vocab]} for a padded batch (left or right), without autograd, owned by
-   * {@code owner}. Pad positions' logits are whatever the masked pass computes there.
-   */
-  public NDArray logits(TokenBatch batch, Hooks hooks, NDManager owner) {
     requireSameDevice(owner);
     checkLayers(hooks);
+    TokenBatch batch = TokenBatch.of(prompts, PadSide.RIGHT);
     try (NDManager passManager = owner.newSubManager()) {
       HookedPass pass = new HookedPass(hooks, passManager, false);
       NDArray logits =
@@ -648,11 +641,25 @@ public final class Transformer implements AutoCloseable {
   // ---------------------------------------------------------------------------------------------
 
   /**
-   * {@link GradMode#with} for one of this model's passes, which the JVM's exit waits for ({@link
+   * Runs {@code body} with libtorch's autograd recording set to {@code enabled} on this thread,
+   * restoring the previous mode afterwards.
+   */
+  public static <T> T withGradMode(boolean enabled, java.util.function.Supplier<T> body) {
+    boolean previous = JniUtils.isGradMode();
+    JniUtils.setGradMode(enabled);
+    try {
+      return body.get();
+    } finally {
+      JniUtils.setGradMode(previous);
+    }
+  }
+
+  /**
+   * {@link #withGradMode} for one of this model's passes, which the JVM's exit waits for ({@link
    * LibtorchExitGuard}: an exit during a pass would otherwise crash in libtorch).
    */
   private static <T> T runGuarded(boolean gradients, java.util.function.Supplier<T> pass) {
-    return LibtorchExitGuard.run(() -> GradMode.with(gradients, pass));
+    return LibtorchExitGuard.run(() -> withGradMode(gradients, pass));
   }
 
   /** Refuses hooks that could never run on this model: a layer outside {@code [0, nLayers)}. */
@@ -673,7 +680,7 @@ public final class Transformer implements AutoCloseable {
   }
 
   /** A new pass over this model with {@code hooks}, its tensors owned by {@code passManager}. */
-  HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
+  public HookedPass newPass(Hooks hooks, NDManager passManager, boolean recordGradients) {
     checkLayers(hooks);
     return new HookedPass(hooks, passManager, recordGradients);
   }

@@ -14,7 +14,6 @@ import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.Hooks;
-import io.github.neuronexplainer.models.internal.GradMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -141,7 +140,7 @@ class TransformerTest {
       NDArray tokens = batch.tokensArray(m);
       var pass = MODEL.newPass(Hooks.none(), m, false);
       NDArray logits =
-          GradMode.with(
+          Transformer.withGradMode(
               false,
               () -> MODEL.runUnembed(MODEL.runTorso(MODEL.runEmbed(tokens, null, null, pass), null, null, pass), pass));
       assertArrayEquals(logits(MODEL, Hooks.none()), logits.toFloatArray());

@@ -42,21 +42,6 @@ public final class TransformerMath {
   }
 
   /**
-   * The derivative of {@link #gelu}, in closed form (the derived scalars' C8; the debugger's token
-   * read of an MLP neuron).
-   */
-  public static NDArray geluDerivative(NDArray x) {
-    NDArray tanh = x.add(x.pow(3).mul(0.044715f)).mul((float) GELU_C).tanh();
-    NDArray left = tanh.add(1f).mul(0.5f);
-    NDArray right =
-        x.mul(0.5f)
-            .mul(tanh.square().neg().add(1f))
-            .mul((float) GELU_C)
-            .mul(x.square().mul(3 * 0.044715f).add(1f));
-    return left.add(right);
-  }
-
-  /**
    * The scale applied to queries and to keys, each, before their dot product: {@code
    * 1/sqrt(sqrt(dHead))}, so the logits are scaled by {@code 1/sqrt(dHead)}, as the original's attention
    * ({@code qk_scale}) computes it.
