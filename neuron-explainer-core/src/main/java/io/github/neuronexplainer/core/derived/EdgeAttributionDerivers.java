@@ -11,6 +11,7 @@ import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.EnumMap;
 import java.util.List;
@@ -123,7 +124,7 @@ final class EdgeAttributionDerivers {
             NDArray r = inputs.get(0);
             // u[t,:] = grad[t,n]·gelu'(pre[t,n])·Win[:,n]
             NDArray factor =
-                inputs.get(1).get(token, neuron).mul(DerivedScalarKernels.geluDerivative(inputs.get(2).get(token, neuron)));
+                inputs.get(1).get(token, neuron).mul(TransformerMath.geluDerivative(inputs.get(2).get(token, neuron)));
             NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
             NDArray u = r.zerosLike();
             u.set(new NDIndex(token), win.get(new NDIndex(":, " + neuron)).mul(factor));
@@ -399,7 +400,7 @@ final class EdgeAttributionDerivers {
     NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
     NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
     NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), write, detach);
-    return dx.matMul(win).mul(DerivedScalarKernels.geluDerivative(pre));
+    return dx.matMul(win).mul(TransformerMath.geluDerivative(pre));
   }
 
   private static ScalarDeriver attentionInEdge(

@@ -12,6 +12,7 @@ import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.EnumMap;
 import java.util.List;
@@ -90,7 +91,7 @@ final class ReconstitutedGradientDerivers {
                 NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
                 NDArray row = win.get(new NDIndex(":, " + neuron));
                 if (post) {
-                  row = row.mul(DerivedScalarKernels.geluDerivative(inputs.get(1).get(token, neuron)));
+                  row = row.mul(TransformerMath.geluDerivative(inputs.get(1).get(token, neuron)));
                 }
                 NDArray u = r.zerosLike();
                 u.set(new NDIndex(token), row);
