@@ -209,8 +209,19 @@ final class DerivedScalarKernels {
   }
 
   /**
+   * The transpose of {@link #perHeadProjection}: {@code Σ_h Σ_e d[t,h,e]·W[h,:,e]} for d (T, H, e)
+   * and W (H, D, e) → (T, D).
+   */
+  static NDArray perHeadBackProjection(NDArray d, NDArray weight) {
+    long[] w = weight.getShape().getShape();
+    NDArray flat = weight.transpose(0, 2, 1).reshape(w[0] * w[2], w[1]);
+    return d.reshape(d.getShape().get(0), w[0] * w[2]).matMul(flat);
+  }
+
+  /**
    * The softmax JVP for a change {@code dLogits} (T, U, H) of the attention logits (masked entries
-   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}.
+   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}. The softmax Jacobian is symmetric, so this
+   * is also its VJP: the cotangent on the logits for a cotangent {@code dLogits} on the probabilities.
    */
   static NDArray softmaxJvp(NDArray probs, NDArray dLogits) {
     NDArray mean = probs.mul(dLogits).sum(new int[] {1}, true);

@@ -240,7 +240,7 @@ final class DeriverSupport {
   }
 
   /** C5: the residual stream DST just before a node of {@code nodeType}. */
-  private static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
+  static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
     switch (nodeType) {
       case ATTENTION_HEAD:
         return PREVIOUS_LAYER_RESID_POST_MLP;
