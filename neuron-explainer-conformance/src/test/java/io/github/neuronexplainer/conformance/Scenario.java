@@ -42,7 +42,9 @@ public enum Scenario {
   EDGE_OUT_ATTN_K("mlp"),
   EDGE_OUT_MLP_SAE_LATENT("mlp"),
   EDGE_OUT_ATTN_SAE_LATENT("attn"),
-  EDGE_IN_MLP_NEURON_ATTN_SAE("attn");
+  EDGE_IN_MLP_NEURON_ATTN_SAE("attn"),
+  GRC_TRACE_MLP_SAE_LATENT("mlp"),
+  GRC_TRACE_ATTN_SAE_LATENT("attn");
 
   public static final List<Scenario> LOSS =
       List.of(LOSS_MULTI_SAE, LOSS_MLP_SAE, LOSS_ATTN_SAE, LOSS_RESID_MLP_SAE);
@@ -83,7 +85,8 @@ public enum Scenario {
       case TRACE_ATTN_QK_PROBS -> TraceConfig.fromActivationIndex(
           new ActivationIndex(ActivationLocationType.ATTN_QK_PROBS, List.of(token, 1, 0), layer, PassType.FORWARD),
           false);
-      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT -> TraceConfig.fromActivationIndex(
+      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT, GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT ->
+          TraceConfig.fromActivationIndex(
           new ActivationIndex(
               ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
               List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
@@ -147,6 +150,7 @@ public enum Scenario {
                 new NodeIndex(NodeType.AUTOENCODER_LATENT, Arrays.asList(null, latent), layer, PassType.FORWARD),
                 PreOrPostAct.POST, true, null, null));
       }
+      case GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT -> b -> b.traceConfig(trace(pack, prompt));
       case LATENT_BATCHED_ATTN_SAE -> b -> b.layerIndices(List.of(layer));
       case FAKE_GRAD_MLP_NEURON -> b -> b.activationIndexForFakeGrad(
           new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.BACKWARD));

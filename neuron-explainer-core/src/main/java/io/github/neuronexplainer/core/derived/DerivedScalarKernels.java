@@ -209,6 +209,18 @@ final class DerivedScalarKernels {
   }
 
   /**
+   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose})
+   * → (T, H, e) (or (U, H, e)).
+   */
+  static NDArray headwiseProducts(NDArray dLogits, NDArray other, boolean transpose) {
+    NDArray perHead = dLogits.transpose(2, 0, 1); // (H, T, U)
+    if (transpose) {
+      perHead = perHead.transpose(0, 2, 1); // (H, U, T)
+    }
+    return perHead.batchMatMul(other.transpose(1, 0, 2)).transpose(1, 0, 2);
+  }
+
+  /**
    * The transpose of {@link #perHeadProjection}: {@code Σ_h Σ_e d[t,h,e]·W[h,:,e]} for d (T, H, e)
    * and W (H, D, e) → (T, D).
    */

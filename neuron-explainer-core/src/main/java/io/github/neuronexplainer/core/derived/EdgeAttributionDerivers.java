@@ -3,18 +3,15 @@ package io.github.neuronexplainer.core.derived;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import io.github.neuronexplainer.core.derived.indexing.AttnSubNodeIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
-import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
-import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.EnumMap;
 import java.util.List;
@@ -131,7 +128,7 @@ final class EdgeAttributionDerivers {
               NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
               NDArray cotangent = r.getManager().zeros(new Shape(win.getShape().get(1)), r.getDataType());
               cotangent.set(new NDIndex(neuron), inputs.get(1).get(token, neuron));
-              return mlpVjp(model, l, r, inputs.get(2), token, cotangent, detach);
+              return LayerDerivatives.mlpVjp(model, l, r, inputs.get(2), token, cotangent, detach);
             },
             LocationWithinLayer.RESID_POST_ATTN);
       }
@@ -190,7 +187,7 @@ final class EdgeAttributionDerivers {
           NDArray probs = inputs.get(2);
           NDArray dProbs = probs.zerosLike();
           dProbs.set(new NDIndex(query + ", " + key + ", " + head), inputs.get(1).get(query, key, head));
-          NDArray du = attentionVjp(model, l, probs, inputs.get(3), inputs.get(4), null, dProbs, null, part);
+          NDArray du = LayerDerivatives.attentionVjp(model, l, probs, inputs.get(3), inputs.get(4), null, dProbs, null, part);
           NDArray r = inputs.get(0);
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
           return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), du, detach);
@@ -208,7 +205,6 @@ final class EdgeAttributionDerivers {
       boolean detach) {
     NodeType kind = node.nodeType();
     var context = DeriverSupport.requireAutoencoderContext(atLayer, kind, dst);
-    ActivationLocationType input = context.inputLocation();
     ActivationLocationType latents = DeriverSupport.onlineLatentLocation(kind);
     int token = node.tensorIndices().get(0);
     int latent = node.tensorIndices().get(1);
@@ -217,126 +213,19 @@ final class EdgeAttributionDerivers {
             residualSource,
             ScalarSource.Raw.of(latents, PassType.FORWARD),
             ScalarSource.Raw.of(latents, PassType.BACKWARD)));
-    if (residual == RESID_POST_ATTN) {
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD));
-    } else {
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD));
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD));
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD));
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD));
-    }
+    sources.addAll(LayerDerivatives.latentVjpSources(context));
     return new ScalarDeriver(
         dst,
         atLayer,
         sources,
         (inputs, l, pass) -> {
           DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
-          NDArray r = inputs.get(0);
           NDArray z = inputs.get(1).get(token, latent);
-          // φ' of ReLU-type activations (ReLU, TopK): 1 where the latent is active.
-          NDArray factor = inputs.get(2).get(token, latent).mul(z.gt(0).toType(z.getDataType(), false));
-          NDArray encoder = context.autoencoder(l).encoderWeight(r.getManager());
-          NDArray cotangent = encoder.get(latent).mul(factor); // on the autoencoder's input row
-          return switch (input) {
-            case MLP_POST_ACT -> mlpVjp(model, l, r, inputs.get(3), token, cotangent, detach);
-            case RESID_DELTA_MLP -> mlpVjp(
-                model, l, r, inputs.get(3), token,
-                model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, r.getManager()).matMul(cotangent),
-                detach);
-            case RESID_DELTA_ATTN -> {
-              NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, r.getManager());
-              NDArray values = inputs.get(6);
-              NDArray dZ = values.zerosLike();
-              dZ.set(new NDIndex(token), wo.matMul(cotangent)); // (H, e)
-              NDArray du = attentionVjp(model, l, inputs.get(3), inputs.get(4), inputs.get(5), values, null, dZ, null);
-              NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-              yield DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), du, detach);
-            }
-            default -> throw new UnsupportedDerivationException(
-                dst + ": no residual stream before an autoencoder reading " + input);
-          };
+          NDArray factor = inputs.get(2).get(token, latent).mul(LayerDerivatives.activeLatent(z));
+          return LayerDerivatives.latentVjp(
+              model, context, l, inputs.get(0), inputs.subList(3, inputs.size()), token, latent, factor, detach);
         },
         locationOf(residual));
-  }
-
-  /**
-   * The VJP of MLP layer {@code layer} for a cotangent (N) on the post-activations of row {@code
-   * token}: through GELU, the input projection and the MLP layer norm → (T, D).
-   */
-  private static NDArray mlpVjp(
-      ModelContext model, int layer, NDArray residual, NDArray pre, int token, NDArray cotangent, boolean detach) {
-    NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
-    NDArray u = residual.zerosLike();
-    u.set(new NDIndex(token), win.matMul(cotangent.mul(TransformerMath.geluDerivative(pre.get(token)))));
-    NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
-    return DerivedScalarKernels.layerNormVjp(residual, gain, (float) model.layerNormEpsilon(), u, detach);
-  }
-
-  /**
-   * The VJP of attention layer {@code layer} from cotangents on its probabilities {@code dProbs}
-   * (T, U, H) and on its weighted sum of values {@code dZ} (T, H, e) (either may be null) back to
-   * the attention layer norm's output (T, D). {@code only} restricts the flow to one of Q, K and V
-   * (the original's detach hooks on the other two), null lets it through all three. Raw queries
-   * and keys already carry the model's q/k scale each, so the logits' derivative w.r.t. an
-   * unscaled projection is the scale times the other side.
-   */
-  private static NDArray attentionVjp(
-      ModelContext model,
-      int layer,
-      NDArray probs,
-      NDArray queries,
-      NDArray keys,
-      NDArray values,
-      NDArray dProbs,
-      NDArray dZ,
-      ActivationLocationType only) {
-    NDManager manager = probs.getManager();
-    NDArray dA = dProbs == null ? probs.zerosLike() : dProbs;
-    NDArray du = manager.zeros(new Shape(probs.getShape().get(0), model.dimensionSize(Dimension.RESIDUAL_STREAM_CHANNELS)), probs.getDataType());
-    if (dZ != null) {
-      dA = dA.add(DerivedScalarKernels.maskedPairProducts(dZ, values));
-      if (only == null || only == ActivationLocationType.ATTN_VALUE) {
-        // dV[u,h,:] = Σ_t A[t,u,h]·dZ[t,h,:]
-        NDArray dV = probs.transpose(2, 1, 0).batchMatMul(dZ.transpose(1, 0, 2)).transpose(1, 0, 2);
-        du = du.add(DerivedScalarKernels.perHeadBackProjection(dV, model.getWeight(WeightLocationType.ATTN_TO_VALUE, layer, manager)));
-      }
-    }
-    NDArray dLogits = DerivedScalarKernels.softmaxJvp(probs, dA).mul(model.queryKeyScale());
-    if (only == null || only == ActivationLocationType.ATTN_QUERY) {
-      // dQ[t,h,:] = Σ_u dLogits[t,u,h]·K[u,h,:]
-      NDArray dQ = dLogits.transpose(2, 0, 1).batchMatMul(keys.transpose(1, 0, 2)).transpose(1, 0, 2);
-      du = du.add(DerivedScalarKernels.perHeadBackProjection(dQ, model.getWeight(WeightLocationType.ATTN_TO_QUERY, layer, manager)));
-    }
-    if (only == null || only == ActivationLocationType.ATTN_KEY) {
-      // dK[u,h,:] = Σ_t dLogits[t,u,h]·Q[t,h,:]
-      NDArray dK = dLogits.transpose(2, 1, 0).batchMatMul(queries.transpose(1, 0, 2)).transpose(1, 0, 2);
-      du = du.add(DerivedScalarKernels.perHeadBackProjection(dK, model.getWeight(WeightLocationType.ATTN_TO_KEY, layer, manager)));
-    }
-    return du;
-  }
-
-  /**
-   * The JVP of attention layer {@code layer}'s output (RESID_DELTA_ATTN without its bias, T × D)
-   * for a change {@code dx} (T, D) of its layer norm's output, through Q, K and V.
-   */
-  private static NDArray attentionJvp(
-      ModelContext model, int layer, NDArray probs, NDArray queries, NDArray keys, NDArray values, NDArray dx) {
-    NDManager manager = probs.getManager();
-    float scale = model.queryKeyScale();
-    NDArray dQ = DerivedScalarKernels.perHeadProjection(dx, model.getWeight(WeightLocationType.ATTN_TO_QUERY, layer, manager)).mul(scale);
-    NDArray dK = DerivedScalarKernels.perHeadProjection(dx, model.getWeight(WeightLocationType.ATTN_TO_KEY, layer, manager)).mul(scale);
-    NDArray dV = DerivedScalarKernels.perHeadProjection(dx, model.getWeight(WeightLocationType.ATTN_TO_VALUE, layer, manager));
-    NDArray dLogits =
-        DerivedScalarKernels.maskedPairProducts(dQ, keys).add(DerivedScalarKernels.maskedPairProducts(queries, dK));
-    NDArray dA = DerivedScalarKernels.softmaxJvp(probs, dLogits);
-    // dZ[t,h,:] = Σ_u dA[t,u,h]·V[u,h,:] + A[t,u,h]·dV[u,h,:]
-    NDArray dZ =
-        dA.transpose(2, 0, 1).batchMatMul(values.transpose(1, 0, 2))
-            .add(probs.transpose(2, 0, 1).batchMatMul(dV.transpose(1, 0, 2)))
-            .transpose(1, 0, 2);
-    NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, layer, manager);
-    long[] w = wo.getShape().getShape();
-    return dZ.reshape(dZ.getShape().get(0), w[0] * w[1]).matMul(wo.reshape(w[0] * w[1], w[2]));
   }
 
   /** The four out-edge DSTs: upstream writes projected onto the subnode attribution's gradient. */
@@ -527,7 +416,7 @@ final class EdgeAttributionDerivers {
               if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return pre.zerosLike();
               }
-              NDArray dPost = mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
+              NDArray dPost = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
               return attribution ? dPost.mul(inputs.get(2)) : dPost;
             },
             LocationWithinLayer.MLP);
@@ -559,13 +448,12 @@ final class EdgeAttributionDerivers {
               if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return latents.zerosLike();
               }
-              NDArray dInput = mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
+              NDArray dInput = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
               if (input == ActivationLocationType.RESID_DELTA_MLP) {
                 dInput = dInput.matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, dInput.getManager()));
               }
               NDArray encoder = context.autoencoder(l).encoderWeight(dInput.getManager());
-              // φ' of ReLU-type activations: 1 where the latent is active.
-              NDArray dz = dInput.matMul(encoder.transpose()).mul(latents.gt(0).toType(latents.getDataType(), false));
+              NDArray dz = dInput.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
               return attribution ? dz.mul(inputs.get(3)) : dz;
             },
             LocationWithinLayer.MLP);
@@ -617,22 +505,12 @@ final class EdgeAttributionDerivers {
           NDArray residual = inputs.get(0);
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
           NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
-          NDArray dOut = attentionJvp(model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
+          NDArray dOut = LayerDerivatives.attentionJvp(model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
           NDArray encoder = context.autoencoder(l).encoderWeight(dOut.getManager());
-          // φ' of ReLU-type activations (ReLU, TopK): 1 where the latent is active.
-          NDArray dz = dOut.matMul(encoder.transpose()).mul(latents.gt(0).toType(latents.getDataType(), false));
+          NDArray dz = dOut.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
           return attribution ? dz.mul(inputs.get(6)) : dz;
         },
         LocationWithinLayer.ATTN);
-  }
-
-  /** {@code gelu'(pre) ⊙ (LNjvp₂(w)·Win)}: the MLP post-activation's change. */
-  private static NDArray mlpPostJvp(
-      ModelContext model, int layer, NDArray residual, NDArray pre, NDArray write, boolean detach) {
-    NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
-    NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
-    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), write, detach);
-    return dx.matMul(win).mul(TransformerMath.geluDerivative(pre));
   }
 
   private static ScalarDeriver attentionInEdge(
