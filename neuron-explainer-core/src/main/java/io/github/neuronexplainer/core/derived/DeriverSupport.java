@@ -32,13 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
 final class DeriverSupport {
   private DeriverSupport() {}
 
-  static UnsupportedDerivationException notImplemented(DerivedScalarType dst) {
-    return new UnsupportedDerivationException(
-        dst
-            + " is not implemented in this version of the Java port (see DERIVED_SCALARS.md for"
-            + " the implemented DSTs)");
-  }
-
   // ---------------------------------------------------------------- raw sources (§2.4, §4.1)
 
   /** {@code [Raw(alt, F)]} plus {@code Raw(alt, B)} when deriving gradients. */
