@@ -99,7 +99,8 @@ class AllDstsConformanceTest {
   /**
    * The DSTs refused in every setup, each with the reason the original refuses it too. None: with
    * the settings above (an edge node, a latent at one layer, a fake-gradient index where the DST
-   * needs one) the original computes every DST, and so do we.
+   * needs one) the original computes every DST ({@code fixtures/all_dsts_original.py} runs it under
+   * the same configurations on both packs), and so do we.
    */
   private static final Map<DerivedScalarType, String> REFUSED_BY_THE_ORIGINAL = Map.of();
 
