@@ -40,6 +40,7 @@ public enum Scenario {
   // fixtures/golden_extra.py: configurations golden.py leaves out
   EDGE_OUT_ATTN_Q("mlp"),
   EDGE_OUT_ATTN_K("mlp"),
+  EDGE_OUT_MLP_NEURON("mlp"),
   EDGE_OUT_MLP_SAE_LATENT("mlp"),
   EDGE_OUT_ATTN_SAE_LATENT("attn"),
   EDGE_IN_MLP_NEURON_ATTN_SAE("attn"),
@@ -127,6 +128,8 @@ public enum Scenario {
           new AttnSubNodeIndex(
               NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD,
               this == EDGE_OUT_ATTN_Q ? ActivationLocationType.ATTN_QUERY : ActivationLocationType.ATTN_KEY));
+      case EDGE_OUT_MLP_NEURON -> b -> b.nodeIndexForAttribution(
+          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD));
       case EDGE_OUT_MLP_SAE_LATENT, EDGE_OUT_ATTN_SAE_LATENT -> b -> b.nodeIndexForAttribution(
           new NodeIndex(
               NodeType.AUTOENCODER_LATENT,
