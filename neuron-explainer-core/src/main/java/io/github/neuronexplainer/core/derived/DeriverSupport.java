@@ -245,7 +245,7 @@ final class DeriverSupport {
         AutoencoderContext context = config.autoencoderContext(nodeType);
         if (context == null) {
           throw new UnsupportedDerivationException(
-              "The trace node is an autoencoder latent but no autoencoder of node type "
+              "The node is an autoencoder latent (a trace or attribution node) but no autoencoder of node type "
                   + nodeType + " is configured");
         }
         return switch (context.inputLocation()) {
