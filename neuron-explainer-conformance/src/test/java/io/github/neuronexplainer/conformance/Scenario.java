@@ -18,9 +18,10 @@ import java.util.function.UnaryOperator;
 
 /**
  * The harness's derived-scalar scenarios (its README's scenario table; {@code golden.py}'s {@code
- * build_scenarios}): the SAE families each injects and its DstConfig settings. The harness places
- * every trace, in-edge and latent node at the model's LAST layer, so the settings take it from the
- * pack.
+ * build_scenarios}, plus those of {@code fixtures/golden_extra.py}): the SAE families each injects
+ * and its DstConfig settings. The harness places every trace and latent node at the model's LAST
+ * layer (the upstream node of EDGE_IN_MLP_NEURON_ATTN_SAE at layer 0), so the settings take it from
+ * the pack.
  */
 public enum Scenario {
   LOSS_MULTI_SAE("mlp", "attn"),
@@ -35,7 +36,16 @@ public enum Scenario {
   TRACE_MLP_SAE_LATENT("mlp"),
   TRACE_ATTN_SAE_LATENT("attn"),
   LATENT_BATCHED_ATTN_SAE("attn"),
-  FAKE_GRAD_MLP_NEURON("mlp");
+  FAKE_GRAD_MLP_NEURON("mlp"),
+  // fixtures/golden_extra.py: configurations golden.py leaves out
+  EDGE_OUT_ATTN_Q("mlp"),
+  EDGE_OUT_ATTN_K("mlp"),
+  EDGE_OUT_MLP_NEURON("mlp"),
+  EDGE_OUT_MLP_SAE_LATENT("mlp"),
+  EDGE_OUT_ATTN_SAE_LATENT("attn"),
+  EDGE_IN_MLP_NEURON_ATTN_SAE("attn"),
+  GRC_TRACE_MLP_SAE_LATENT("mlp"),
+  GRC_TRACE_ATTN_SAE_LATENT("attn");
 
   public static final List<Scenario> LOSS =
       List.of(LOSS_MULTI_SAE, LOSS_MLP_SAE, LOSS_ATTN_SAE, LOSS_RESID_MLP_SAE);
@@ -76,7 +86,8 @@ public enum Scenario {
       case TRACE_ATTN_QK_PROBS -> TraceConfig.fromActivationIndex(
           new ActivationIndex(ActivationLocationType.ATTN_QK_PROBS, List.of(token, 1, 0), layer, PassType.FORWARD),
           false);
-      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT -> TraceConfig.fromActivationIndex(
+      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT, GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT ->
+          TraceConfig.fromActivationIndex(
           new ActivationIndex(
               ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
               List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
@@ -113,6 +124,20 @@ public enum Scenario {
               NodeType.ATTENTION_HEAD, List.of(1, 1, 0), 0, PassType.FORWARD, ActivationLocationType.ATTN_VALUE));
       case EDGE_IN_ATTN_HEAD -> b -> b.nodeIndexForAttribution(
           new NodeIndex(NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD));
+      case EDGE_OUT_ATTN_Q, EDGE_OUT_ATTN_K -> b -> b.nodeIndexForAttribution(
+          new AttnSubNodeIndex(
+              NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD,
+              this == EDGE_OUT_ATTN_Q ? ActivationLocationType.ATTN_QUERY : ActivationLocationType.ATTN_KEY));
+      case EDGE_OUT_MLP_NEURON -> b -> b.nodeIndexForAttribution(
+          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD));
+      case EDGE_OUT_MLP_SAE_LATENT, EDGE_OUT_ATTN_SAE_LATENT -> b -> b.nodeIndexForAttribution(
+          new NodeIndex(
+              NodeType.AUTOENCODER_LATENT,
+              List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
+              layer,
+              PassType.FORWARD));
+      case EDGE_IN_MLP_NEURON_ATTN_SAE -> b -> b.nodeIndexForAttribution(
+          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), 0, PassType.FORWARD));
       case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE -> b -> b.traceConfig(
           new TraceConfig(
               new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD),
@@ -128,6 +153,7 @@ public enum Scenario {
                 new NodeIndex(NodeType.AUTOENCODER_LATENT, Arrays.asList(null, latent), layer, PassType.FORWARD),
                 PreOrPostAct.POST, true, null, null));
       }
+      case GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT -> b -> b.traceConfig(trace(pack, prompt));
       case LATENT_BATCHED_ATTN_SAE -> b -> b.layerIndices(List.of(layer));
       case FAKE_GRAD_MLP_NEURON -> b -> b.activationIndexForFakeGrad(
           new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.BACKWARD));

@@ -3,14 +3,17 @@ package io.github.neuronexplainer.core.derived;
 import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
 
+import ai.djl.ndarray.NDArray;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * The autoencoder DSTs (§4.2, §5.6, §5.7): online latents and errors (spliced into the forward
@@ -138,11 +141,7 @@ final class AutoencoderDerivers {
         context.inputLocation() == ActivationLocationType.RESID_DELTA_MLP
             ? RESID_DELTA_MLP_FROM_MLP_POST_ACT
             : DerivedScalarType.fromActivationLocationType(context.inputLocation());
-    if (input.ndimPerTokenSequence() != 2) {
-      throw new UnsupportedDerivationException(
-          dst + ": offline autoencoders on " + input.ndimPerTokenSequence()
-              + "-D activations are not implemented in this version");
-    }
+    UnaryOperator<NDArray> rows = encoderRows(dst, input);
     ScalarDeriver inner = ScalarDerivers.makeScalarDeriver(input, config);
     return inner.applyLayerwiseTransform(
         dst,
@@ -153,8 +152,38 @@ final class AutoencoderDerivers {
                 dst + ": no autoencoder for layer " + layer + " (has " + context.layers() + ")");
           }
           SparseAutoencoder autoencoder = context.autoencoder(layer);
-          return autoencoder.encode(inputs.get(0));
+          return autoencoder.encode(rows.apply(inputs.get(0)));
         });
+  }
+
+  /**
+   * C7's reshape of an offline autoencoder's input into rows of the autoencoder's inputs: (T, K)
+   * as is; (T, U, K) → the C1 lower triangle (P, K); (T, H, K) → (T, H·K); (T, U, H, K) → (P·H,
+   * K), pair-major and head-minor. As in the original, the latents' first dimension is then P or
+   * P·H, not T, for the attention shapes.
+   */
+  private static UnaryOperator<NDArray> encoderRows(DerivedScalarType dst, DerivedScalarType input) {
+    List<Dimension> spec = input.shapeSpecPerTokenSequence();
+    if (spec.size() == 2) {
+      return x -> x;
+    }
+    if (spec.size() == 3 && spec.get(1) == Dimension.ATTENDED_TO_SEQUENCE_TOKENS) {
+      return DerivedScalarKernels::flattenLowerTriangle;
+    }
+    if (spec.size() == 3 && spec.get(1) == Dimension.ATTN_HEADS) {
+      return x -> x.reshape(x.getShape().get(0), -1);
+    }
+    if (spec.size() == 4
+        && spec.get(1) == Dimension.ATTENDED_TO_SEQUENCE_TOKENS
+        && spec.get(2) == Dimension.ATTN_HEADS) {
+      return x -> {
+        NDArray pairs = DerivedScalarKernels.flattenLowerTriangle(x); // (P, H, K)
+        return pairs.reshape(-1, pairs.getShape().get(2));
+      };
+    }
+    throw new UnsupportedDerivationException(
+        dst + ": the original applies offline autoencoders to activations of shape (T, K), (T, U, K),"
+            + " (T, H, K) or (T, U, H, K) only; " + input + " has " + spec);
   }
 
   private static ScalarDeriver offlineWriteNorm(NodeType kind, DstConfig config) {

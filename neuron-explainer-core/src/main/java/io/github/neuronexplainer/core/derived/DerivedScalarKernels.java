@@ -13,14 +13,14 @@ import io.github.neuronexplainer.core.math.TransformerMath;
  *
  * <p>Stateless and thread-safe.
  */
-public final class DerivedScalarKernels {
+final class DerivedScalarKernels {
   private DerivedScalarKernels() {}
 
   /**
    * C1: the lower triangle of {@code x} (T, U, ...) flattened in row-major (t, u ≤ t) order into
    * (P, ...), P = T(T+1)/2 for T = U; rows t ≥ U have U entries each.
    */
-  public static NDArray flattenLowerTriangle(NDArray x) {
+  static NDArray flattenLowerTriangle(NDArray x) {
     long[] shape = x.getShape().getShape();
     int t = (int) shape[0];
     int u = (int) shape[1];
@@ -45,22 +45,22 @@ public final class DerivedScalarKernels {
   }
 
   /** {@code ||W[n, :]||₂} per row of a write tensor (N, D) → (N,). */
-  public static NDArray rowNorms(NDArray writeTensor) {
+  static NDArray rowNorms(NDArray writeTensor) {
     return writeTensor.norm(new int[] {1}, false);
   }
 
   /** §5.4 summed write {@code Σ_n a[t,n]·W[n,:]} → (T, D). */
-  public static NDArray write(NDArray activations, NDArray writeTensor) {
+  static NDArray write(NDArray activations, NDArray writeTensor) {
     return activations.matMul(writeTensor);
   }
 
   /** §5.4 write vectors {@code a[t,n]·W[n,:]} → (T, N, D). */
-  public static NDArray writeVectors(NDArray activations, NDArray writeTensor) {
+  static NDArray writeVectors(NDArray activations, NDArray writeTensor) {
     return activations.expandDims(2).mul(writeTensor.expandDims(0));
   }
 
   /** C4 for node activations: {@code a[t,n]·Σ_d W[n,d]·g[t,d]} → (T, N). */
-  public static NDArray nodeWriteToDirection(NDArray activations, NDArray writeTensor, NDArray g) {
+  static NDArray nodeWriteToDirection(NDArray activations, NDArray writeTensor, NDArray g) {
     int[] rows = sparseRows(g);
     if (rows == null) {
       return activations.mul(g.matMul(writeTensor.transpose()));
@@ -90,33 +90,33 @@ public final class DerivedScalarKernels {
   }
 
   /** C4 for residual-basis activations: {@code Σ_d x[t,d]·g[t,d]} → (T, 1). */
-  public static NDArray residualProjection(NDArray x, NDArray g) {
+  static NDArray residualProjection(NDArray x, NDArray g) {
     return x.mul(g).sum(new int[] {1}, true);
   }
 
   /** {@code Σ_e V[u,h,e]·WO[h,e,:]} → (U, H, D): each (token, head)'s write per unit attention. */
-  public static NDArray valueWrites(NDArray values, NDArray attnToResidual) {
+  static NDArray valueWrites(NDArray values, NDArray attnToResidual) {
     // (H, U, e) x (H, e, D) -> (H, U, D) -> (U, H, D)
     return values.transpose(1, 0, 2).batchMatMul(attnToResidual).transpose(1, 0, 2);
   }
 
   /** §4.4 {@code ||Σ_e V[u,h,e]·WO[h,e,:]||} → (U, H). */
-  public static NDArray valueWriteNorms(NDArray values, NDArray attnToResidual) {
+  static NDArray valueWriteNorms(NDArray values, NDArray attnToResidual) {
     return valueWrites(values, attnToResidual).norm(new int[] {2}, false);
   }
 
   /** §4.6 {@code A[t,u,h]·V[u,h,e]} → (T, U, H, e). */
-  public static NDArray weightedValues(NDArray probs, NDArray values) {
+  static NDArray weightedValues(NDArray probs, NDArray values) {
     return probs.expandDims(3).mul(values.expandDims(0));
   }
 
   /** §5.4 {@code A[t,u,h]·Σ_e V[u,h,e]·WO[h,e,:]} → (T, U, H, D). */
-  public static NDArray attentionWrites(NDArray probs, NDArray values, NDArray attnToResidual) {
+  static NDArray attentionWrites(NDArray probs, NDArray values, NDArray attnToResidual) {
     return probs.expandDims(3).mul(valueWrites(values, attnToResidual).expandDims(0));
   }
 
   /** {@code P[t,h,e] = Σ_d WO[h,e,d]·g[t,d]} → (T, H, e). */
-  public static NDArray directionPerHeadChannel(NDArray attnToResidual, NDArray g) {
+  static NDArray directionPerHeadChannel(NDArray attnToResidual, NDArray g) {
     long[] wo = attnToResidual.getShape().getShape();
     NDArray flat = attnToResidual.reshape(wo[0] * wo[1], wo[2]);
     return g.matMul(flat.transpose()).reshape(g.getShape().get(0), wo[0], wo[1]);
@@ -126,7 +126,7 @@ public final class DerivedScalarKernels {
    * C4 for V channels: weighted values (T, H, e) or (T, U, H, e) dotted with the direction at the
    * query token → (T, H) or (T, U, H).
    */
-  public static NDArray valueChannelWriteToDirection(
+  static NDArray valueChannelWriteToDirection(
       NDArray weightedValues, NDArray attnToResidual, NDArray g) {
     NDArray p = directionPerHeadChannel(attnToResidual, g);
     if (weightedValues.getShape().dimension() == 4) {
@@ -140,7 +140,7 @@ public final class DerivedScalarKernels {
    * (T, U, H): the V-channel kernel of C4 applied to ATTN_WEIGHTED_VALUE, computed without
    * materialising the (T, U, H, e) weighted values (one batched matmul per head instead).
    */
-  public static NDArray attentionWriteToDirection(
+  static NDArray attentionWriteToDirection(
       NDArray probs, NDArray values, NDArray attnToResidual, NDArray g) {
     int[] rows = sparseRows(g);
     if (rows != null) {
@@ -161,7 +161,7 @@ public final class DerivedScalarKernels {
   }
 
   /** {@code Σ_e Z[t,h,e]·WO[h,e,:]} norms per (t, h) → (T, H). */
-  public static NDArray headWriteNorms(NDArray weightedSumOfValues, NDArray attnToResidual) {
+  static NDArray headWriteNorms(NDArray weightedSumOfValues, NDArray attnToResidual) {
     return valueWriteNorms(weightedSumOfValues, attnToResidual);
   }
 
@@ -170,7 +170,7 @@ public final class DerivedScalarKernels {
    * cotangent {@code u} (T, D) on the layer-norm output with gain {@code gain} and the model's
    * {@code epsilon}; with {@code detachScale} the scale is treated as a constant.
    */
-  public static NDArray layerNormVjp(
+  static NDArray layerNormVjp(
       NDArray r, NDArray gain, float epsilon, NDArray u, boolean detachScale) {
     NDArray centered = r.sub(r.mean(new int[] {-1}, true));
     NDArray scale = TransformerMath.layerNormScale(centered, epsilon);
@@ -188,7 +188,7 @@ public final class DerivedScalarKernels {
    * for a layer norm with gain {@code gain} and the model's {@code epsilon}; with {@code
    * detachScale} the scale is treated as a constant.
    */
-  public static NDArray layerNormJvp(
+  static NDArray layerNormJvp(
       NDArray r, NDArray gain, float epsilon, NDArray w, boolean detachScale) {
     NDArray centered = r.sub(r.mean(new int[] {-1}, true));
     NDArray scale = TransformerMath.layerNormScale(centered, epsilon);
@@ -201,7 +201,7 @@ public final class DerivedScalarKernels {
   }
 
   /** {@code x·W[h]} per head for x (T, D) and W (H, D, e) → (T, H, e). */
-  public static NDArray perHeadProjection(NDArray x, NDArray weight) {
+  static NDArray perHeadProjection(NDArray x, NDArray weight) {
     long[] w = weight.getShape().getShape();
     // (T, D) x (D, H·e) after moving heads next to the channels
     NDArray flat = weight.transpose(1, 0, 2).reshape(w[1], w[0] * w[2]);
@@ -209,16 +209,39 @@ public final class DerivedScalarKernels {
   }
 
   /**
-   * The softmax JVP for a change {@code dLogits} (T, U, H) of the attention logits (masked entries
-   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}.
+   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose})
+   * → (T, H, e) (or (U, H, e)).
    */
-  public static NDArray softmaxJvp(NDArray probs, NDArray dLogits) {
+  static NDArray headwiseProducts(NDArray dLogits, NDArray other, boolean transpose) {
+    NDArray perHead = dLogits.transpose(2, 0, 1); // (H, T, U)
+    if (transpose) {
+      perHead = perHead.transpose(0, 2, 1); // (H, U, T)
+    }
+    return perHead.batchMatMul(other.transpose(1, 0, 2)).transpose(1, 0, 2);
+  }
+
+  /**
+   * The transpose of {@link #perHeadProjection}: {@code Σ_h Σ_e d[t,h,e]·W[h,:,e]} for d (T, H, e)
+   * and W (H, D, e) → (T, D).
+   */
+  static NDArray perHeadBackProjection(NDArray d, NDArray weight) {
+    long[] w = weight.getShape().getShape();
+    NDArray flat = weight.transpose(0, 2, 1).reshape(w[0] * w[2], w[1]);
+    return d.reshape(d.getShape().get(0), w[0] * w[2]).matMul(flat);
+  }
+
+  /**
+   * The softmax JVP for a change {@code dLogits} (T, U, H) of the attention logits (masked entries
+   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}. The softmax Jacobian is symmetric, so this
+   * is also its VJP: the cotangent on the logits for a cotangent {@code dLogits} on the probabilities.
+   */
+  static NDArray softmaxJvp(NDArray probs, NDArray dLogits) {
     NDArray mean = probs.mul(dLogits).sum(new int[] {1}, true);
     return probs.mul(dLogits.sub(mean));
   }
 
   /** {@code Σ_e a[t,h,e]·b[u,h,e]} → (T, U, H), zero above the diagonal (causal mask). */
-  public static NDArray maskedPairProducts(NDArray a, NDArray b) {
+  static NDArray maskedPairProducts(NDArray a, NDArray b) {
     NDArray products = a.transpose(1, 0, 2).batchMatMul(b.transpose(1, 2, 0)).transpose(1, 2, 0);
     long t = products.getShape().get(0);
     long u = products.getShape().get(1);
@@ -229,21 +252,8 @@ public final class DerivedScalarKernels {
     return products.mul(causal);
   }
 
-  /** C8 derivative of the tanh GELU. */
-  public static NDArray geluDerivative(NDArray x) {
-    double c = Math.sqrt(2 / Math.PI);
-    NDArray tanh = x.add(x.pow(3).mul(0.044715f)).mul((float) c).tanh();
-    NDArray left = tanh.add(1f).mul(0.5f);
-    NDArray right =
-        x.mul(0.5f)
-            .mul(tanh.square().neg().add(1f))
-            .mul((float) c)
-            .mul(x.square().mul(3 * 0.044715f).add(1f));
-    return left.add(right);
-  }
-
   /** §5.3 {@code ||x[t,:]||} → (T, 1). */
-  public static NDArray residualNorm(NDArray x) {
+  static NDArray residualNorm(NDArray x) {
     return x.norm(new int[] {1}, true);
   }
 }

@@ -32,13 +32,6 @@ import java.util.concurrent.ConcurrentHashMap;
 final class DeriverSupport {
   private DeriverSupport() {}
 
-  static UnsupportedDerivationException notImplemented(DerivedScalarType dst) {
-    return new UnsupportedDerivationException(
-        dst
-            + " is not implemented in this version of the Java port (see DERIVED_SCALARS.md for"
-            + " the implemented DSTs)");
-  }
-
   // ---------------------------------------------------------------- raw sources (§2.4, §4.1)
 
   /** {@code [Raw(alt, F)]} plus {@code Raw(alt, B)} when deriving gradients. */
@@ -240,7 +233,7 @@ final class DeriverSupport {
   }
 
   /** C5: the residual stream DST just before a node of {@code nodeType}. */
-  private static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
+  static DerivedScalarType previousResidualDst(NodeType nodeType, DstConfig config) {
     switch (nodeType) {
       case ATTENTION_HEAD:
         return PREVIOUS_LAYER_RESID_POST_MLP;
@@ -252,7 +245,7 @@ final class DeriverSupport {
         AutoencoderContext context = config.autoencoderContext(nodeType);
         if (context == null) {
           throw new UnsupportedDerivationException(
-              "The trace node is an autoencoder latent but no autoencoder of node type "
+              "The node is an autoencoder latent (a trace or attribution node) but no autoencoder of node type "
                   + nodeType + " is configured");
         }
         return switch (context.inputLocation()) {

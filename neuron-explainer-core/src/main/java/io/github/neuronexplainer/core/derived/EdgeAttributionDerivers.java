@@ -4,6 +4,7 @@ import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 import io.github.neuronexplainer.core.derived.indexing.AttnSubNodeIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
@@ -21,8 +22,8 @@ import java.util.Map;
  * config.nodeIndexForAttribution()}. The gradient of the downstream node's attribution {@code act
  * ⊙ stopgrad(∂S/∂act)} w.r.t. the residual stream before it (GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION) is
  * computed analytically (C8 VJPs), then every upstream node's write is projected onto it (C4).
- * Implemented downstream subnodes: MLP neurons and attention V subnodes; Q/K subnodes and
- * autoencoder latents are refused as not implemented.
+ * Downstream subnodes: MLP neurons, attention Q, K and V subnodes, and the latents of MLP
+ * (MLP_POST_ACT, RESID_DELTA_MLP) and attention (RESID_DELTA_ATTN) autoencoders.
  *
  * <p>Stateless and thread-safe.
  */
@@ -78,25 +79,27 @@ final class EdgeAttributionDerivers {
     return node;
   }
 
-  /** The residual stream DST before the downstream node and its location. */
-  private static DerivedScalarType residualBefore(NodeIndex node, DerivedScalarType dst) {
-    return switch (node.nodeType()) {
-      case MLP_NEURON -> RESID_POST_ATTN;
-      case ATTENTION_HEAD -> {
-        if (!(node instanceof AttnSubNodeIndex sub)) {
-          throw new UnsupportedDerivationException(
-              dst + ": an attention node for attribution must be an AttnSubNodeIndex (Q, K or V)");
-        }
-        if (sub.qkOrV() != ActivationLocationType.ATTN_VALUE) {
-          throw DeriverSupport.notImplemented(dst); // Q/K subnodes need the softmax VJP
-        }
-        yield PREVIOUS_LAYER_RESID_POST_MLP;
-      }
-      default -> throw DeriverSupport.notImplemented(dst);
-    };
+  /** The residual stream DST before the downstream node (C5). */
+  private static DerivedScalarType residualBefore(NodeIndex node, DerivedScalarType dst, DstConfig config) {
+    if (node.nodeType() == NodeType.ATTENTION_HEAD && !(node instanceof AttnSubNodeIndex)) {
+      throw new UnsupportedDerivationException(
+          dst + ": an attention node for attribution must be an AttnSubNodeIndex (Q, K or V)");
+    }
+    return DeriverSupport.previousResidualDst(node.nodeType(), config);
   }
 
-  /** GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION (only key = the node's layer). */
+  private static LocationWithinLayer locationOf(DerivedScalarType residual) {
+    return residual == RESID_POST_ATTN ? LocationWithinLayer.RESID_POST_ATTN : LocationWithinLayer.END_OF_PREV_LAYER;
+  }
+
+  /**
+   * GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION (only key = the node's layer): the VJP of the downstream
+   * subnode's activation, with its stop-gradient loss gradient as the cotangent, back to the
+   * residual stream before it. MLP neurons go through GELU and the MLP layer norm; attention Q, K
+   * and V subnodes through that part of the attention only (the original detaches the others);
+   * autoencoder latents through their autoencoder's input (the MLP, or the whole attention layer
+   * for a RESID_DELTA_ATTN autoencoder) and the ReLU-type activation's 0/1 derivative.
+   */
   private static ScalarDeriver gradOfSingleSubnodeAttribution(DstConfig config) {
     DerivedScalarType dst = GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION;
     NodeIndex node = requireNode(dst, config);
@@ -105,56 +108,124 @@ final class EdgeAttributionDerivers {
     boolean detach = config.detachLayerNormScaleForAttribution();
     DstConfig atLayer =
         config.toBuilder().layerIndices(List.of(layer)).deriveGradients(false).build();
-    DerivedScalarType residual = residualBefore(node, dst);
+    DerivedScalarType residual = residualBefore(node, dst, config);
     ScalarSource residualSource = ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD);
     List<Integer> idx = node.tensorIndices();
-    if (residual == RESID_POST_ATTN) {
-      int token = idx.get(0);
-      int neuron = idx.get(1);
+    return switch (node.nodeType()) {
+      case MLP_NEURON -> {
+        int token = idx.get(0);
+        int neuron = idx.get(1);
+        yield new ScalarDeriver(
+            dst,
+            atLayer,
+            List.of(
+                residualSource,
+                ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
+                ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
+            (inputs, l, pass) -> {
+              DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
+              NDArray r = inputs.get(0);
+              NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
+              NDArray cotangent = r.getManager().zeros(new Shape(win.getShape().get(1)), r.getDataType());
+              cotangent.set(new NDIndex(neuron), inputs.get(1).get(token, neuron));
+              return LayerDerivatives.mlpVjp(model, l, r, inputs.get(2), token, cotangent, detach);
+            },
+            LocationWithinLayer.RESID_POST_ATTN);
+      }
+      case ATTENTION_HEAD -> attentionSubnodeAttributionGrad(
+          dst, atLayer, model, residualSource, (AttnSubNodeIndex) node, detach);
+      default -> latentAttributionGrad(dst, atLayer, model, residual, residualSource, node, detach);
+    };
+  }
+
+  private static ScalarDeriver attentionSubnodeAttributionGrad(
+      DerivedScalarType dst,
+      DstConfig atLayer,
+      ModelContext model,
+      ScalarSource residualSource,
+      AttnSubNodeIndex node,
+      boolean detach) {
+    List<Integer> idx = node.tensorIndices();
+    int query = idx.get(0);
+    int key = idx.get(1);
+    int head = idx.get(2);
+    ActivationLocationType part = node.qkOrV();
+    if (part == ActivationLocationType.ATTN_VALUE) {
       return new ScalarDeriver(
           dst,
           atLayer,
           List.of(
               residualSource,
-              ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
-              ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
+              ScalarSource.Raw.of(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, PassType.BACKWARD),
+              ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD)),
           (inputs, l, pass) -> {
             DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
             NDArray r = inputs.get(0);
-            // u[t,:] = grad[t,n]·gelu'(pre[t,n])·Win[:,n]
-            NDArray factor =
-                inputs.get(1).get(token, neuron).mul(DerivedScalarKernels.geluDerivative(inputs.get(2).get(token, neuron)));
-            NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
+            // Only V is attached: dV[key,head,:] = A[query,key,head]·gradZ[query,head,:], then
+            // through the value projection of that head and the attention layer norm.
+            NDArray dv = inputs.get(1).get(query, head).mul(inputs.get(2).get(query, key, head));
+            NDArray wv = model.getWeight(WeightLocationType.ATTN_TO_VALUE, l, r.getManager()).get(head);
             NDArray u = r.zerosLike();
-            u.set(new NDIndex(token), win.get(new NDIndex(":, " + neuron)).mul(factor));
-            NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
+            u.set(new NDIndex(key), wv.matMul(dv));
+            NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
             return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
           },
-          LocationWithinLayer.RESID_POST_ATTN);
+          LocationWithinLayer.END_OF_PREV_LAYER);
     }
-    int query = idx.get(0);
-    int key = idx.get(1);
-    int head = idx.get(2);
+    // Q or K: the attribution is A[q,k,h]·gradA[q,k,h], differentiated through that side only.
     return new ScalarDeriver(
         dst,
         atLayer,
         List.of(
             residualSource,
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, PassType.BACKWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD)),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.BACKWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD)),
         (inputs, l, pass) -> {
           DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
+          NDArray probs = inputs.get(2);
+          NDArray dProbs = probs.zerosLike();
+          dProbs.set(new NDIndex(query + ", " + key + ", " + head), inputs.get(1).get(query, key, head));
+          NDArray du = LayerDerivatives.attentionVjp(model, l, probs, inputs.get(3), inputs.get(4), null, dProbs, null, part);
           NDArray r = inputs.get(0);
-          // Only V is attached: dV[key,head,:] = A[query,key,head]·gradZ[query,head,:], then
-          // through the value projection of that head and the attention layer norm.
-          NDArray dv = inputs.get(1).get(query, head).mul(inputs.get(2).get(query, key, head));
-          NDArray wv = model.getWeight(WeightLocationType.ATTN_TO_VALUE, l, r.getManager()).get(head);
-          NDArray u = r.zerosLike();
-          u.set(new NDIndex(key), wv.matMul(dv));
           NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-          return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
+          return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), du, detach);
         },
         LocationWithinLayer.END_OF_PREV_LAYER);
+  }
+
+  private static ScalarDeriver latentAttributionGrad(
+      DerivedScalarType dst,
+      DstConfig atLayer,
+      ModelContext model,
+      DerivedScalarType residual,
+      ScalarSource residualSource,
+      NodeIndex node,
+      boolean detach) {
+    NodeType kind = node.nodeType();
+    var context = DeriverSupport.requireAutoencoderContext(atLayer, kind, dst);
+    ActivationLocationType latents = DeriverSupport.onlineLatentLocation(kind);
+    int token = node.tensorIndices().get(0);
+    int latent = node.tensorIndices().get(1);
+    List<ScalarSource> sources = new java.util.ArrayList<>(
+        List.of(
+            residualSource,
+            ScalarSource.Raw.of(latents, PassType.FORWARD),
+            ScalarSource.Raw.of(latents, PassType.BACKWARD)));
+    sources.addAll(LayerDerivatives.latentVjpSources(context));
+    return new ScalarDeriver(
+        dst,
+        atLayer,
+        sources,
+        (inputs, l, pass) -> {
+          DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
+          NDArray z = inputs.get(1).get(token, latent);
+          NDArray factor = inputs.get(2).get(token, latent).mul(LayerDerivatives.activeLatent(z));
+          return LayerDerivatives.latentVjp(
+              model, context, l, inputs.get(0), inputs.subList(3, inputs.size()), token, latent, factor, detach);
+        },
+        locationOf(residual));
   }
 
   /** The four out-edge DSTs: upstream writes projected onto the subnode attribution's gradient. */
@@ -166,10 +237,7 @@ final class EdgeAttributionDerivers {
     }
     int layer = node.layerIndex();
     ScalarDeriver grad = gradOfSingleSubnodeAttribution(config);
-    LocationWithinLayer location =
-        residualBefore(node, dst) == RESID_POST_ATTN
-            ? LocationWithinLayer.RESID_POST_ATTN
-            : LocationWithinLayer.END_OF_PREV_LAYER;
+    LocationWithinLayer location = locationOf(residualBefore(node, dst, config));
     DeriverSupport.FinalResidualGradSource direction =
         new DeriverSupport.FinalResidualGradSource(
             new ScalarSource.Derived(grad, PassType.FORWARD, new LayerIndexer.Constant(layer)),
@@ -348,7 +416,7 @@ final class EdgeAttributionDerivers {
               if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return pre.zerosLike();
               }
-              NDArray dPost = mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
+              NDArray dPost = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
               return attribution ? dPost.mul(inputs.get(2)) : dPost;
             },
             LocationWithinLayer.MLP);
@@ -356,8 +424,12 @@ final class EdgeAttributionDerivers {
       case ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION, ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> {
         var context = DeriverSupport.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
         ActivationLocationType input = context.inputLocation();
+        if (input == ActivationLocationType.RESID_DELTA_ATTN) {
+          return attentionAutoencoderInEdge(dst, config, inner, model, context, write, upstreamLayer, upstreamLocation, attribution, detach);
+        }
         if (input != ActivationLocationType.MLP_POST_ACT && input != ActivationLocationType.RESID_DELTA_MLP) {
-          throw DeriverSupport.notImplemented(dst); // the attention-autoencoder JVP is not ported
+          throw new UnsupportedDerivationException(
+              dst + ": no residual stream before an autoencoder reading " + input);
         }
         List<ScalarSource> sources =
             List.of(
@@ -376,13 +448,12 @@ final class EdgeAttributionDerivers {
               if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return latents.zerosLike();
               }
-              NDArray dInput = mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
+              NDArray dInput = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
               if (input == ActivationLocationType.RESID_DELTA_MLP) {
                 dInput = dInput.matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, dInput.getManager()));
               }
               NDArray encoder = context.autoencoder(l).encoderWeight(dInput.getManager());
-              // φ' of ReLU-type activations: 1 where the latent is active.
-              NDArray dz = dInput.matMul(encoder.transpose()).mul(latents.gt(0).toType(latents.getDataType(), false));
+              NDArray dz = dInput.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
               return attribution ? dz.mul(inputs.get(3)) : dz;
             },
             LocationWithinLayer.MLP);
@@ -393,13 +464,53 @@ final class EdgeAttributionDerivers {
     }
   }
 
-  /** {@code gelu'(pre) ⊙ (LNjvp₂(w)·Win)}: the MLP post-activation's change. */
-  private static NDArray mlpPostJvp(
-      ModelContext model, int layer, NDArray residual, NDArray pre, NDArray write, boolean detach) {
-    NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, layer, residual.getManager());
-    NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, layer, residual.getManager());
-    NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), write, detach);
-    return dx.matMul(win).mul(DerivedScalarKernels.geluDerivative(pre));
+  /**
+   * In edges into the latents of an attention (RESID_DELTA_ATTN) autoencoder: the JVP of the
+   * attention layer's output through Q, K and V for the upstream write, encoded and masked by the
+   * active latents.
+   */
+  private static ScalarDeriver attentionAutoencoderInEdge(
+      DerivedScalarType dst,
+      DstConfig config,
+      DstConfig inner,
+      ModelContext model,
+      io.github.neuronexplainer.core.autoencoder.AutoencoderContext context,
+      ScalarSource write,
+      int upstreamLayer,
+      java.util.Optional<LocationWithinLayer> upstreamLocation,
+      boolean attribution,
+      boolean detach) {
+    List<ScalarSource> sources = new java.util.ArrayList<>(
+        List.of(
+            ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD),
+            ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD)));
+    if (attribution) {
+      sources.add(ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD));
+    }
+    sources.add(write);
+    return new ScalarDeriver(
+        dst,
+        config,
+        sources,
+        (inputs, l, pass) -> {
+          DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
+          NDArray latents = inputs.get(5);
+          if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
+            return latents.zerosLike();
+          }
+          NDArray residual = inputs.get(0);
+          NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
+          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
+          NDArray dOut = LayerDerivatives.attentionJvp(model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
+          NDArray encoder = context.autoencoder(l).encoderWeight(dOut.getManager());
+          NDArray dz = dOut.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
+          return attribution ? dz.mul(inputs.get(6)) : dz;
+        },
+        LocationWithinLayer.ATTN);
   }
 
   private static ScalarDeriver attentionInEdge(

@@ -76,17 +76,12 @@ final class LatentGradientDerivers {
     return layers.get(0);
   }
 
-  /** {@code 1[z > 0]} as the activations' dtype. */
-  private static NDArray active(NDArray latents) {
-    return latents.gt(0).toType(latents.getDataType(), false);
-  }
-
   /** {@code 1[z[t,j] > 0]·W_enc[j,:]} → (T, n_in). */
   private static NDArray latentInputGradient(AutoencoderContext context, int aeLayer, NDArray input, int latent) {
     var autoencoder = context.autoencoder(aeLayer);
     NDArray z = autoencoder.encode(input).get(":, " + latent + ":" + (latent + 1)); // (T, 1)
     NDArray row = autoencoder.encoderWeight(input.getManager()).get(latent).expandDims(0); // (1, n_in)
-    return active(z).mul(row);
+    return LayerDerivatives.activeLatent(z).mul(row);
   }
 
   /**
@@ -226,7 +221,7 @@ final class LatentGradientDerivers {
                 NDArray writes = inputs.get(0); // (T, U, D)
                 NDArray encoder = context.autoencoder(l).encoderWeight(writes.getManager()); // (NA, D)
                 NDArray perLatent = writes.matMul(encoder.transpose()); // (T, U, NA)
-                NDArray out = perLatent.mul(active(inputs.get(1)).expandDims(1));
+                NDArray out = perLatent.mul(LayerDerivatives.activeLatent(inputs.get(1)).expandDims(1));
                 return DerivedScalarKernels.flattenLowerTriangle(out);
               });
     }
@@ -240,7 +235,7 @@ final class LatentGradientDerivers {
               NDArray encoder = context.autoencoder(l).encoderWeight(z.getManager()); // (NA, D)
               NDArray perHead = wo.matMul(encoder.transpose()); // (H, e, NA)
               NDArray out = z.transpose(1, 0, 2).batchMatMul(perHead).transpose(1, 0, 2); // (T, H, NA)
-              return out.mul(active(inputs.get(1)).expandDims(1));
+              return out.mul(LayerDerivatives.activeLatent(inputs.get(1)).expandDims(1));
             });
   }
 }

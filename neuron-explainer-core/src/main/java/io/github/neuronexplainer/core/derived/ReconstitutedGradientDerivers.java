@@ -4,6 +4,7 @@ import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.derived.indexing.AttentionTraceType;
 import io.github.neuronexplainer.core.derived.indexing.PreOrPostAct;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
@@ -12,6 +13,7 @@ import io.github.neuronexplainer.core.locations.LocationWithinLayer;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.core.math.TransformerMath;
 import io.github.neuronexplainer.core.model.ModelContext;
 import java.util.EnumMap;
 import java.util.List;
@@ -21,9 +23,10 @@ import java.util.Map;
  * C3 G_rc and the {@code *_TO_FINAL_ACTIVATION_RESIDUAL_GRAD} DSTs (§5.5): the gradient of the
  * traced activation w.r.t. the residual stream before it, computed analytically from forward
  * activations (no backward pass), then the §4.5 kernels onto it. Implemented traces: MLP neurons
- * (PRE/POST) and attention heads (PRE/POST with QK, Q or K); autoencoder-latent traces are refused
- * as not implemented. The traced node's own inputs (MLP pre-activations, attention probabilities,
- * queries and keys) are read from the raw store rather than recomputed.
+ * (PRE/POST), attention heads (PRE/POST with QK, Q or K) and autoencoder latents (PRE/POST, through
+ * the MLP or the whole attention layer, {@link LayerDerivatives#latentVjp}). The traced node's own
+ * inputs (MLP pre-activations, attention probabilities, queries, keys and values, latents) are read
+ * from the raw store rather than recomputed.
  *
  * <p>Stateless and thread-safe.
  */
@@ -90,7 +93,7 @@ final class ReconstitutedGradientDerivers {
                 NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
                 NDArray row = win.get(new NDIndex(":, " + neuron));
                 if (post) {
-                  row = row.mul(DerivedScalarKernels.geluDerivative(inputs.get(1).get(token, neuron)));
+                  row = row.mul(TransformerMath.geluDerivative(inputs.get(1).get(token, neuron)));
                 }
                 NDArray u = r.zerosLike();
                 u.set(new NDIndex(token), row);
@@ -129,44 +132,54 @@ final class ReconstitutedGradientDerivers {
                 NDArray dx = r.zerosLike();
                 if (type != AttentionTraceType.K) {
                   // dQ[t,h,:] = c·Σ_u dLg[t,u,h]·K[u,h,:]
-                  NDArray dq = headwise(dLogits, inputs.get(3), false).mul(scale);
-                  dx = dx.add(backProject(dq, model.getWeight(WeightLocationType.ATTN_TO_QUERY, l, r.getManager())));
+                  NDArray dq = DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(3), false).mul(scale);
+                  dx = dx.add(DerivedScalarKernels.perHeadBackProjection(dq, model.getWeight(WeightLocationType.ATTN_TO_QUERY, l, r.getManager())));
                 }
                 if (type != AttentionTraceType.Q) {
                   // dK[u,h,:] = c·Σ_t dLg[t,u,h]·Q[t,h,:]
-                  NDArray dk = headwise(dLogits, inputs.get(2), true).mul(scale);
-                  dx = dx.add(backProject(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
+                  NDArray dk = DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(2), true).mul(scale);
+                  dx = dx.add(DerivedScalarKernels.perHeadBackProjection(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
                 }
                 NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
                 return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), dx, detach);
               },
               location);
+    } else if (trace.nodeType().isAutoencoderLatent()) {
+      NodeType kind = trace.nodeType();
+      AutoencoderContext context = DeriverSupport.requireAutoencoderContext(config, kind, dst);
+      DerivedScalarType residual = DeriverSupport.previousResidualDst(kind, config);
+      int token = idx.get(0);
+      int latent = idx.get(1);
+      location =
+          residual == RESID_POST_ATTN ? LocationWithinLayer.RESID_POST_ATTN : LocationWithinLayer.END_OF_PREV_LAYER;
+      List<ScalarSource> sources = new java.util.ArrayList<>(
+          List.of(
+              ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD),
+              ScalarSource.Raw.of(DeriverSupport.onlineLatentLocation(kind), PassType.FORWARD)));
+      sources.addAll(LayerDerivatives.latentVjpSources(context));
+      gradient =
+          new ScalarDeriver(
+              residual,
+              atLayer,
+              sources,
+              (inputs, l, pass) -> {
+                NDArray r = inputs.get(0);
+                // d(latent)/d(pre-activation): φ' for POST, 1 for PRE.
+                NDArray factor =
+                    post ? LayerDerivatives.activeLatent(inputs.get(1).get(token, latent)) : TransformerMath.constant(r, 1f);
+                return LayerDerivatives.latentVjp(
+                    model, context, l, r, inputs.subList(2, inputs.size()), token, latent, factor, detach);
+              },
+              location);
     } else {
-      throw DeriverSupport.notImplemented(dst);
+      throw new UnsupportedDerivationException(
+          dst + ": a reconstituted gradient exists for MLP neuron, attention and autoencoder latent traces, not "
+              + trace.nodeType());
     }
     return new DeriverSupport.FinalResidualGradSource(
         new ScalarSource.Derived(gradient, PassType.FORWARD, new LayerIndexer.Constant(layer)),
         layer,
         location);
-  }
-
-  /**
-   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose})
-   * → (T, H, e) (or (U, H, e)).
-   */
-  private static NDArray headwise(NDArray dLogits, NDArray other, boolean transpose) {
-    NDArray perHead = dLogits.transpose(2, 0, 1); // (H, T, U)
-    if (transpose) {
-      perHead = perHead.transpose(0, 2, 1); // (H, U, T)
-    }
-    return perHead.batchMatMul(other.transpose(1, 0, 2)).transpose(1, 0, 2);
-  }
-
-  /** {@code Σ_h d[t,h,:]·W[h]ᵀ} for d (T, H, e) and W (H, D, e) → (T, D). */
-  private static NDArray backProject(NDArray d, NDArray weight) {
-    long[] w = weight.getShape().getShape();
-    NDArray flat = weight.transpose(0, 2, 1).reshape(w[0] * w[2], w[1]); // (H·e, D)
-    return d.reshape(d.getShape().get(0), w[0] * w[2]).matMul(flat);
   }
 
   /** The §5.5 DSTs: the §4.5 kernels onto G_rc. */

@@ -6,13 +6,12 @@ import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The registry of derivers (the original's {@code make_scalar_deriver} and {@code
  * _DERIVED_SCALAR_TYPE_REGISTRY}): maps every implemented DST to the factory of its family
  * (residual stream, MLP, attention, autoencoders, edges, latent gradients, reconstituted
- * gradients), which builds the {@link ScalarDeriver} for a config or refuses the combination with
+ * gradients; every DST has one, checked when the class loads), which builds the {@link ScalarDeriver} for a config or refuses the combination with
  * an {@link UnsupportedDerivationException} for the original's reasons. See DERIVED_SCALARS.md for
  * the structure and how to add a DST.
  *
@@ -22,10 +21,6 @@ public final class ScalarDerivers {
   private ScalarDerivers() {}
 
   private static final Map<DerivedScalarType, DeriverFactory> FACTORIES = registerFamilies();
-
-  /** The DSTs this registry can build (the others are refused with "not implemented"). */
-  public static final Set<DerivedScalarType> IMPLEMENTED =
-      Collections.unmodifiableSet(EnumSet.copyOf(FACTORIES.keySet()));
 
   private static Map<DerivedScalarType, DeriverFactory> registerFamilies() {
     Map<DerivedScalarType, DeriverFactory> factories = new EnumMap<>(DerivedScalarType.class);
@@ -46,6 +41,10 @@ public final class ScalarDerivers {
             }
           });
     }
+    EnumSet<DerivedScalarType> missing = EnumSet.complementOf(EnumSet.copyOf(factories.keySet()));
+    if (!missing.isEmpty()) {
+      throw new IllegalStateException("No deriver family registers " + missing);
+    }
     return Collections.unmodifiableMap(factories);
   }
 
@@ -53,15 +52,11 @@ public final class ScalarDerivers {
    * The deriver of {@code dst} under {@code config}.
    *
    * @throws UnsupportedDerivationException for combinations the original refuses (a missing or
-   *     ambiguous autoencoder, a missing trace config or fake-gradient index, derive_gradients for
-   *     DSTs that reject it) and for DSTs this port does not implement yet
+   *     ambiguous autoencoder, a missing trace config, fake-gradient index or attribution node,
+   *     derive_gradients for DSTs that reject it)
    */
   public static ScalarDeriver makeScalarDeriver(DerivedScalarType dst, DstConfig config) {
-    DeriverFactory factory = FACTORIES.get(dst);
-    if (factory == null) {
-      throw DeriverSupport.notImplemented(dst);
-    }
-    return factory.make(dst, config);
+    return FACTORIES.get(dst).make(dst, config);
   }
 
 }

@@ -42,6 +42,23 @@ public final class TransformerMath {
   }
 
   /**
+   * The derivative of {@link #gelu}: {@code 0.5·(1 + tanh(u)) + 0.5·x·(1 − tanh²(u))·√(2/π)·(1 +
+   * 3·0.044715·x²)} with {@code u = √(2/π)·(x + 0.044715·x³)} (catalogue C8).
+   */
+  public static NDArray geluDerivative(NDArray x) {
+    NDArray squared = x.mul(x);
+    NDArray tanh =
+        x.add(squared.mul(x).mul(constant(x, 0.044715f))).mul(constant(x, (float) GELU_C)).tanh();
+    NDArray left = tanh.add(constant(x, 1f)).mul(constant(x, 0.5f));
+    NDArray right =
+        x.mul(constant(x, 0.5f))
+            .mul(constant(x, 1f).sub(tanh.mul(tanh)))
+            .mul(constant(x, (float) GELU_C))
+            .mul(squared.mul(constant(x, 3 * 0.044715f)).add(constant(x, 1f)));
+    return left.add(right);
+  }
+
+  /**
    * The scale applied to queries and to keys, each, before their dot product: {@code
    * 1/sqrt(sqrt(dHead))}, so the logits are scaled by {@code 1/sqrt(dHead)}, as the original's attention
    * ({@code qk_scale}) computes it.

@@ -10,7 +10,6 @@ import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
 import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
-import io.github.neuronexplainer.core.derived.DerivedScalarKernels;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
@@ -128,7 +127,7 @@ public final class TokenReadConverter {
       NDArray hiddenBias = model.getWeight(WeightLocationType.MLP_TO_HIDDEN_BIAS, layer, manager);
       NDArray normalized = centered.div(scale).mul(gain).add(bias);
       NDArray preAct = normalized.reshape(1, -1).matMul(toHidden).reshape(-1).add(hiddenBias);
-      NDArray geluGrad = DerivedScalarKernels.geluDerivative(preAct);
+      NDArray geluGrad = TransformerMath.geluDerivative(preAct);
       if (context.inputLocation() == ActivationLocationType.MLP_POST_ACT) {
         coefficients = encoderRow.mul(geluGrad);
       } else if (context.inputLocation() == ActivationLocationType.RESID_DELTA_MLP) {
