@@ -4,7 +4,9 @@
 #
 # usage: examples/bench.sh [WORK_DIR]      (default WORK_DIR: /tmp/nx-bench)
 # env:   SHARED (default /work/shared), TORCH_DIR (default /work/pytorch: pip install --target
-#        "$TORCH_DIR" torch), MVN_REPO (a -Dmaven.repo.local; default Maven's own), MVN_OFFLINE=-o
+#        "$TORCH_DIR" torch), MVN_REPO (a -Dmaven.repo.local; default Maven's own), MVN_OFFLINE=-o,
+#        REFERENCE_JSON (reuse an earlier run's bench_reference.py output instead of timing the
+#        original again)
 # Takes about 8-10 minutes on 2 idle cores (the original's runs take about half of it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -43,9 +45,11 @@ if [ ! -f "$DATA/tiny-gpt2-hf/model.safetensors" ]; then
 fi
 
 # 3. The original.
-REF="$WORK/reference.json"
-echo "timing the original (bench_reference.py) ..." >&2
-(cd "$H" && PYTHONPATH="$TORCH_DIR" $PY bench_reference.py "$DATA/tiny-gpt2" 64 256 > "$REF")
+REF="${REFERENCE_JSON:-$WORK/reference.json}"
+if [ -z "${REFERENCE_JSON:-}" ]; then
+  echo "timing the original (bench_reference.py) ..." >&2
+  (cd "$H" && PYTHONPATH="$TORCH_DIR" $PY bench_reference.py "$DATA/tiny-gpt2" 64 256 > "$REF")
+fi
 
 # 4. Ours, on the same weights, with the original's figures beside.
 echo "building and timing the port ..." >&2
