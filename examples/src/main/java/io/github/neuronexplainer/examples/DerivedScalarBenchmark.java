@@ -28,11 +28,13 @@ import java.util.function.Supplier;
  * Times the seven attribution DSTs (MLP / attention act×grad, write norm and direct effect, and
  * token attribution) plus {@code DerivedScalarStore.topk(100)} on a GPT-2-small-shaped model with
  * random weights, against one plain forward+backward pass of the same model at the same length
- * (the original takes 843 / 5251 ms for the DSTs at 64 / 256 tokens on the reference machine).
+ * (its "limit" column in the markdown rows it prints: attribution should cost about one
+ * forward+backward). Options as {@link ModelBenchmark}'s: {@code --model DIR}, {@code --reference
+ * FILE} (the original's figures beside ours), {@code --lengths 64,256}.
  *
  * <pre>
  * MAVEN_OPTS=-Xmx6g mvn -q -o -pl examples exec:java \
- *   -Dexec.mainClass=io.github.neuronexplainer.examples.DerivedScalarBenchmark -Dexec.args="64 256"
+ *   -Dexec.mainClass=io.github.neuronexplainer.examples.DerivedScalarBenchmark -Dexec.args="--lengths 64,256"
  * </pre>
  */
 public final class DerivedScalarBenchmark {
@@ -51,13 +53,15 @@ public final class DerivedScalarBenchmark {
   private DerivedScalarBenchmark() {}
 
   public static void main(String[] args) {
-    int[] lengths =
-        args.length == 0 ? new int[] {64, 256} : Arrays.stream(args).mapToInt(Integer::parseInt).toArray();
+    BenchTable table = BenchTable.fromArgs(args);
+    String modelDir = BenchTable.option(args, "--model");
     TransformerConfig config =
         new TransformerConfig("gpt2", 1024, 768, 12, 12, 1.0, 4.0, 1e-5, 50257);
-    System.out.println("Building a random GPT-2-small-shaped model...");
+    List<String> rows = new ArrayList<>();
     try (StandardModelContext context =
-            StandardModelContext.of("random-gpt2-small", randomCheckpoint(config, 20240601L));
+            modelDir == null
+                ? StandardModelContext.of("random-gpt2-small", randomCheckpoint(config, 20240601L))
+                : StandardModelContext.load(modelDir);
         NDManager manager = NDManager.newBaseManager()) {
       Transformer model = context.getOrCreateModel();
       Loss loss = Loss.logitDiff(5335, 1757);
@@ -66,7 +70,7 @@ public final class DerivedScalarBenchmark {
       for (DerivedScalarType dst : DSTS) {
         requests.add(new DstAndConfig(dst, dstConfig));
       }
-      for (int n : lengths) {
+      for (int n : BenchTable.lengths(args)) {
         SplittableRandom random = new SplittableRandom(n);
         int[] tokens = random.ints(n, 0, 50000).toArray();
         Supplier<Object> forwardBackward =
@@ -100,8 +104,14 @@ public final class DerivedScalarBenchmark {
             "%d tokens: forward+backward %.1f ms; 7 DSTs + topk(100) %.1f ms (%.2fx); mins %.1f /"
                 + " %.1f ms%n",
             n, plain, derived, derived / plain, medians[0][1], medians[1][1]);
+        rows.add(
+            BenchTable.row(
+                "7 attribution DSTs + top-k(100), " + n + " tokens (limit: our forward+backward)",
+                table.original(n, "dst_attribution_topk"), derived, plain));
       }
     }
+    System.out.println(BenchTable.HEADER);
+    rows.forEach(System.out::println);
   }
 
   /**

@@ -2,25 +2,40 @@ package io.github.neuronexplainer.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * Keys, values and pad flags of the tokens seen so far, per layer, plus each sequence's length:
  * what incremental decoding needs (the original's {@code HiddenState} + {@code KeyValueCache}). Owns
  * its tensors in a manager of its own; close it when done.
  *
+ * <p>Keys and values live in buffers of {@code capacity} positions allocated on the first step;
+ * each step writes its new positions in place and attention reads a view of the filled prefix, so
+ * a step copies only its own keys and values, never the cache (a buffer that fills up is grown by
+ * doubling). Decoding runs without autograd, so the in-place writes record no history.
+ *
  * <p>Not thread-safe.
  */
 public final class KvCache implements AutoCloseable {
   private final NDManager manager;
-  private final NDArray[] keys;
+  private final NDArray[] keys; // [b, capacity, d] per layer
   private final NDArray[] values;
+  private final long[] filled; // positions written per layer
+  private long capacity;
   private NDArray pad; // [b, s_total] bool
   private long[] lengths; // per sequence: number of non-pad tokens so far
 
-  KvCache(NDManager parent, int nLayers) {
+  /** @param capacity positions to allocate room for (prompt + tokens to sample), at least 1 */
+  KvCache(NDManager parent, int nLayers, long capacity) {
+    if (capacity < 1) {
+      throw new IllegalArgumentException("A KV cache needs room for at least 1 position, got " + capacity);
+    }
     this.manager = parent.newSubManager();
     this.keys = new NDArray[nLayers];
     this.values = new NDArray[nLayers];
+    this.filled = new long[nLayers];
+    this.capacity = capacity;
   }
 
   /** Tokens seen so far per sequence (excluding pads). */
@@ -54,33 +69,39 @@ public final class KvCache implements AutoCloseable {
   }
 
   /**
-   * Appends a layer's new keys/values {@code [b, s_new, d]}; returns all keys and values for the
-   * attention computation. The returned arrays keep the new part's autograd history and belong to
-   * the new arrays' manager; the cache keeps detached copies of its own.
+   * Writes a layer's new keys/values {@code [b, s_new, d]} after the cached ones; returns views
+   * {@code [b, s_total, d]} of all keys and values, owned by the new arrays' manager. Valid until
+   * the next call for this layer.
    */
   NDArray[] append(int layer, NDArray newKeys, NDArray newValues) {
-    NDArray[] forPass = {withCached(keys[layer], newKeys), withCached(values[layer], newValues)};
-    keys[layer] = store(keys[layer], forPass[0]);
-    values[layer] = store(values[layer], forPass[1]);
-    return forPass;
-  }
-
-  private static NDArray withCached(NDArray cached, NDArray fresh) {
-    if (cached == null) {
-      return fresh;
+    long start = filled[layer];
+    long end = start + newKeys.getShape().get(1);
+    if (keys[layer] == null || end > keys[layer].getShape().get(1)) {
+      capacity = Math.max(end, keys[layer] == null ? capacity : 2 * capacity);
+      keys[layer] = grow(keys[layer], newKeys, start);
+      values[layer] = grow(values[layer], newValues, start);
     }
-    NDArray all = cached.concat(fresh, 1);
-    all.attach(fresh.getManager());
-    return all;
+    NDIndex written = new NDIndex(":, {}:{}, :", start, end);
+    keys[layer].set(written, newKeys);
+    values[layer].set(written, newValues);
+    filled[layer] = end;
+    NDIndex prefix = new NDIndex(":, :{}, :", end);
+    NDManager owner = newKeys.getManager();
+    return new NDArray[] {keys[layer].get(owner, prefix), values[layer].get(owner, prefix)};
   }
 
-  private NDArray store(NDArray old, NDArray all) {
-    NDArray detached = all.stopGradient();
-    detached.attach(manager);
+  /** A buffer of {@link #capacity} positions shaped like {@code like}, holding the old one's prefix. */
+  private NDArray grow(NDArray old, NDArray like, long used) {
+    Shape s = like.getShape();
+    NDArray buffer = manager.zeros(new Shape(s.get(0), capacity, s.get(2)), like.getDataType());
     if (old != null) {
+      NDIndex prefix = new NDIndex(":, :{}, :", used);
+      NDArray kept = old.get(prefix);
+      buffer.set(prefix, kept);
+      kept.close();
       old.close();
     }
-    return detached;
+    return buffer;
   }
 
   @Override

@@ -140,7 +140,7 @@ class TransformerTest {
       NDArray tokens = batch.tokensArray(m);
       var pass = MODEL.newPass(Hooks.none(), m, false);
       NDArray logits =
-          Transformer.withGradMode(
+          io.github.neuronexplainer.models.internal.GradMode.with(
               false,
               () -> MODEL.runUnembed(MODEL.runTorso(MODEL.runEmbed(tokens, null, null, pass), null, null, pass), pass));
       assertArrayEquals(logits(MODEL, Hooks.none()), logits.toFloatArray());

@@ -155,7 +155,7 @@ class SamplingConformanceTest {
       TokenBatch batch = TokenBatch.of(prompts, side);
       assertArrayEquals(golden.get(prefix + "tokens").toLongArray(), batch.tokens(), prefix + "tokens");
       try (NDManager m = MANAGER.newSubManager()) {
-        NDArray logits = logitsOf(model, batch, m);
+        NDArray logits = model.logits(prompts, side, Hooks.none(), m);
         long vocab = logits.getShape().get(2);
         Tolerance.check(prefix + "logits_first2048", logits.get(new NDIndex(":, :, :2048")).toFloatArray(), golden.get(prefix + "logits_first2048").toFloatArray());
         Tolerance.check(prefix + "logits_last_position", logits.get(new NDIndex(":, -1, :")).toFloatArray(), golden.get(prefix + "logits_last_position").toFloatArray());
@@ -166,13 +166,6 @@ class SamplingConformanceTest {
             prefix + "argmax over " + vocab);
       }
     }
-  }
-
-  private static NDArray logitsOf(Transformer model, TokenBatch batch, NDManager m) {
-    NDArray tokens = batch.tokensArray(m);
-    NDArray pad = batch.padArray(m);
-    return Transformer.withGradMode(
-        false, () -> model.forward(tokens, pad, null, model.newPass(Hooks.none(), m, false)));
   }
 
   private static void checkStepLogits(String what, JsonNode expectedSteps, List<float[][]> steps, int row) {

@@ -8,7 +8,7 @@ import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.neuronexplainer.models.Transformer;
+import io.github.neuronexplainer.models.internal.GradMode;
 import io.github.neuronexplainer.models.weights.DType;
 import io.github.neuronexplainer.models.weights.HostTensor;
 import io.github.neuronexplainer.models.weights.SafetensorsFile;
@@ -211,7 +211,7 @@ public final class Gpt2Trainer implements AutoCloseable {
       try (NDManager m = manager.newSubManager();
           NDScope scope = new NDScope()) {
         float loss =
-            Transformer.withGradMode(
+            GradMode.with(
                 false, () -> model.loss(part.toArray(long[][]::new), usedTokens, m).getFloat());
         sum += loss * part.size();
       }

@@ -144,7 +144,7 @@ class AutoencoderTest {
         java.util.List.of(LatentActivation.RELU, LatentActivation.topK(1, LatentActivation.RELU))) {
       try (Autoencoder ae = small(activation); NDManager m = M.newSubManager()) {
         float[] gradient =
-            io.github.neuronexplainer.models.Transformer.withGradMode(
+            io.github.neuronexplainer.models.internal.GradMode.with(
                 true,
                 () -> {
                   NDArray x = m.create(new float[] {3, 1}, new Shape(1, 2)).duplicate();
