@@ -29,19 +29,28 @@ public final class ConsumerCheck {
         NDManager manager = NDManager.newBaseManager(context.device())) {
       Transformer model = context.getOrCreateModel();
       int[] prompt = context.encode("The capital of France is");
-      check(Arrays.equals(prompt, new int[] {464, 3139, 286, 4881, 318}), "tokens " + Arrays.toString(prompt));
+      check(
+          Arrays.equals(prompt, new int[] {464, 3139, 286, 4881, 318}),
+          "tokens " + Arrays.toString(prompt));
       SampleResult sample = model.sample(List.of(prompt), SamplingOptions.greedy(5), Hooks.none());
       System.out.println(sample);
-      check(Arrays.equals(sample.tokens().get(0), new int[] {27352, 27352, 27352, 27352, 27352}), "sampled " + sample);
-      try (ActivationCache cache = model.runWithCache(
-          RunRequest.builder().prompt(prompt).forward(HookPoint.MLP_POST_ACT).build(), manager)) {
+      check(
+          Arrays.equals(sample.tokens().get(0), new int[] {27352, 27352, 27352, 27352, 27352}),
+          "sampled " + sample);
+      try (ActivationCache cache =
+          model.runWithCache(
+              RunRequest.builder().prompt(prompt).forward(HookPoint.MLP_POST_ACT).build(),
+              manager)) {
         NDArray post = cache.get(ActivationLocationType.MLP_POST_ACT, 1, PassType.FORWARD);
-        check(Arrays.equals(post.getShape().getShape(), new long[] {1, 5, 256}), "shape " + post.getShape());
+        check(
+            Arrays.equals(post.getShape().getShape(), new long[] {1, 5, 256}),
+            "shape " + post.getShape());
         List<String> tokens = Arrays.stream(prompt).mapToObj(context::decodeToken).toList();
-        Path html = HtmlReport.builder("consumer check")
-            .tokenHeatmap("MLP L1 n0", tokens, post.get("0, :, 0").toFloatArray())
-            .build()
-            .write(Path.of(args[1]));
+        Path html =
+            HtmlReport.builder("consumer check")
+                .tokenHeatmap("MLP L1 n0", tokens, post.get("0, :, 0").toFloatArray())
+                .build()
+                .write(Path.of(args[1]));
         check(Files.readString(html).contains("> France</span>"), "report " + html);
       }
     }

@@ -37,7 +37,8 @@ public final class AutoencoderBenchmark {
       try (NDManager init = manager.newSubManager();
           Autoencoder relu = randomAutoencoder(init, LatentActivation.RELU, scale, manager);
           Autoencoder topK =
-              randomAutoencoder(init, LatentActivation.topK(32, LatentActivation.RELU), scale, manager)) {
+              randomAutoencoder(
+                  init, LatentActivation.topK(32, LatentActivation.RELU), scale, manager)) {
         NDArray encoderT = relu.encoderWeight(manager).transpose();
         List<Function<NDArray, NDArray>> calls =
             List.of(in -> in.matMul(encoderT), relu::encode, topK::encode);
@@ -51,7 +52,8 @@ public final class AutoencoderBenchmark {
             "SAE %d latents x %d inputs, %d tokens per call, %d threads (best of %d)%n",
             N_LATENTS, N_INPUTS, tokens, Runtime.getRuntime().availableProcessors(), repeats);
         System.out.printf(
-            "matmul limit      : %,12.0f tokens/s  (%.1f GFLOP/s)%n", limit, flops / matmulSeconds / 1e9);
+            "matmul limit      : %,12.0f tokens/s  (%.1f GFLOP/s)%n",
+            limit, flops / matmulSeconds / 1e9);
         report("encode ReLU       ", tokens / reluSeconds, limit);
         report("encode TopK(k=32) ", tokens / topKSeconds, limit);
       }
@@ -60,7 +62,8 @@ public final class AutoencoderBenchmark {
 
   private static void report(String what, double tokensPerSecond, double limit) {
     System.out.printf(
-        "%s: %,12.0f tokens/s  = %.2f of the matmul limit%n", what, tokensPerSecond, tokensPerSecond / limit);
+        "%s: %,12.0f tokens/s  = %.2f of the matmul limit%n",
+        what, tokensPerSecond, tokensPerSecond / limit);
   }
 
   private static Autoencoder randomAutoencoder(
@@ -80,9 +83,9 @@ public final class AutoencoderBenchmark {
 
   /**
    * Best wall time of each call over {@code repeats} rounds after one warm-up round. The calls are
-   * interleaved within a round, so load from other processes affects them alike and the ratios
-   * stay meaningful. Each call gets its own copy of the input in a sub-manager, so its
-   * intermediates are freed right after it.
+   * interleaved within a round, so load from other processes affects them alike and the ratios stay
+   * meaningful. Each call gets its own copy of the input in a sub-manager, so its intermediates are
+   * freed right after it.
    */
   private static double[] bestSeconds(
       int repeats, NDArray x, List<Function<NDArray, NDArray>> calls) {

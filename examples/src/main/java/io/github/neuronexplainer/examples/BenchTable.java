@@ -11,8 +11,8 @@ import java.util.List;
 
 /**
  * The benchmark mains' shared parts: their command-line options, the original's timings from the
- * JSON line {@code bench_reference.py} prints (medians in ms per sequence length), and the
- * markdown table rows that put the original beside ours.
+ * JSON line {@code bench_reference.py} prints (medians in ms per sequence length), and the markdown
+ * table rows that put the original beside ours.
  *
  * <p>Immutable and thread-safe.
  */
@@ -77,8 +77,11 @@ final class BenchTable {
     if (reference == null) {
       return "";
     }
-    return "original: torch " + reference.path("torch").asText("?") + ", "
-        + reference.path("threads").asText("?") + " threads";
+    return "original: torch "
+        + reference.path("torch").asText("?")
+        + ", "
+        + reference.path("threads").asText("?")
+        + " threads";
   }
 
   /**
@@ -95,8 +98,19 @@ final class BenchTable {
 
   /** A table row; NaN figures print as blanks. {@code limitMs} is the compute (or memory) bound. */
   static String row(String work, double originalMs, double oursMs, double limitMs) {
-    return "| " + work + " | " + ms(originalMs) + " | " + ms(oursMs) + " | "
-        + ratio(originalMs / oursMs) + " | " + ms(limitMs) + " | " + fraction(limitMs / oursMs) + " |";
+    return "| "
+        + work
+        + " | "
+        + ms(originalMs)
+        + " | "
+        + ms(oursMs)
+        + " | "
+        + ratio(originalMs / oursMs)
+        + " | "
+        + ms(limitMs)
+        + " | "
+        + fraction(limitMs / oursMs)
+        + " |";
   }
 
   /** A table row of free-form cells. */

@@ -11,9 +11,9 @@ import io.github.neuronexplainer.models.StandardModelContext;
 import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.TransformerConfig;
 import io.github.neuronexplainer.models.derived.DerivedScalarComputation;
-import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.derived.DstAndConfig;
 import io.github.neuronexplainer.models.derived.PromptDerivedScalars;
+import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
 import io.github.neuronexplainer.models.weights.HostTensor;
 import java.util.ArrayList;
@@ -27,8 +27,8 @@ import java.util.function.Supplier;
 /**
  * Times the seven attribution DSTs (MLP / attention act×grad, write norm and direct effect, and
  * token attribution) plus {@code DerivedScalarStore.topk(100)} on a GPT-2-small-shaped model with
- * random weights, against one plain forward+backward pass of the same model at the same length
- * (its "limit" column in the markdown rows it prints: attribution should cost about one
+ * random weights, against one plain forward+backward pass of the same model at the same length (its
+ * "limit" column in the markdown rows it prints: attribution should cost about one
  * forward+backward). Options as {@link ModelBenchmark}'s: {@code --model DIR}, {@code --reference
  * FILE} (the original's figures beside ours), {@code --lengths 64,256}.
  *
@@ -107,7 +107,9 @@ public final class DerivedScalarBenchmark {
         rows.add(
             BenchTable.row(
                 "7 attribution DSTs + top-k(100), " + n + " tokens (limit: our forward+backward)",
-                table.original(n, "dst_attribution_topk"), derived, plain));
+                table.original(n, "dst_attribution_topk"),
+                derived,
+                plain));
       }
     }
     System.out.println(BenchTable.HEADER);

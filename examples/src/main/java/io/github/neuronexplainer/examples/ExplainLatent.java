@@ -87,8 +87,11 @@ public final class ExplainLatent {
         case "--model-dir" -> modelDir = Path.of(value);
         case "--tokens" -> tokens = Integer.parseInt(value);
         case "--latent" -> latent = Integer.parseInt(value);
-        default -> throw new IllegalArgumentException(
-            "Unknown option " + args[i] + "; use --url, --key, --model, --model-dir, --tokens, --latent");
+        default ->
+            throw new IllegalArgumentException(
+                "Unknown option "
+                    + args[i]
+                    + "; use --url, --key, --model, --model-dir, --tokens, --latent");
       }
     }
     if (!Files.isDirectory(modelDir) && Files.isDirectory(Path.of("..").resolve(modelDir))) {
@@ -101,7 +104,8 @@ public final class ExplainLatent {
     try (OpenAiClient llm = client.build()) {
       Result result = run(new Options(modelDir, tokens, latent), llm, System.out);
       System.out.printf("%nLLM usage: %s%n", llm.usage());
-      System.out.printf("Latent %d: \"%s\" scores %.3f (correlation of simulated and real activations)%n",
+      System.out.printf(
+          "Latent %d: \"%s\" scores %.3f (correlation of simulated and real activations)%n",
           result.latent(), result.explanation().strip(), result.scored().preferredScore());
     }
   }
@@ -110,37 +114,65 @@ public final class ExplainLatent {
   static Result run(Options options, LlmClient llm, PrintStream out) {
     int[] corpus = corpusTokens(options.modelDir(), options.tokens());
     try (NDManager manager = NDManager.newBaseManager();
-        Transformer model = Transformer.fromCheckpoint(Gpt2Checkpoint.load(options.modelDir()), manager);
+        Transformer model =
+            Transformer.fromCheckpoint(Gpt2Checkpoint.load(options.modelDir()), manager);
         Autoencoder sae = Autoencoder.load(options.modelDir().resolve(SAE_FILE), manager)) {
-      out.printf("Collecting records for the %d latents of the layer-%d MLP SAE over %,d held-out tokens...%n",
+      out.printf(
+          "Collecting records for the %d latents of the layer-%d MLP SAE over %,d held-out tokens...%n",
           sae.nLatents(), SAE_LAYER, corpus.length);
-      NeuronRecordCollector.Result collected = NeuronRecordCollector.builder(model).build().collect(
-          RecordUnits.autoencoderLatents(sae, SAE_INPUT, SAE_LAYER), corpus,
-          p -> out.printf("  %d/%d excerpts, %,.0f tokens/s%n", p.excerptsDone(), p.excerpts(), p.tokensPerSecond()));
-      out.printf("Collected %d records over %,d tokens in %.1f s: %,.0f tokens/s%n", collected.records().size(),
-          collected.tokens(), collected.seconds(), collected.tokensPerSecond());
+      NeuronRecordCollector.Result collected =
+          NeuronRecordCollector.builder(model)
+              .build()
+              .collect(
+                  RecordUnits.autoencoderLatents(sae, SAE_INPUT, SAE_LAYER),
+                  corpus,
+                  p ->
+                      out.printf(
+                          "  %d/%d excerpts, %,.0f tokens/s%n",
+                          p.excerptsDone(), p.excerpts(), p.tokensPerSecond()));
+      out.printf(
+          "Collected %d records over %,d tokens in %.1f s: %,.0f tokens/s%n",
+          collected.records().size(),
+          collected.tokens(),
+          collected.seconds(),
+          collected.tokensPerSecond());
 
-      NeuronRecord record = options.latent() != null
-          ? collected.records().get(options.latent())
-          : collected.records().stream().max(Comparator.comparingDouble(NeuronRecord::maxActivation)).orElseThrow();
+      NeuronRecord record =
+          options.latent() != null
+              ? collected.records().get(options.latent())
+              : collected.records().stream()
+                  .max(Comparator.comparingDouble(NeuronRecord::maxActivation))
+                  .orElseThrow();
       int latent = record.neuronId().neuronIndex();
-      out.printf("%nLatent %d: max activation %.3f; its top excerpt:%n  %s%n", latent, record.maxActivation(),
-          excerpt(record.mostPositiveActivationRecords().get(0)));
+      out.printf(
+          "%nLatent %d: max activation %.3f; its top excerpt:%n  %s%n",
+          latent, record.maxActivation(), excerpt(record.mostPositiveActivationRecords().get(0)));
 
       List<ActivationRecord> train = record.trainActivationRecords(SPLITS);
       out.printf("Asking the LLM to explain it from %d top excerpts...%n", train.size());
-      List<String> explanations = TokenActivationPairExplainer.builder().client(llm).build()
-          .generateExplanationsBlocking(train, GenerationOptions.DEFAULTS);
+      List<String> explanations =
+          TokenActivationPairExplainer.builder()
+              .client(llm)
+              .build()
+              .generateExplanationsBlocking(train, GenerationOptions.DEFAULTS);
       String explanation = explanations.get(0);
       out.printf("Explanation: \"%s\"%n", explanation.strip());
 
-      UncalibratedNeuronSimulator simulator = new UncalibratedNeuronSimulator(
-          new LogprobFreeExplanationTokenSimulator(llm, explanation, FewShotExampleSet.COLANGV2));
+      UncalibratedNeuronSimulator simulator =
+          new UncalibratedNeuronSimulator(
+              new LogprobFreeExplanationTokenSimulator(
+                  llm, explanation, FewShotExampleSet.COLANGV2));
       List<ActivationRecord> valid = record.validActivationRecords(SPLITS);
       out.printf("Simulating %d held-out excerpts (top and random)...%n", valid.size());
       ScoredSimulation scored = LlmClient.await(Scoring.simulateAndScore(simulator, valid));
-      return new Result(latent, collected.records().size(), collected.tokens(), collected.tokensPerSecond(), record,
-          explanation, scored);
+      return new Result(
+          latent,
+          collected.records().size(),
+          collected.tokens(),
+          collected.tokensPerSecond(),
+          record,
+          explanation,
+          scored);
     }
   }
 
@@ -155,7 +187,8 @@ public final class ExplainLatent {
       int[] tokens = TokenCorpus.fromText(text, 0).trainTokenIds();
       return Arrays.copyOf(tokens, Math.min(limit, tokens.length));
     } catch (IOException e) {
-      throw new UncheckedIOException("Could not read the corpus " + file + " (it ships with the model)", e);
+      throw new UncheckedIOException(
+          "Could not read the corpus " + file + " (it ships with the model)", e);
     }
   }
 

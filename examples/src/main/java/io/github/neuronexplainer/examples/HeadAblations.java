@@ -22,11 +22,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which attention heads carry a preference for one token over another? Ranks every head by the
- * act × grad of its attention pattern (summed over token pairs: the first-order estimate of how
- * much the logit difference falls when the head's pattern is zeroed), then zeroes the strongest
- * heads, one at a time and together, to see whether the estimate holds. Everything goes through
- * the debugger API, in two batched requests (attribution, then the ablations in one batch).
+ * Which attention heads carry a preference for one token over another? Ranks every head by the act
+ * × grad of its attention pattern (summed over token pairs: the first-order estimate of how much
+ * the logit difference falls when the head's pattern is zeroed), then zeroes the strongest heads,
+ * one at a time and together, to see whether the estimate holds. Everything goes through the
+ * debugger API, in two batched requests (attribution, then the ablations in one batch).
  *
  * <p>Thread-safe if the {@link InteractiveModel} is (it serves one request at a time).
  */
@@ -51,7 +51,10 @@ final class HeadAblations {
    * with each MLP layer's activations zeroed (its write reduced to its output bias).
    */
   record Result(
-      double cleanDifference, List<HeadEffect> strongest, double allStrongestAblated, List<Double> mlpLayerAblated) {
+      double cleanDifference,
+      List<HeadEffect> strongest,
+      double allStrongestAblated,
+      List<Double> mlpLayerAblated) {
     /**
      * Whether the ablation bears out the attribution of the strongest head: zeroing it moves the
      * difference the way its act × grad says (down for a positive one), by at least half as much.
@@ -60,35 +63,51 @@ final class HeadAblations {
       HeadEffect top = strongest.get(0);
       double estimated = -top.actTimesGrad();
       double actual = top.change(cleanDifference);
-      return Math.signum(actual) == Math.signum(estimated) && Math.abs(actual) >= 0.5 * Math.abs(estimated);
+      return Math.signum(actual) == Math.signum(estimated)
+          && Math.abs(actual) >= 0.5 * Math.abs(estimated);
     }
   }
 
   static Result run(
-      InteractiveModel debugger, int nLayers, int nHeads, String prompt, String target, String distractor, int top) {
+      InteractiveModel debugger,
+      int nLayers,
+      int nHeads,
+      String prompt,
+      String target,
+      String distractor,
+      int top) {
     LossFnConfig loss = LossFnConfig.logitDiff(target, distractor);
     Map<String, ProcessingRequestSpec> specs = new LinkedHashMap<>();
     for (int layer = 0; layer < nLayers; layer++) {
       for (int head = 0; head < nHeads; head++) {
-        specs.put(key(layer, head), DerivedScalarsRequestSpec.of(DerivedScalarType.ATTN_ACT_TIMES_GRAD, layer, head));
+        specs.put(
+            key(layer, head),
+            DerivedScalarsRequestSpec.of(DerivedScalarType.ATTN_ACT_TIMES_GRAD, layer, head));
       }
     }
-    InferenceResponseAndResponseDict clean = debugger
-        .handleBatchedRequest(BatchedRequest.of(new InferenceSubRequest(
-            InferenceRequestSpec.builder(prompt).lossFnConfig(loss).build(), specs)))
-        .inferenceSubResponses().get(0);
+    InferenceResponseAndResponseDict clean =
+        debugger
+            .handleBatchedRequest(
+                BatchedRequest.of(
+                    new InferenceSubRequest(
+                        InferenceRequestSpec.builder(prompt).lossFnConfig(loss).build(), specs)))
+            .inferenceSubResponses()
+            .get(0);
     double cleanDifference = clean.inferenceResponse().inferenceAndTokenData().loss();
 
     List<int[]> heads = new ArrayList<>();
     Map<String, Double> attribution = new LinkedHashMap<>();
     for (int layer = 0; layer < nLayers; layer++) {
       for (int head = 0; head < nHeads; head++) {
-        DerivedScalarsResponseData data = clean.data(key(layer, head), DerivedScalarsResponseData.class);
-        attribution.put(key(layer, head), data.activations().stream().mapToDouble(Double::doubleValue).sum());
+        DerivedScalarsResponseData data =
+            clean.data(key(layer, head), DerivedScalarsResponseData.class);
+        attribution.put(
+            key(layer, head), data.activations().stream().mapToDouble(Double::doubleValue).sum());
         heads.add(new int[] {layer, head});
       }
     }
-    heads.sort(Comparator.comparingDouble((int[] h) -> -Math.abs(attribution.get(key(h[0], h[1])))));
+    heads.sort(
+        Comparator.comparingDouble((int[] h) -> -Math.abs(attribution.get(key(h[0], h[1])))));
     List<int[]> strongest = heads.subList(0, Math.min(top, heads.size()));
 
     List<InferenceSubRequest> ablations = new ArrayList<>();
@@ -97,34 +116,57 @@ final class HeadAblations {
     }
     ablations.add(ablationRequest(prompt, loss, strongest));
     for (int layer = 0; layer < nLayers; layer++) {
-      ActivationIndex neurons = new ActivationIndex(
-          ActivationLocationType.MLP_POST_ACT, Arrays.asList(null, null), layer, PassType.FORWARD);
-      ablations.add(new InferenceSubRequest(
-          InferenceRequestSpec.builder(prompt).lossFnConfig(loss).ablation(new AblationSpec(neurons, 0)).build(),
-          Map.of()));
+      ActivationIndex neurons =
+          new ActivationIndex(
+              ActivationLocationType.MLP_POST_ACT,
+              Arrays.asList(null, null),
+              layer,
+              PassType.FORWARD);
+      ablations.add(
+          new InferenceSubRequest(
+              InferenceRequestSpec.builder(prompt)
+                  .lossFnConfig(loss)
+                  .ablation(new AblationSpec(neurons, 0))
+                  .build(),
+              Map.of()));
     }
     List<InferenceResponseAndResponseDict> ablated =
         debugger.handleBatchedRequest(new BatchedRequest(ablations)).inferenceSubResponses();
     List<HeadEffect> effects = new ArrayList<>();
     for (int i = 0; i < strongest.size(); i++) {
       int[] head = strongest.get(i);
-      effects.add(new HeadEffect(head[0], head[1], attribution.get(key(head[0], head[1])),
-          ablated.get(i).inferenceResponse().inferenceAndTokenData().loss()));
+      effects.add(
+          new HeadEffect(
+              head[0],
+              head[1],
+              attribution.get(key(head[0], head[1])),
+              ablated.get(i).inferenceResponse().inferenceAndTokenData().loss()));
     }
-    double together = ablated.get(strongest.size()).inferenceResponse().inferenceAndTokenData().loss();
+    double together =
+        ablated.get(strongest.size()).inferenceResponse().inferenceAndTokenData().loss();
     List<Double> mlpLayers = new ArrayList<>();
     for (int layer = 0; layer < nLayers; layer++) {
-      mlpLayers.add(ablated.get(strongest.size() + 1 + layer).inferenceResponse().inferenceAndTokenData().loss());
+      mlpLayers.add(
+          ablated
+              .get(strongest.size() + 1 + layer)
+              .inferenceResponse()
+              .inferenceAndTokenData()
+              .loss());
     }
     return new Result(cleanDifference, effects, together, mlpLayers);
   }
 
   /** A run with the attention pattern of each of {@code heads} set to 0 at every token pair. */
-  private static InferenceSubRequest ablationRequest(String prompt, LossFnConfig loss, List<int[]> heads) {
+  private static InferenceSubRequest ablationRequest(
+      String prompt, LossFnConfig loss, List<int[]> heads) {
     InferenceRequestSpec.Builder request = InferenceRequestSpec.builder(prompt).lossFnConfig(loss);
     for (int[] head : heads) {
-      ActivationIndex pattern = new ActivationIndex(
-          ActivationLocationType.ATTN_QK_PROBS, Arrays.asList(null, null, head[1]), head[0], PassType.FORWARD);
+      ActivationIndex pattern =
+          new ActivationIndex(
+              ActivationLocationType.ATTN_QK_PROBS,
+              Arrays.asList(null, null, head[1]),
+              head[0],
+              PassType.FORWARD);
       request.ablation(new AblationSpec(pattern, 0));
     }
     return new InferenceSubRequest(request.build(), Map.of());

@@ -3,7 +3,6 @@ package io.github.neuronexplainer.examples;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.SamplingOptions;
@@ -32,7 +31,9 @@ import java.util.Random;
  * {@code --repeats N} (default 7), {@code --lengths 64,256}, {@code --memory-check} (also check
  * that 1,000 forward passes keep native memory flat).
  *
- * <pre>mvn -q -pl examples exec:java -Dexec.mainClass=io.github.neuronexplainer.examples.ModelBenchmark -Dexec.args="--reference ref.json"</pre>
+ * <pre>
+ * mvn -q -pl examples exec:java -Dexec.mainClass=io.github.neuronexplainer.examples.ModelBenchmark -Dexec.args="--reference ref.json"
+ * </pre>
  */
 public final class ModelBenchmark {
   private ModelBenchmark() {}
@@ -68,20 +69,32 @@ public final class ModelBenchmark {
         int[] prompt = randomTokens(random, n);
         double limitMs = forwardFlops(config, n) / gflops / 1e6;
         double forwardMs =
-            timeMs(repeats, () -> {
-              try (NDManager m = manager.newSubManager()) {
-                model.logits(List.of(prompt), Hooks.none(), m);
-              }
-            });
-        rows.add(BenchTable.row("forward, " + n + " tokens", table.original(n, "forward"), forwardMs, limitMs));
+            timeMs(
+                repeats,
+                () -> {
+                  try (NDManager m = manager.newSubManager()) {
+                    model.logits(List.of(prompt), Hooks.none(), m);
+                  }
+                });
+        rows.add(
+            BenchTable.row(
+                "forward, " + n + " tokens", table.original(n, "forward"), forwardMs, limitMs));
         RunRequest withGradients =
-            RunRequest.builder().prompt(prompt).allLocations(true).loss(Loss.logitDiff(1, 2)).build();
+            RunRequest.builder()
+                .prompt(prompt)
+                .allLocations(true)
+                .loss(Loss.logitDiff(1, 2))
+                .build();
         double backwardMs =
             timeMs(repeats, () -> model.runWithCache(withGradients, manager).close());
         rows.add(
             BenchTable.row(
-                "forward+backward, " + n + " tokens (original: parameter gradients; ours: gradient at every hook point)",
-                table.original(n, "forward_backward"), backwardMs, Double.NaN));
+                "forward+backward, "
+                    + n
+                    + " tokens (original: parameter gradients; ours: gradient at every hook point)",
+                table.original(n, "forward_backward"),
+                backwardMs,
+                Double.NaN));
         double stepMs = samplingStepMs(model, List.of(prompt), repeats);
         // the original's 20 greedy tokens less its first step (about one forward pass), per token
         double originalStep =
@@ -89,9 +102,14 @@ public final class ModelBenchmark {
         double weightMs = weightBytes(config) / bandwidth / 1e6;
         rows.add(
             BenchTable.row(
-                "greedy sampling per token, " + n + "-token prompt (limit: weights read once at "
-                    + String.format("%.1f", bandwidth) + " GB/s)",
-                originalStep, stepMs, weightMs));
+                "greedy sampling per token, "
+                    + n
+                    + "-token prompt (limit: weights read once at "
+                    + String.format("%.1f", bandwidth)
+                    + " GB/s)",
+                originalStep,
+                stepMs,
+                weightMs));
         List<int[]> prompts = new ArrayList<>();
         for (int i = 0; i < SAMPLING_BATCH; i++) {
           prompts.add(randomTokens(random, n));
@@ -103,9 +121,12 @@ public final class ModelBenchmark {
             BenchTable.row(
                 "batched greedy sampling, " + SAMPLING_BATCH + " prompts of " + n + " tokens",
                 "",
-                String.format("%.0f tokens/s (%.1f ms/step) vs %.0f tokens/s for one prompt", batched, batchStepMs, single),
+                String.format(
+                    "%.0f tokens/s (%.1f ms/step) vs %.0f tokens/s for one prompt",
+                    batched, batchStepMs, single),
                 BenchTable.ratio(batched / single) + " one prompt's tokens/s",
-                "", ""));
+                "",
+                ""));
       }
       rows.add(corpusRow(model, manager, random, gflops, Math.max(3, repeats / 2)));
       System.out.println(BenchTable.HEADER);
@@ -125,7 +146,8 @@ public final class ModelBenchmark {
     model.sample(prompts, SamplingOptions.greedy(2), Hooks.none()); // warm-up
     for (int r = 0; r < runs; r++) { // interleaved, so that load hits both alike
       first[r] = timeOnceMs(() -> model.sample(prompts, SamplingOptions.greedy(1), Hooks.none()));
-      all[r] = timeOnceMs(() -> model.sample(prompts, SamplingOptions.greedy(SAMPLED), Hooks.none()));
+      all[r] =
+          timeOnceMs(() -> model.sample(prompts, SamplingOptions.greedy(SAMPLED), Hooks.none()));
     }
     return (java.util.Arrays.stream(all).min().orElseThrow()
             - java.util.Arrays.stream(first).min().orElseThrow())
@@ -147,11 +169,12 @@ public final class ModelBenchmark {
     for (int b = 0; b <= batches; b++) { // the first batch is a warm-up
       List<int[]> batch = corpus.get(b);
       double ms =
-          timeOnceMs(() -> {
-            try (NDManager m = manager.newSubManager()) {
-              model.logits(batch, Hooks.none(), m);
-            }
-          });
+          timeOnceMs(
+              () -> {
+                try (NDManager m = manager.newSubManager()) {
+                  model.logits(batch, Hooks.none(), m);
+                }
+              });
       if (b > 0) {
         best = Math.min(best, ms);
       }
@@ -211,8 +234,14 @@ public final class ModelBenchmark {
     Map<String, NDArray> params = new HashMap<>();
     try (NDManager staging = manager.newSubManager()) {
       int d = c.dModel();
-      params.put("tok_embed.weight", staging.randomNormal(0, 0.02f, new Shape(c.nVocab(), d), ai.djl.ndarray.types.DataType.FLOAT32));
-      params.put("pos_embed.weight", staging.randomNormal(0, 0.02f, new Shape(c.ctxWindow(), d), ai.djl.ndarray.types.DataType.FLOAT32));
+      params.put(
+          "tok_embed.weight",
+          staging.randomNormal(
+              0, 0.02f, new Shape(c.nVocab(), d), ai.djl.ndarray.types.DataType.FLOAT32));
+      params.put(
+          "pos_embed.weight",
+          staging.randomNormal(
+              0, 0.02f, new Shape(c.ctxWindow(), d), ai.djl.ndarray.types.DataType.FLOAT32));
       params.put("unembed.weight", params.get("tok_embed.weight"));
       params.put("final_ln.weight", staging.ones(new Shape(d)));
       params.put("final_ln.bias", staging.zeros(new Shape(d)));
@@ -223,12 +252,21 @@ public final class ModelBenchmark {
           params.put(p + ln + ".bias", staging.zeros(new Shape(d)));
         }
         for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-          params.put(p + "attn." + proj + ".weight", staging.randomNormal(0, 0.02f, new Shape(d, d), ai.djl.ndarray.types.DataType.FLOAT32));
+          params.put(
+              p + "attn." + proj + ".weight",
+              staging.randomNormal(
+                  0, 0.02f, new Shape(d, d), ai.djl.ndarray.types.DataType.FLOAT32));
           params.put(p + "attn." + proj + ".bias", staging.zeros(new Shape(d)));
         }
-        params.put(p + "mlp.in_layer.weight", staging.randomNormal(0, 0.02f, new Shape(c.dFf(), d), ai.djl.ndarray.types.DataType.FLOAT32));
+        params.put(
+            p + "mlp.in_layer.weight",
+            staging.randomNormal(
+                0, 0.02f, new Shape(c.dFf(), d), ai.djl.ndarray.types.DataType.FLOAT32));
         params.put(p + "mlp.in_layer.bias", staging.zeros(new Shape(c.dFf())));
-        params.put(p + "mlp.out_layer.weight", staging.randomNormal(0, 0.02f, new Shape(d, c.dFf()), ai.djl.ndarray.types.DataType.FLOAT32));
+        params.put(
+            p + "mlp.out_layer.weight",
+            staging.randomNormal(
+                0, 0.02f, new Shape(d, c.dFf()), ai.djl.ndarray.types.DataType.FLOAT32));
         params.put(p + "mlp.out_layer.bias", staging.zeros(new Shape(d)));
       }
       Map<String, NDArray> distinct = new HashMap<>();

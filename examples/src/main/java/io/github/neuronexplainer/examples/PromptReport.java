@@ -62,28 +62,49 @@ public final class PromptReport {
 
   /** The report of {@code prompt} with the logit difference target − distractor as the loss. */
   static HtmlReport write(
-      StandardModelContext context, String prompt, String target, String distractor, NDManager manager) {
+      StandardModelContext context,
+      String prompt,
+      String target,
+      String distractor,
+      NDManager manager) {
     Transformer model = context.getOrCreateModel();
     int[] tokens = context.encode(prompt);
     List<String> strings = tokenStrings(context, tokens);
-    Loss loss = Loss.logitDiff(context.encodeTokenString(target), context.encodeTokenString(distractor));
-    HtmlReport.Builder report = HtmlReport.builder(
-        context.modelName() + ": \"" + prompt + "\" \u2192 \"" + target + "\" rather than \"" + distractor + "\"");
+    Loss loss =
+        Loss.logitDiff(context.encodeTokenString(target), context.encodeTokenString(distractor));
+    HtmlReport.Builder report =
+        HtmlReport.builder(
+            context.modelName()
+                + ": \""
+                + prompt
+                + "\" \u2192 \""
+                + target
+                + "\" rather than \""
+                + distractor
+                + "\"");
 
     DstConfig config = DstConfig.builder().modelContext(context).build();
     List<DerivedScalarType> nodeScores =
-        List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD, DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD);
+        List.of(
+            DerivedScalarType.MLP_ACT_TIMES_GRAD,
+            DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD);
     List<DstAndConfig> requests = new ArrayList<>();
     nodeScores.forEach(dst -> requests.add(new DstAndConfig(dst, config)));
     requests.add(new DstAndConfig(DerivedScalarType.TOKEN_ATTRIBUTION, config));
     DerivedScalarIndex topNeuron;
-    try (PromptDerivedScalars result = DerivedScalarComputation.getDerivedScalarsForPrompt(
-        model, tokens, loss, List.of(), requests, manager)) {
+    try (PromptDerivedScalars result =
+        DerivedScalarComputation.getDerivedScalarsForPrompt(
+            model, tokens, loss, List.of(), requests, manager)) {
       DerivedScalarStore store = result.derivedScalars();
-      float[] attribution = store.get(DerivedScalarType.TOKEN_ATTRIBUTION, PassType.FORWARD)
-          .get(LayerIndex.NONE).toFloatArray();
-      report.tokenHeatmap("Token attribution (embedding \u00d7 gradient of the logit difference)",
-          strings, attribution);
+      float[] attribution =
+          store
+              .get(DerivedScalarType.TOKEN_ATTRIBUTION, PassType.FORWARD)
+              .get(LayerIndex.NONE)
+              .toFloatArray();
+      report.tokenHeatmap(
+          "Token attribution (embedding \u00d7 gradient of the logit difference)",
+          strings,
+          attribution);
       ActivationsAndMetadata.TopK top = store.topk(12, PassType.FORWARD, nodeScores, null, true);
       List<NodeRow> rows = new ArrayList<>(NodeRow.fromTopK(top, strings));
       for (int i = 0; i < rows.size(); i++) {
@@ -93,15 +114,27 @@ public final class PromptReport {
         }
       }
       report.nodeTable("Top 12 nodes by activation \u00d7 gradient", rows);
-      topNeuron = store.topk(1, PassType.FORWARD, List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD), null, true)
-          .indices().get(0);
+      topNeuron =
+          store
+              .topk(1, PassType.FORWARD, List.of(DerivedScalarType.MLP_ACT_TIMES_GRAD), null, true)
+              .indices()
+              .get(0);
     }
 
-    try (ActivationCache cache = model.runWithCache(
-        RunRequest.builder().prompt(tokens).forward(HookPoint.ATTN_QK_PROBS).layers(List.of(0)).build(), manager)) {
-      NDArray probs = cache.get(ActivationLocationType.ATTN_QK_PROBS, 0, PassType.FORWARD); // [1, q, k, heads]
-      report.attentionPatterns("Layer 0 attention, one grid per head (row: attending token)",
-          strings, probs.get(0).transpose(2, 0, 1));
+    try (ActivationCache cache =
+        model.runWithCache(
+            RunRequest.builder()
+                .prompt(tokens)
+                .forward(HookPoint.ATTN_QK_PROBS)
+                .layers(List.of(0))
+                .build(),
+            manager)) {
+      NDArray probs =
+          cache.get(ActivationLocationType.ATTN_QK_PROBS, 0, PassType.FORWARD); // [1, q, k, heads]
+      report.attentionPatterns(
+          "Layer 0 attention, one grid per head (row: attending token)",
+          strings,
+          probs.get(0).transpose(2, 0, 1));
     }
 
     int layer = topNeuron.layerIndex();
@@ -111,10 +144,19 @@ public final class PromptReport {
     prompts.addAll(OTHER_PROMPTS);
     for (String p : prompts) {
       int[] t = context.encode(p);
-      try (ActivationCache cache = model.runWithCache(
-          RunRequest.builder().prompt(t).forward(HookPoint.MLP_POST_ACT).layers(List.of(layer)).build(), manager)) {
-        float[] acts = cache.get(ActivationLocationType.MLP_POST_ACT, layer, PassType.FORWARD)
-            .get("0, :, " + neuron).toFloatArray();
+      try (ActivationCache cache =
+          model.runWithCache(
+              RunRequest.builder()
+                  .prompt(t)
+                  .forward(HookPoint.MLP_POST_ACT)
+                  .layers(List.of(layer))
+                  .build(),
+              manager)) {
+        float[] acts =
+            cache
+                .get(ActivationLocationType.MLP_POST_ACT, layer, PassType.FORWARD)
+                .get("0, :, " + neuron)
+                .toFloatArray();
         List<Double> values = new ArrayList<>();
         for (float a : acts) {
           values.add((double) a);
@@ -123,7 +165,8 @@ public final class PromptReport {
       }
     }
     records.sort((a, b) -> Double.compare(max(b), max(a)));
-    report.neuronRecord(NeuronRecord.of(new NeuronId(neuron, layer), records, List.of()), records.size());
+    report.neuronRecord(
+        NeuronRecord.of(new NeuronId(neuron, layer), records, List.of()), records.size());
     return report.build();
   }
 
@@ -131,8 +174,10 @@ public final class PromptReport {
   private static NodeRow withTopTokens(
       StandardModelContext context, NodeRow row, int neuron, NDManager manager) {
     try (NDManager scratch = manager.newSubManager()) {
-      NDArray out = context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, row.layer(), scratch).get(neuron);
-      NDArray logits = out.matMul(context.getWeight(WeightLocationType.UNEMBEDDING, LayerIndex.NONE, scratch));
+      NDArray out =
+          context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, row.layer(), scratch).get(neuron);
+      NDArray logits =
+          out.matMul(context.getWeight(WeightLocationType.UNEMBEDDING, LayerIndex.NONE, scratch));
       long[] order = logits.argSort().toLongArray();
       List<String> up = new ArrayList<>();
       List<String> down = new ArrayList<>();

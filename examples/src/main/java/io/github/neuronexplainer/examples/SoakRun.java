@@ -36,8 +36,8 @@ import java.util.Set;
  * <p>Fewer layers or a narrower model (the vocabulary and context stay GPT-2's) make the same mix
  * run faster on a small machine.
  *
- * <p>Exits with status 1 if memory grew more than 5% between the first report after warm-up and
- * the last.
+ * <p>Exits with status 1 if memory grew more than 5% between the first report after warm-up and the
+ * last.
  */
 public final class SoakRun {
   private static final int KINDS = 5;
@@ -104,7 +104,11 @@ public final class SoakRun {
       }
       case 1 -> {
         RunRequest request =
-            RunRequest.builder().prompt(prompt).allLocations(true).loss(Loss.logitDiff(1, 2)).build();
+            RunRequest.builder()
+                .prompt(prompt)
+                .allLocations(true)
+                .loss(Loss.logitDiff(1, 2))
+                .build();
         try (ActivationCache cache = model.runWithCache(request, root)) {
           check(cache.get(ActivationLocationType.MLP_POST_ACT, 0, PassType.BACKWARD));
         }
@@ -113,7 +117,10 @@ public final class SoakRun {
         Hooks hooks =
             Hooks.builder()
                 .forward(HookPoint.MLP_POST_ACT, Set.of(0), (x, ctx) -> splice(sae, x))
-                .editGradient(HookPoint.POST_ATTN, Set.of(model.config().nLayers() - 1), (g, ctx) -> g.mul(g.onesLike()))
+                .editGradient(
+                    HookPoint.POST_ATTN,
+                    Set.of(model.config().nLayers() - 1),
+                    (g, ctx) -> g.mul(g.onesLike()))
                 .forward(
                     HookPoint.LOGITS,
                     (x, ctx) -> {

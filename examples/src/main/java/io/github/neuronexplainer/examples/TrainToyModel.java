@@ -27,9 +27,9 @@ import java.util.Map;
  * </pre>
  *
  * Options (defaults in brackets): {@code --layers [4] --d-model [128] --heads [4] --ctx [128]
- * --batch [8] --steps [3000] --lr [2e-3] --warmup [150] --eval-every [250] --checkpoint-every
- * [250] --held-out-every [20] --seed [1234]}. Rerunning with the same checkpoint folder resumes.
- * At the end the model is written to {@code --out} in fp16 and sampled.
+ * --batch [8] --steps [3000] --lr [2e-3] --warmup [150] --eval-every [250] --checkpoint-every [250]
+ * --held-out-every [20] --seed [1234]}. Rerunning with the same checkpoint folder resumes. At the
+ * end the model is written to {@code --out} in fp16 and sampled.
  */
 public final class TrainToyModel {
   private TrainToyModel() {}
@@ -57,13 +57,15 @@ public final class TrainToyModel {
             .seed(Long.parseLong(options.getOrDefault("seed", "1234")))
             .build();
     TokenCorpus corpus = TokenCorpus.fromFile(corpusFile, integer(options, "held-out-every", 20));
-    System.out.printf("Corpus %s: %,d training tokens, %,d held-out tokens, %,d distinct%n",
+    System.out.printf(
+        "Corpus %s: %,d training tokens, %,d held-out tokens, %,d distinct%n",
         corpusFile, corpus.trainTokens(), corpus.heldOutTokens(), corpus.usedTokens().length);
     System.out.printf("Recipe: %s%n", config);
 
     try (NDManager manager = NDManager.newBaseManager();
         Gpt2Trainer trainer = new Gpt2Trainer(config, corpus, checkpoints, manager)) {
-      System.out.printf("Model: %,d parameters; starting at step %d of %d%n",
+      System.out.printf(
+          "Model: %,d parameters; starting at step %d of %d%n",
           trainer.model().parameterCount(), trainer.completedSteps(), config.steps());
       long start = System.nanoTime();
       int startStep = trainer.completedSteps();
@@ -71,19 +73,30 @@ public final class TrainToyModel {
       TrainingProgress last =
           trainer.train(
               p -> {
-                smoothed[0] = Double.isNaN(smoothed[0]) ? p.trainLoss() : 0.95 * smoothed[0] + 0.05 * p.trainLoss();
+                smoothed[0] =
+                    Double.isNaN(smoothed[0])
+                        ? p.trainLoss()
+                        : 0.95 * smoothed[0] + 0.05 * p.trainLoss();
                 if (p.step() % 10 == 0 || p.evaluated()) {
                   double elapsed = (System.nanoTime() - start) / 1e9;
-                  double tokensPerSecond = (p.step() - startStep) * config.tokensPerStep() / elapsed;
+                  double tokensPerSecond =
+                      (p.step() - startStep) * config.tokensPerStep() / elapsed;
                   System.out.printf(
                       "step %5d/%d  loss %.3f (avg %.3f)  lr %.2e  |g| %.2f  %,.0f tokens/s%s%n",
-                      p.step(), p.steps(), p.trainLoss(), smoothed[0], p.learningRate(),
-                      p.gradientNorm(), tokensPerSecond,
+                      p.step(),
+                      p.steps(),
+                      p.trainLoss(),
+                      smoothed[0],
+                      p.learningRate(),
+                      p.gradientNorm(),
+                      tokensPerSecond,
                       p.evaluated() ? String.format("  held-out loss %.3f", p.heldOutLoss()) : "");
                 }
               });
       if (last != null) {
-        System.out.printf("Final: train loss (smoothed) %.3f, held-out loss %.3f%n", smoothed[0], last.heldOutLoss());
+        System.out.printf(
+            "Final: train loss (smoothed) %.3f, held-out loss %.3f%n",
+            smoothed[0], last.heldOutLoss());
       }
       trainer.model().save(out, DType.F16);
       System.out.printf("Wrote %s (fp16)%n", out);
@@ -96,10 +109,15 @@ public final class TrainToyModel {
     try (NDManager manager = NDManager.newBaseManager();
         Transformer model = Transformer.fromCheckpoint(Gpt2Checkpoint.load(folder), manager)) {
       List<String> prompts =
-          List.of("In the beginning", "And the LORD said unto Moses,", "Blessed are the", "And Jesus answered");
+          List.of(
+              "In the beginning",
+              "And the LORD said unto Moses,",
+              "Blessed are the",
+              "And Jesus answered");
       SampleResult greedy = model.sampleText(prompts, SamplingOptions.greedy(24), Hooks.none());
       for (int i = 0; i < prompts.size(); i++) {
-        System.out.printf("  %s|%s%n", prompts.get(i), greedy.strings().get(i).replace("\n", "\\n"));
+        System.out.printf(
+            "  %s|%s%n", prompts.get(i), greedy.strings().get(i).replace("\n", "\\n"));
       }
     }
   }

@@ -46,19 +46,32 @@ public final class TrainToySae {
     try (NDManager manager = NDManager.newBaseManager();
         Transformer model = Transformer.fromCheckpoint(Gpt2Checkpoint.load(modelDir), manager)) {
       ModelActivationBatches batches =
-          new ModelActivationBatches(model, location, layer, corpus, model.config().ctxWindow(), 32, 7);
+          new ModelActivationBatches(
+              model, location, layer, corpus, model.config().ctxWindow(), 32, 7);
       SaeTrainingConfig config =
-          SaeTrainingConfig.builder(1024, 16).batchSize(1024).steps(steps).learningRate(2e-3)
-              .auxK(64).deadAfterTokens(40_000).build();
+          SaeTrainingConfig.builder(1024, 16)
+              .batchSize(1024)
+              .steps(steps)
+              .learningRate(2e-3)
+              .auxK(64)
+              .deadAfterTokens(40_000)
+              .build();
       System.out.printf("SAE on %s layer %d: %s%n", location, layer, config);
       Path saeFile = modelDir.resolve("sae-resid-delta-mlp-layer" + layer + ".safetensors");
       try (TopKSaeTrainer trainer = new TopKSaeTrainer(config, batches.width(), manager)) {
-        trainer.train(batches, (SaeProgress p) -> {
-          if (p.step() % 25 == 0) {
-            System.out.printf("step %4d/%d  FVU %.3f  aux %.3f  dead %.3f%n",
-                p.step(), p.steps(), p.fractionOfVarianceUnexplained(), p.auxLoss(), p.deadFraction());
-          }
-        });
+        trainer.train(
+            batches,
+            (SaeProgress p) -> {
+              if (p.step() % 25 == 0) {
+                System.out.printf(
+                    "step %4d/%d  FVU %.3f  aux %.3f  dead %.3f%n",
+                    p.step(),
+                    p.steps(),
+                    p.fractionOfVarianceUnexplained(),
+                    p.auxLoss(),
+                    p.deadFraction());
+              }
+            });
         try (Autoencoder sae = trainer.toAutoencoder(manager)) {
           sae.saveSafetensors(saeFile);
         }
@@ -69,19 +82,37 @@ public final class TrainToySae {
           prompts.add(java.util.Arrays.stream(w).mapToInt(t -> (int) t).toArray());
         }
         AutoencoderMetrics.Report report =
-            AutoencoderMetrics.evaluate(model, sae, location, layer, prompts, AutoencoderMetrics.DEFAULT_DENSE_THRESHOLD, manager);
+            AutoencoderMetrics.evaluate(
+                model,
+                sae,
+                location,
+                layer,
+                prompts,
+                AutoencoderMetrics.DEFAULT_DENSE_THRESHOLD,
+                manager);
         System.out.printf(
             "Held-out metrics (%d tokens): L0 %.1f, dead %.3f, dense %.3f, FVU %.3f, normalized MSE %.3f,"
                 + " loss %.3f -> spliced %.3f (+%.3f), zero-ablated %.3f, loss recovered %.3f%n",
-            report.tokens(), report.l0(), report.deadFraction(), report.denseFraction(),
-            report.fractionOfVarianceUnexplained(), report.normalizedMse(), report.loss(),
-            report.splicedLoss(), report.splicedLossIncrease(), report.zeroAblationLoss(), report.lossRecovered());
+            report.tokens(),
+            report.l0(),
+            report.deadFraction(),
+            report.denseFraction(),
+            report.fractionOfVarianceUnexplained(),
+            report.normalizedMse(),
+            report.loss(),
+            report.splicedLoss(),
+            report.splicedLossIncrease(),
+            report.zeroAblationLoss(),
+            report.lossRecovered());
 
         NeuronRecordCollector collector = NeuronRecordCollector.builder(model).build();
         NeuronRecordCollector.Result result =
             collector.collect(
-                RecordUnits.autoencoderLatents(sae, location, layer), corpus.heldOutTokenIds(), p -> {});
-        System.out.printf("Collected %d latent records over %,d tokens in %.1f s: %,.0f tokens/s%n",
+                RecordUnits.autoencoderLatents(sae, location, layer),
+                corpus.heldOutTokenIds(),
+                p -> {});
+        System.out.printf(
+            "Collected %d latent records over %,d tokens in %.1f s: %,.0f tokens/s%n",
             result.records().size(), result.tokens(), result.seconds(), result.tokensPerSecond());
         Path records = modelDir.resolve("records");
         Files.createDirectories(records);
@@ -99,8 +130,12 @@ public final class TrainToySae {
           } catch (IOException e) {
             throw new UncheckedIOException(e);
           }
-          System.out.printf("latent %d: max %.2f; top excerpt: %s%n", record.neuronId().neuronIndex(),
-              record.maxActivation(), String.join("", record.mostPositiveActivationRecords().get(0).tokens()).replace("\n", "\\n"));
+          System.out.printf(
+              "latent %d: max %.2f; top excerpt: %s%n",
+              record.neuronId().neuronIndex(),
+              record.maxActivation(),
+              String.join("", record.mostPositiveActivationRecords().get(0).tokens())
+                  .replace("\n", "\\n"));
           written++;
         }
       }

@@ -32,9 +32,9 @@ import java.util.stream.Collectors;
  * that drive it; then ablates the strongest node and compares the two runs side by side, in one
  * batched request, as the debugger's UI does.
  *
- * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the toy GPT-2 trained on the
- * King James Bible that ships with the project ({@code models/kjv-gpt2}), asked by default about
- * "And God said, Let there be" → " light" rather than " darkness".
+ * <p>Uses GPT-2 small when it is cached or can be downloaded, otherwise the toy GPT-2 trained on
+ * the King James Bible that ships with the project ({@code models/kjv-gpt2}), asked by default
+ * about "And God said, Let there be" → " light" rather than " darkness".
  *
  * <pre>
  * mvn -q -pl examples exec:java -Dexec.args="'When Mary and John went to the store, John gave a drink to' ' Mary' ' John'"
@@ -42,6 +42,7 @@ import java.util.stream.Collectors;
  */
 public final class WhyThisToken {
   private static final int ROWS = 8;
+
   /** Heads to zero, one at a time and together. */
   private static final int HEADS = 3;
 
@@ -67,19 +68,30 @@ public final class WhyThisToken {
       String target = args.length > 1 ? args[1] : question[1];
       String distractor = args.length > 2 ? args[2] : question[2];
       InteractiveModel debugger = InteractiveModel.builder(context).build();
-      TdbRequestSpec clean = TdbRequestSpec.builder(prompt).target(target).distractor(distractor)
-          .topAndBottomKForNodeTable(ROWS).build();
+      TdbRequestSpec clean =
+          TdbRequestSpec.builder(prompt)
+              .target(target)
+              .distractor(distractor)
+              .topAndBottomKForNodeTable(ROWS)
+              .build();
       System.out.printf("Model: %s (%d layers)%n", context.modelName(), context.nLayers());
 
       InferenceResponseAndResponseDict result =
-          debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(clean)).inferenceSubResponses().get(0);
+          debugger
+              .handleBatchedTdbRequest(BatchedTdbRequest.of(clean))
+              .inferenceSubResponses()
+              .get(0);
       List<String> tokens = result.inferenceResponse().inferenceAndTokenData().tokensAsStrings();
       System.out.printf("Prompt: \"%s\" (%d tokens)%n", prompt, tokens.size());
-      System.out.printf("logit(%s) - logit(%s) at the last token = %.4f%n%n", quote(target), quote(distractor),
+      System.out.printf(
+          "logit(%s) - logit(%s) at the last token = %.4f%n%n",
+          quote(target),
+          quote(distractor),
           result.inferenceResponse().inferenceAndTokenData().loss());
 
       MultipleTopKDerivedScalarsResponseData table =
-          result.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
+          result.data(
+              TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
       ScoredTokensResponseData upvoted =
           result.data(TdbConversions.UPVOTED_OUTPUT_TOKENS, ScoredTokensResponseData.class);
       ScoredTokensResponseData inputs =
@@ -88,60 +100,95 @@ public final class WhyThisToken {
       System.out.printf("Node table: the %d nodes with the largest |act x grad|%n", rows.size());
       for (int i : rows) {
         NodeIndex node = table.nodeIndices().get(i);
-        System.out.printf("  %+.4f  %-48s upvotes %s%s%n", table.values(GroupId.ACT_TIMES_GRAD).get(i),
-            describe(node, tokens), topTokens(upvoted.topTokensList().get(i)),
-            inputs.topTokensList().get(i) == null ? "" : "; read from " + topTokens(inputs.topTokensList().get(i)));
+        System.out.printf(
+            "  %+.4f  %-48s upvotes %s%s%n",
+            table.values(GroupId.ACT_TIMES_GRAD).get(i),
+            describe(node, tokens),
+            topTokens(upvoted.topTokensList().get(i)),
+            inputs.topTokensList().get(i) == null
+                ? ""
+                : "; read from " + topTokens(inputs.topTokensList().get(i)));
       }
 
-      TensorND attribution = table.intermediateSumActivationsByDstByGroupId()
-          .get(GroupId.ACT_TIMES_GRAD).get(DerivedScalarType.TOKEN_ATTRIBUTION);
+      TensorND attribution =
+          table
+              .intermediateSumActivationsByDstByGroupId()
+              .get(GroupId.ACT_TIMES_GRAD)
+              .get(DerivedScalarType.TOKEN_ATTRIBUTION);
       System.out.println("\nToken attribution (embedding x gradient):");
       List<Double> perToken = ((TensorND.Tensor1D) attribution).value();
       for (int t = 0; t < tokens.size(); t++) {
         System.out.printf("  %-12s %+.4f%n", quote(tokens.get(t)), perToken.get(t));
       }
 
-      printHeads(HeadAblations.run(debugger, context.nLayers(), context.nAttentionHeads(), prompt, target, distractor, HEADS), target);
+      printHeads(
+          HeadAblations.run(
+              debugger,
+              context.nLayers(),
+              context.nAttentionHeads(),
+              prompt,
+              target,
+              distractor,
+              HEADS),
+          target);
 
       NodeIndex strongest = table.nodeIndices().get(rows.get(0));
       TdbRequestSpec ablated = clean.withNodeAblations(List.of(new NodeAblation(strongest, 0)));
-      BatchedResponse sideBySide = debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(ablated, clean));
+      BatchedResponse sideBySide =
+          debugger.handleBatchedTdbRequest(BatchedTdbRequest.of(ablated, clean));
       InferenceResponseAndResponseDict left = sideBySide.inferenceSubResponses().get(0);
       InferenceResponseAndResponseDict right = sideBySide.inferenceSubResponses().get(1);
-      System.out.printf("%nAblating %s (set to 0): logit difference %.4f -> %.4f%n", describe(strongest, tokens),
+      System.out.printf(
+          "%nAblating %s (set to 0): logit difference %.4f -> %.4f%n",
+          describe(strongest, tokens),
           right.inferenceResponse().inferenceAndTokenData().loss(),
           left.inferenceResponse().inferenceAndTokenData().loss());
       MultipleTopKDerivedScalarsResponseData ablatedTable =
           left.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
       MultipleTopKDerivedScalarsResponseData cleanTable =
           right.data(TdbConversions.TOP_K_COMPONENTS, MultipleTopKDerivedScalarsResponseData.class);
-      System.out.println("Act x grad of the same nodes (rows are shared across the batch): ablated | clean");
+      System.out.println(
+          "Act x grad of the same nodes (rows are shared across the batch): ablated | clean");
       for (int i : strongest(cleanTable, ROWS)) {
-        System.out.printf("  %+.4f | %+.4f  %s%n", ablatedTable.values(GroupId.ACT_TIMES_GRAD).get(i),
-            cleanTable.values(GroupId.ACT_TIMES_GRAD).get(i), describe(cleanTable.nodeIndices().get(i), tokens));
+        System.out.printf(
+            "  %+.4f | %+.4f  %s%n",
+            ablatedTable.values(GroupId.ACT_TIMES_GRAD).get(i),
+            cleanTable.values(GroupId.ACT_TIMES_GRAD).get(i),
+            describe(cleanTable.nodeIndices().get(i), tokens));
       }
     }
   }
 
   private static void printHeads(HeadAblations.Result heads, String target) {
     double clean = heads.cleanDifference();
-    System.out.printf("%nAttention heads by act x grad of their pattern (minus the estimated change in the"
-        + " difference if zeroed), then zeroed:%n");
+    System.out.printf(
+        "%nAttention heads by act x grad of their pattern (minus the estimated change in the"
+            + " difference if zeroed), then zeroed:%n");
     for (HeadAblations.HeadEffect head : heads.strongest()) {
-      System.out.printf("  %-10s %+.4f   zeroed: %.4f -> %.4f (%+.4f)%n", head.name(), head.actTimesGrad(), clean,
-          head.ablatedDifference(), head.change(clean));
+      System.out.printf(
+          "  %-10s %+.4f   zeroed: %.4f -> %.4f (%+.4f)%n",
+          head.name(), head.actTimesGrad(), clean, head.ablatedDifference(), head.change(clean));
     }
     double together = heads.allStrongestAblated();
-    System.out.printf("  all %d zeroed together: %.4f -> %.4f%n", heads.strongest().size(), clean, together);
+    System.out.printf(
+        "  all %d zeroed together: %.4f -> %.4f%n", heads.strongest().size(), clean, together);
     for (int layer = 0; layer < heads.mlpLayerAblated().size(); layer++) {
       double mlp = heads.mlpLayerAblated().get(layer);
-      System.out.printf("  for comparison, L%d MLP zeroed: %.4f -> %.4f (%+.4f)%n", layer, clean, mlp, mlp - clean);
+      System.out.printf(
+          "  for comparison, L%d MLP zeroed: %.4f -> %.4f (%+.4f)%n",
+          layer, clean, mlp, mlp - clean);
     }
     HeadAblations.HeadEffect top = heads.strongest().get(0);
-    System.out.printf("%s: zeroing %s moves the difference by %+.4f (estimated %+.4f); it pushes %s %s.%n",
-        heads.confirmsStrongest() ? "The ablation confirms the attribution" : "The ablation does not confirm the"
-            + " attribution (the head's effect is not linear in its pattern)",
-        top.name(), top.change(clean), -top.actTimesGrad(), top.actTimesGrad() > 0 ? "toward" : "away from",
+    System.out.printf(
+        "%s: zeroing %s moves the difference by %+.4f (estimated %+.4f); it pushes %s %s.%n",
+        heads.confirmsStrongest()
+            ? "The ablation confirms the attribution"
+            : "The ablation does not confirm the"
+                + " attribution (the head's effect is not linear in its pattern)",
+        top.name(),
+        top.change(clean),
+        -top.actTimesGrad(),
+        top.actTimesGrad() > 0 ? "toward" : "away from",
         quote(target));
     int mlpLayer = 0;
     for (int layer = 1; layer < heads.mlpLayerAblated().size(); layer++) {
@@ -149,10 +196,14 @@ public final class WhyThisToken {
         mlpLayer = layer;
       }
     }
-    System.out.printf("The %d strongest heads together carry %s of the preference (%.0f%%); zeroing the L%d MLP"
-            + " takes away %.0f%%.%n", heads.strongest().size(),
-        Math.abs(together - clean) < 0.2 * Math.abs(clean) ? "little" : "much", 100 * (clean - together) / clean,
-        mlpLayer, 100 * (clean - heads.mlpLayerAblated().get(mlpLayer)) / clean);
+    System.out.printf(
+        "The %d strongest heads together carry %s of the preference (%.0f%%); zeroing the L%d MLP"
+            + " takes away %.0f%%.%n",
+        heads.strongest().size(),
+        Math.abs(together - clean) < 0.2 * Math.abs(clean) ? "little" : "much",
+        100 * (clean - together) / clean,
+        mlpLayer,
+        100 * (clean - heads.mlpLayerAblated().get(mlpLayer)) / clean);
   }
 
   /** Rows of the MLP and attention nodes with the largest |act x grad|, strongest first. */
@@ -169,7 +220,10 @@ public final class WhyThisToken {
   }
 
   private static String topTokens(TopTokens top) {
-    return top.top().stream().limit(3).map(TokenAndScalar::token).map(WhyThisToken::quote)
+    return top.top().stream()
+        .limit(3)
+        .map(TokenAndScalar::token)
+        .map(WhyThisToken::quote)
         .collect(Collectors.joining(" ", "[", "]"));
   }
 
@@ -177,10 +231,12 @@ public final class WhyThisToken {
   private static String describe(NodeIndex node, List<String> tokens) {
     List<Integer> at = node.tensorIndices();
     if (node.nodeType() == NodeType.MLP_NEURON) {
-      return String.format("L%d MLP neuron %d at %s", node.layerIndex(), at.get(1), quote(tokens.get(at.get(0))));
+      return String.format(
+          "L%d MLP neuron %d at %s", node.layerIndex(), at.get(1), quote(tokens.get(at.get(0))));
     }
-    return String.format("L%d head %d, %s -> %s", node.layerIndex(), at.get(2), quote(tokens.get(at.get(0))),
-        quote(tokens.get(at.get(1))));
+    return String.format(
+        "L%d head %d, %s -> %s",
+        node.layerIndex(), at.get(2), quote(tokens.get(at.get(0))), quote(tokens.get(at.get(1))));
   }
 
   /** GPT-2 small if it can be had, else the tiny model in fixtures/. */
@@ -211,14 +267,17 @@ public final class WhyThisToken {
       return StandardModelContext.load(tiny.toString());
     }
   }
+
   static Path findTinyModel() {
-    for (String candidate : List.of("fixtures/tiny/data/tiny-gpt2-hf", "../fixtures/tiny/data/tiny-gpt2-hf")) {
+    for (String candidate :
+        List.of("fixtures/tiny/data/tiny-gpt2-hf", "../fixtures/tiny/data/tiny-gpt2-hf")) {
       Path p = Path.of(candidate);
       if (Files.isRegularFile(p.resolve("config.json"))) {
         return p.toAbsolutePath().normalize();
       }
     }
-    throw new IllegalStateException("The tiny model (fixtures/tiny/data/tiny-gpt2-hf) was not found; run from the project root");
+    throw new IllegalStateException(
+        "The tiny model (fixtures/tiny/data/tiny-gpt2-hf) was not found; run from the project root");
   }
 
   private static String quote(String token) {

@@ -38,21 +38,30 @@ class ExplainLatentTest {
     AtomicInteger explainerCalls = new AtomicInteger();
     AtomicInteger simulatorCalls = new AtomicInteger();
     HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-    server.createContext("/v1/chat/completions", exchange -> {
-      byte[] reply = answer(JSON.readTree(exchange.getRequestBody()), explainerCalls, simulatorCalls);
-      exchange.getResponseHeaders().add("Content-Type", "application/json");
-      exchange.sendResponseHeaders(200, reply.length);
-      try (OutputStream out = exchange.getResponseBody()) {
-        out.write(reply);
-      }
-    });
+    server.createContext(
+        "/v1/chat/completions",
+        exchange -> {
+          byte[] reply =
+              answer(JSON.readTree(exchange.getRequestBody()), explainerCalls, simulatorCalls);
+          exchange.getResponseHeaders().add("Content-Type", "application/json");
+          exchange.sendResponseHeaders(200, reply.length);
+          try (OutputStream out = exchange.getResponseBody()) {
+            out.write(reply);
+          }
+        });
     server.start();
     ByteArrayOutputStream printed = new ByteArrayOutputStream();
-    try (OpenAiClient client = OpenAiClient.builder()
-        .baseUrl("http://127.0.0.1:" + server.getAddress().getPort() + "/v1").apiKey("test-key").model("stand-in")
-        .build()) {
-      ExplainLatent.Result result = ExplainLatent.run(
-          new ExplainLatent.Options(modelDir, TOKENS, null), client, new PrintStream(printed, true, StandardCharsets.UTF_8));
+    try (OpenAiClient client =
+        OpenAiClient.builder()
+            .baseUrl("http://127.0.0.1:" + server.getAddress().getPort() + "/v1")
+            .apiKey("test-key")
+            .model("stand-in")
+            .build()) {
+      ExplainLatent.Result result =
+          ExplainLatent.run(
+              new ExplainLatent.Options(modelDir, TOKENS, null),
+              client,
+              new PrintStream(printed, true, StandardCharsets.UTF_8));
 
       assertEquals(1024, result.records(), "one record per SAE latent");
       assertEquals(TOKENS, result.tokens());
@@ -63,7 +72,8 @@ class ExplainLatentTest {
       assertEquals(" the LORD.", result.explanation());
       assertEquals(1, explainerCalls.get());
 
-      List<ActivationRecord> valid = result.record().validActivationRecords(new ActivationRecordSliceParams(5));
+      List<ActivationRecord> valid =
+          result.record().validActivationRecords(new ActivationRecordSliceParams(5));
       assertEquals(valid.size(), simulatorCalls.get(), "one simulation per held-out excerpt");
       List<Double> real = new ArrayList<>();
       List<Double> simulated = new ArrayList<>();
@@ -82,15 +92,23 @@ class ExplainLatentTest {
     }
   }
 
-  /** The explainer asks for n samples; the simulator sends the tokens as JSON and wants them back. */
-  private static byte[] answer(JsonNode body, AtomicInteger explainerCalls, AtomicInteger simulatorCalls)
+  /**
+   * The explainer asks for n samples; the simulator sends the tokens as JSON and wants them back.
+   */
+  private static byte[] answer(
+      JsonNode body, AtomicInteger explainerCalls, AtomicInteger simulatorCalls)
       throws IOException {
     ObjectNode response = JSON.createObjectNode();
     ArrayNode choices = response.putArray("choices");
     if (body.has("n")) {
       explainerCalls.incrementAndGet();
       for (int i = 0; i < body.get("n").intValue(); i++) {
-        choices.addObject().put("index", i).putObject("message").put("role", "assistant").put("content", " the LORD.");
+        choices
+            .addObject()
+            .put("index", i)
+            .putObject("message")
+            .put("role", "assistant")
+            .put("content", " the LORD.");
       }
     } else {
       simulatorCalls.incrementAndGet();
@@ -98,12 +116,26 @@ class ExplainLatentTest {
       JsonNode query = JSON.readTree(messages.get(messages.size() - 1).get("content").asText());
       ObjectNode simulation = JSON.createObjectNode();
       ArrayNode activations = simulation.putArray("activations");
-      query.get("activations").forEach(t -> activations.addObject().put("token", t.get("token").asText())
-          .put("activation", t.get("token").asText().contains("LORD") ? 10 : 0));
-      choices.addObject().put("index", 0).putObject("message").put("role", "assistant")
+      query
+          .get("activations")
+          .forEach(
+              t ->
+                  activations
+                      .addObject()
+                      .put("token", t.get("token").asText())
+                      .put("activation", t.get("token").asText().contains("LORD") ? 10 : 0));
+      choices
+          .addObject()
+          .put("index", 0)
+          .putObject("message")
+          .put("role", "assistant")
           .put("content", JSON.writeValueAsString(simulation));
     }
-    response.putObject("usage").put("prompt_tokens", 100).put("completion_tokens", 10).put("total_tokens", 110);
+    response
+        .putObject("usage")
+        .put("prompt_tokens", 100)
+        .put("completion_tokens", 10)
+        .put("total_tokens", 110);
     return JSON.writeValueAsBytes(response);
   }
 

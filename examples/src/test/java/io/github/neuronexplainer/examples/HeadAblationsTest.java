@@ -37,10 +37,13 @@ class HeadAblationsTest {
 
   @BeforeAll
   static void run() {
-    context = StandardModelContext.load(Path.of("..", WhyThisToken.TOY_MODEL).toAbsolutePath().normalize().toString());
+    context =
+        StandardModelContext.load(
+            Path.of("..", WhyThisToken.TOY_MODEL).toAbsolutePath().normalize().toString());
     InteractiveModel debugger = InteractiveModel.builder(context).build();
-    result = HeadAblations.run(
-        debugger, context.nLayers(), context.nAttentionHeads(), PROMPT, TARGET, DISTRACTOR, 3);
+    result =
+        HeadAblations.run(
+            debugger, context.nLayers(), context.nAttentionHeads(), PROMPT, TARGET, DISTRACTOR, 3);
   }
 
   @AfterAll
@@ -53,14 +56,20 @@ class HeadAblationsTest {
     Transformer model = context.getOrCreateModel();
     int[] tokens = context.encode(PROMPT);
     try (NDManager m = NDManager.newBaseManager();
-        ActivationCache cache = model.runWithCache(
-            RunRequest.builder().prompt(tokens).forward(HookPoint.ATTN_QK_PROBS, HookPoint.LOGITS)
-                .gradients(HookPoint.ATTN_QK_PROBS).loss(loss()).build(),
-            m)) {
+        ActivationCache cache =
+            model.runWithCache(
+                RunRequest.builder()
+                    .prompt(tokens)
+                    .forward(HookPoint.ATTN_QK_PROBS, HookPoint.LOGITS)
+                    .gradients(HookPoint.ATTN_QK_PROBS)
+                    .loss(loss())
+                    .build(),
+                m)) {
       NDArray logits = cache.get(ActivationLocationType.LOGITS, -1, PassType.FORWARD);
       int last = tokens.length - 1;
-      float difference = logits.getFloat(0, last, context.encodeTokenString(TARGET))
-          - logits.getFloat(0, last, context.encodeTokenString(DISTRACTOR));
+      float difference =
+          logits.getFloat(0, last, context.encodeTokenString(TARGET))
+              - logits.getFloat(0, last, context.encodeTokenString(DISTRACTOR));
       assertEquals(difference, result.cleanDifference(), 1e-4);
       double largest = 0;
       for (int layer = 0; layer < context.nLayers(); layer++) {
@@ -77,7 +86,11 @@ class HeadAblationsTest {
           }
         }
       }
-      assertEquals(largest, Math.abs(result.strongest().get(0).actTimesGrad()), 1e-5, "the strongest head comes first");
+      assertEquals(
+          largest,
+          Math.abs(result.strongest().get(0).actTimesGrad()),
+          1e-5,
+          "the strongest head comes first");
     }
   }
 
@@ -85,27 +98,40 @@ class HeadAblationsTest {
   void zeroingAHeadInTheDebuggerEqualsZeroingItsPatternInTheModel() {
     for (HeadAblations.HeadEffect effect : result.strongest()) {
       int head = effect.head();
-      Hooks zeroHead = Hooks.builder()
-          .forward(HookPoint.ATTN_QK_PROBS, Set.of(effect.layer()), (x, ctx) -> {
-            float[] keep = new float[(int) x.getShape().get(3)];
-            java.util.Arrays.fill(keep, 1f);
-            keep[head] = 0f;
-            return x.mul(x.getManager().create(keep));
-          })
-          .build();
+      Hooks zeroHead =
+          Hooks.builder()
+              .forward(
+                  HookPoint.ATTN_QK_PROBS,
+                  Set.of(effect.layer()),
+                  (x, ctx) -> {
+                    float[] keep = new float[(int) x.getShape().get(3)];
+                    java.util.Arrays.fill(keep, 1f);
+                    keep[head] = 0f;
+                    return x.mul(x.getManager().create(keep));
+                  })
+              .build();
       assertEquals(differenceWith(zeroHead), effect.ablatedDifference(), 1e-4, effect.name());
     }
-    assertEquals(differenceWith(Hooks.builder()
-            .forward(HookPoint.MLP_POST_ACT, Set.of(0), (x, ctx) -> x.zerosLike()).build()),
-        result.mlpLayerAblated().get(0), 1e-4, "L0 MLP zeroed");
+    assertEquals(
+        differenceWith(
+            Hooks.builder()
+                .forward(HookPoint.MLP_POST_ACT, Set.of(0), (x, ctx) -> x.zerosLike())
+                .build()),
+        result.mlpLayerAblated().get(0),
+        1e-4,
+        "L0 MLP zeroed");
   }
 
   @Test
   void onTheToyModelTheAblationConfirmsTheAttributionAndTheFirstMlpCarriesThePreference() {
     assertTrue(result.confirmsStrongest(), result.toString());
     HeadAblations.HeadEffect top = result.strongest().get(0);
-    assertEquals(Math.signum(-top.actTimesGrad()), Math.signum(top.change(result.cleanDifference())), result.toString());
-    assertTrue(result.cleanDifference() - result.mlpLayerAblated().get(0) > 0.5 * result.cleanDifference(),
+    assertEquals(
+        Math.signum(-top.actTimesGrad()),
+        Math.signum(top.change(result.cleanDifference())),
+        result.toString());
+    assertTrue(
+        result.cleanDifference() - result.mlpLayerAblated().get(0) > 0.5 * result.cleanDifference(),
         "zeroing the L0 MLP removes most of the preference: " + result);
   }
 

@@ -24,9 +24,9 @@ import java.util.TreeMap;
 
 /**
  * A conformance pack: a folder with {@code data/} (the tiny model, its SAEs) and {@code golden/}
- * (the original's outputs), made by {@code ../shared/conformance/harness} for a model of any
- * shape. Everything a test needs to know about the model (layers, prompts, SAE files, traced
- * latents) is read from the pack's manifest, never assumed.
+ * (the original's outputs), made by {@code ../shared/conformance/harness} for a model of any shape.
+ * Everything a test needs to know about the model (layers, prompts, SAE files, traced latents) is
+ * read from the pack's manifest, never assumed.
  *
  * <p>The packs under test are named by the system property {@code conformance.dir}: one folder or
  * several separated by commas; by default the two in-repo packs.
@@ -51,7 +51,8 @@ public final class Pack {
   }
 
   /** One SAE family of the manifest (e.g. {@code mlp}): its input and per layer the .pt path. */
-  public record AutoencoderFamily(String key, ActivationLocationType input, Map<Integer, String> ptPaths) {
+  public record AutoencoderFamily(
+      String key, ActivationLocationType input, Map<Integer, String> ptPaths) {
     /** Per layer the safetensors twin of the .pt file (every pack has the twins). */
     public AutoencoderConfig safetensorsConfig() {
       Map<Integer, String> paths = new TreeMap<>();
@@ -177,7 +178,8 @@ public final class Pack {
               e.getValue()
                   .path("paths_by_layer")
                   .fields()
-                  .forEachRemaining(p -> paths.put(LayerIndex.parse(p.getKey()), p.getValue().asText()));
+                  .forEachRemaining(
+                      p -> paths.put(LayerIndex.parse(p.getKey()), p.getValue().asText()));
               families.put(
                   e.getKey(),
                   new AutoencoderFamily(
@@ -188,22 +190,32 @@ public final class Pack {
     return families;
   }
 
-  /** The family's config over its .pt files where the pack has them (full packs), else the safetensors twins. */
+  /**
+   * The family's config over its .pt files where the pack has them (full packs), else the
+   * safetensors twins.
+   */
   public AutoencoderConfig preferredConfig(AutoencoderFamily family) {
     Map<Integer, String> paths = new TreeMap<>();
-    family.ptPaths().forEach((layer, pt) -> paths.put(layer, Files.exists(data(pt)) ? pt : safetensorsTwin(pt)));
+    family
+        .ptPaths()
+        .forEach(
+            (layer, pt) -> paths.put(layer, Files.exists(data(pt)) ? pt : safetensorsTwin(pt)));
     return new AutoencoderConfig(family.input(), paths);
   }
 
   public AutoencoderFamily autoencoderFamily(String key) {
     AutoencoderFamily family = autoencoderFamilies().get(key);
     if (family == null) {
-      throw new IllegalArgumentException("The manifest of " + this + " has no autoencoder family " + key);
+      throw new IllegalArgumentException(
+          "The manifest of " + this + " has no autoencoder family " + key);
     }
     return family;
   }
 
-  /** The latent the latent-trace scenarios traced for a prompt and SAE family ({@code mlp}, {@code attn}). */
+  /**
+   * The latent the latent-trace scenarios traced for a prompt and SAE family ({@code mlp}, {@code
+   * attn}).
+   */
   public int tracedLatent(String promptId, String family) {
     return manifest.path("traced_latents").path(promptId).path(family).asInt();
   }
@@ -228,7 +240,10 @@ public final class Pack {
     }
   }
 
-  /** The folder name and shape, e.g. {@code l4-h3-d24 (4 layers, d_model 24)}: names parameterized tests. */
+  /**
+   * The folder name and shape, e.g. {@code l4-h3-d24 (4 layers, d_model 24)}: names parameterized
+   * tests.
+   */
   @Override
   public String toString() {
     JsonNode config = manifest.path("model").path("config");

@@ -44,7 +44,10 @@ public final class PackFixture implements AutoCloseable {
     return model;
   }
 
-  /** The shipped autoencoder context of an SAE family of the manifest ({@code mlp}, {@code attn}, {@code resid_mlp}). */
+  /**
+   * The shipped autoencoder context of an SAE family of the manifest ({@code mlp}, {@code attn},
+   * {@code resid_mlp}).
+   */
   public synchronized LazyAutoencoderContext autoencoder(String family) {
     return autoencoders.computeIfAbsent(
         family,
@@ -56,10 +59,15 @@ public final class PackFixture implements AutoCloseable {
 
   /** The autoencoders a scenario injects. */
   public List<AutoencoderContext> autoencoders(Scenario scenario) {
-    return scenario.autoencoderFamilies().stream().map(f -> (AutoencoderContext) autoencoder(f)).toList();
+    return scenario.autoencoderFamilies().stream()
+        .map(f -> (AutoencoderContext) autoencoder(f))
+        .toList();
   }
 
-  /** A config builder with the model and the scenario's autoencoders (one context, or a multi context). */
+  /**
+   * A config builder with the model and the scenario's autoencoders (one context, or a multi
+   * context).
+   */
   public DstConfig.Builder config(Scenario scenario) {
     List<AutoencoderContext> list = autoencoders(scenario);
     DstConfig.Builder builder = DstConfig.builder().modelContext(model);
@@ -78,7 +86,11 @@ public final class PackFixture implements AutoCloseable {
             String[] parts = name.split("/"); // fwd|bwd / LOCATION / layer, or "tokens"
             if (parts.length == 3) {
               PassType pass = parts[0].equals("fwd") ? PassType.FORWARD : PassType.BACKWARD;
-              raw.put(ActivationLocationType.valueOf(parts[1]), pass, LayerIndex.parse(parts[2]), tensor);
+              raw.put(
+                  ActivationLocationType.valueOf(parts[1]),
+                  pass,
+                  LayerIndex.parse(parts[2]),
+                  tensor);
             }
           });
     }

@@ -65,7 +65,10 @@ public enum Scenario {
     return autoencoderFamilies;
   }
 
-  /** Whether the harness ran a backward pass from the logit-difference loss (not from a traced activation). */
+  /**
+   * Whether the harness ran a backward pass from the logit-difference loss (not from a traced
+   * activation).
+   */
   public boolean backpropagatesFromLoss() {
     return value().startsWith("loss_") || value().startsWith("edge_");
   }
@@ -80,19 +83,29 @@ public enum Scenario {
     int layer = pack.lastLayer();
     int token = prompt.lastToken();
     return switch (this) {
-      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE -> TraceConfig.fromActivationIndex(
-          new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.FORWARD),
-          false);
-      case TRACE_ATTN_QK_PROBS -> TraceConfig.fromActivationIndex(
-          new ActivationIndex(ActivationLocationType.ATTN_QK_PROBS, List.of(token, 1, 0), layer, PassType.FORWARD),
-          false);
-      case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT, GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT ->
+      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE ->
           TraceConfig.fromActivationIndex(
-          new ActivationIndex(
-              ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
-              List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
-              layer,
-              PassType.FORWARD));
+              new ActivationIndex(
+                  ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.FORWARD),
+              false);
+      case TRACE_ATTN_QK_PROBS ->
+          TraceConfig.fromActivationIndex(
+              new ActivationIndex(
+                  ActivationLocationType.ATTN_QK_PROBS,
+                  List.of(token, 1, 0),
+                  layer,
+                  PassType.FORWARD),
+              false);
+      case TRACE_MLP_SAE_LATENT,
+          TRACE_ATTN_SAE_LATENT,
+          GRC_TRACE_MLP_SAE_LATENT,
+          GRC_TRACE_ATTN_SAE_LATENT ->
+          TraceConfig.fromActivationIndex(
+              new ActivationIndex(
+                  ActivationLocationType.ONLINE_AUTOENCODER_LATENT,
+                  List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
+                  layer,
+                  PassType.FORWARD));
       default -> null;
     };
   }
@@ -105,7 +118,10 @@ public enum Scenario {
     return List.of(
         new Ablation(
             new ActivationIndex(
-                ActivationLocationType.MLP_POST_ACT, List.of(prompt.lastToken(), 0), pack.lastLayer(), PassType.BACKWARD),
+                ActivationLocationType.MLP_POST_ACT,
+                List.of(prompt.lastToken(), 0),
+                pack.lastLayer(),
+                PassType.BACKWARD),
             1f));
   }
 
@@ -119,44 +135,94 @@ public enum Scenario {
     int layer = pack.lastLayer();
     int token = prompt.lastToken();
     return switch (this) {
-      case EDGE_OUT_ATTN_V -> b -> b.nodeIndexForAttribution(
-          new AttnSubNodeIndex(
-              NodeType.ATTENTION_HEAD, List.of(1, 1, 0), 0, PassType.FORWARD, ActivationLocationType.ATTN_VALUE));
-      case EDGE_IN_ATTN_HEAD -> b -> b.nodeIndexForAttribution(
-          new NodeIndex(NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD));
-      case EDGE_OUT_ATTN_Q, EDGE_OUT_ATTN_K -> b -> b.nodeIndexForAttribution(
-          new AttnSubNodeIndex(
-              NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD,
-              this == EDGE_OUT_ATTN_Q ? ActivationLocationType.ATTN_QUERY : ActivationLocationType.ATTN_KEY));
-      case EDGE_OUT_MLP_NEURON -> b -> b.nodeIndexForAttribution(
-          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD));
-      case EDGE_OUT_MLP_SAE_LATENT, EDGE_OUT_ATTN_SAE_LATENT -> b -> b.nodeIndexForAttribution(
-          new NodeIndex(
-              NodeType.AUTOENCODER_LATENT,
-              List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
-              layer,
-              PassType.FORWARD));
-      case EDGE_IN_MLP_NEURON_ATTN_SAE -> b -> b.nodeIndexForAttribution(
-          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), 0, PassType.FORWARD));
-      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE -> b -> b.traceConfig(
-          new TraceConfig(
-              new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD),
-              PreOrPostAct.POST, false, null, null));
-      case TRACE_ATTN_QK_PROBS -> b -> b.traceConfig(
-          new TraceConfig(
-              new NodeIndex(NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD),
-              PreOrPostAct.POST, false, AttentionTraceType.QK, null));
+      case EDGE_OUT_ATTN_V ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new AttnSubNodeIndex(
+                      NodeType.ATTENTION_HEAD,
+                      List.of(1, 1, 0),
+                      0,
+                      PassType.FORWARD,
+                      ActivationLocationType.ATTN_VALUE));
+      case EDGE_IN_ATTN_HEAD ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new NodeIndex(
+                      NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD));
+      case EDGE_OUT_ATTN_Q, EDGE_OUT_ATTN_K ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new AttnSubNodeIndex(
+                      NodeType.ATTENTION_HEAD,
+                      List.of(token, 1, 0),
+                      layer,
+                      PassType.FORWARD,
+                      this == EDGE_OUT_ATTN_Q
+                          ? ActivationLocationType.ATTN_QUERY
+                          : ActivationLocationType.ATTN_KEY));
+      case EDGE_OUT_MLP_NEURON ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD));
+      case EDGE_OUT_MLP_SAE_LATENT, EDGE_OUT_ATTN_SAE_LATENT ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new NodeIndex(
+                      NodeType.AUTOENCODER_LATENT,
+                      List.of(token, pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0))),
+                      layer,
+                      PassType.FORWARD));
+      case EDGE_IN_MLP_NEURON_ATTN_SAE ->
+          b ->
+              b.nodeIndexForAttribution(
+                  new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), 0, PassType.FORWARD));
+      case TRACE_MLP_POST_ACT, TRACE_MLP_POST_ACT_ATTN_SAE ->
+          b ->
+              b.traceConfig(
+                  new TraceConfig(
+                      new NodeIndex(
+                          NodeType.MLP_NEURON, List.of(token, 0), layer, PassType.FORWARD),
+                      PreOrPostAct.POST,
+                      false,
+                      null,
+                      null));
+      case TRACE_ATTN_QK_PROBS ->
+          b ->
+              b.traceConfig(
+                  new TraceConfig(
+                      new NodeIndex(
+                          NodeType.ATTENTION_HEAD, List.of(token, 1, 0), layer, PassType.FORWARD),
+                      PreOrPostAct.POST,
+                      false,
+                      AttentionTraceType.QK,
+                      null));
       case TRACE_MLP_SAE_LATENT, TRACE_ATTN_SAE_LATENT -> {
         int latent = pack.tracedLatent(prompt.id(), autoencoderFamilies.get(0));
-        yield b -> b.layerIndices(List.of(layer)).traceConfig(
-            new TraceConfig(
-                new NodeIndex(NodeType.AUTOENCODER_LATENT, Arrays.asList(null, latent), layer, PassType.FORWARD),
-                PreOrPostAct.POST, true, null, null));
+        yield b ->
+            b.layerIndices(List.of(layer))
+                .traceConfig(
+                    new TraceConfig(
+                        new NodeIndex(
+                            NodeType.AUTOENCODER_LATENT,
+                            Arrays.asList(null, latent),
+                            layer,
+                            PassType.FORWARD),
+                        PreOrPostAct.POST,
+                        true,
+                        null,
+                        null));
       }
-      case GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT -> b -> b.traceConfig(trace(pack, prompt));
+      case GRC_TRACE_MLP_SAE_LATENT, GRC_TRACE_ATTN_SAE_LATENT ->
+          b -> b.traceConfig(trace(pack, prompt));
       case LATENT_BATCHED_ATTN_SAE -> b -> b.layerIndices(List.of(layer));
-      case FAKE_GRAD_MLP_NEURON -> b -> b.activationIndexForFakeGrad(
-          new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), layer, PassType.BACKWARD));
+      case FAKE_GRAD_MLP_NEURON ->
+          b ->
+              b.activationIndexForFakeGrad(
+                  new ActivationIndex(
+                      ActivationLocationType.MLP_POST_ACT,
+                      List.of(token, 0),
+                      layer,
+                      PassType.BACKWARD));
       default -> b -> b;
     };
   }

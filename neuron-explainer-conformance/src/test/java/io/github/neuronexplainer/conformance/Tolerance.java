@@ -22,7 +22,10 @@ public final class Tolerance {
     return ATOL + RTOL * Math.abs(golden);
   }
 
-  /** Compares two arrays; returns the max abs error and adds a line to {@code failures} if they differ. */
+  /**
+   * Compares two arrays; returns the max abs error and adds a line to {@code failures} if they
+   * differ.
+   */
   public static double compare(String name, NDArray actual, NDArray golden, List<String> failures) {
     if (!actual.getShape().equals(golden.getShape())) {
       failures.add(name + ": shape " + actual.getShape() + " != golden " + golden.getShape());
@@ -60,12 +63,29 @@ public final class Tolerance {
     }
     if (bad > 0) {
       failures.add(
-          name + ": " + bad + " of " + actual.length + " elements differ; first at " + firstBad + ": "
-              + actual[firstBad] + " vs golden " + golden[firstBad] + " (max abs error " + maxError + ")");
+          name
+              + ": "
+              + bad
+              + " of "
+              + actual.length
+              + " elements differ; first at "
+              + firstBad
+              + ": "
+              + actual[firstBad]
+              + " vs golden "
+              + golden[firstBad]
+              + " (max abs error "
+              + maxError
+              + ")");
     } else if (maxError > TENSOR_RTOL * maxGolden + 1e-9) {
       failures.add(
-          name + ": max abs error " + maxError + " exceeds " + TENSOR_RTOL
-              + " of the tensor's max |value| " + maxGolden);
+          name
+              + ": max abs error "
+              + maxError
+              + " exceeds "
+              + TENSOR_RTOL
+              + " of the tensor's max |value| "
+              + maxGolden);
     }
     return maxError;
   }

@@ -79,10 +79,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The Transformer Debugger's server logic as a library (the original's {@code InteractiveModel}):
- * a model context and optional autoencoders (at most one MLP and one attention family), and a
- * handler per debugger request. Every inference handler is a batch of one or more prompts run in
- * one pass ({@link #handleBatchedRequest}); the others convert to it.
+ * The Transformer Debugger's server logic as a library (the original's {@code InteractiveModel}): a
+ * model context and optional autoencoders (at most one MLP and one attention family), and a handler
+ * per debugger request. Every inference handler is a batch of one or more prompts run in one pass
+ * ({@link #handleBatchedRequest}); the others convert to it.
  *
  * <pre>{@code
  * InteractiveModel debugger = InteractiveModel.builder(context).build();
@@ -90,14 +90,14 @@ import org.slf4j.LoggerFactory;
  *     TdbRequestSpec.builder("The capital of France is").target(" Paris").distractor(" London").build()));
  * }</pre>
  *
- * <p>Responses reproduce the original's, quirks included ({@link DebuggerOptions#faithful()};
- * see the module README for each quirk). Refusals are {@link DebuggerException}s whose kind says
- * why (and which HTTP status the original answers with).
+ * <p>Responses reproduce the original's, quirks included ({@link DebuggerOptions#faithful()}; see
+ * the module README for each quirk). Refusals are {@link DebuggerException}s whose kind says why
+ * (and which HTTP status the original answers with).
  *
  * <p>Thread-safe: requests are served one at a time (as the original's server, which holds a lock
  * around each batched request); each request runs in its own {@link NDManager}, closed before the
- * handler returns, and the response holds no native memory. The model context and autoencoders
- * are the caller's and are not closed.
+ * handler returns, and the response holds no native memory. The model context and autoencoders are
+ * the caller's and are not closed.
  */
 public final class InteractiveModel {
   private static final Logger LOG = LoggerFactory.getLogger(InteractiveModel.class);
@@ -120,7 +120,8 @@ public final class InteractiveModel {
     this.modelName = b.modelName == null ? b.context.modelName() : b.modelName;
     this.autoencoders = Map.copyOf(b.autoencoders);
     this.autoencoderNames = Map.copyOf(b.names);
-    this.multiAutoencoder = b.autoencoders.isEmpty() ? null : MultiAutoencoderContext.of(b.autoencoders.values());
+    this.multiAutoencoder =
+        b.autoencoders.isEmpty() ? null : MultiAutoencoderContext.of(b.autoencoders.values());
     this.options = b.options;
     this.topTokens = new TopTokensFinder(context, options.excludedTopTokens());
     this.tokenWrite = new TokenWriteConverter(context, multiAutoencoder);
@@ -164,12 +165,16 @@ public final class InteractiveModel {
         switch (endpoint) {
           case MODEL_INFO -> getModelInfo();
           case BATCHED -> handleBatchedRequest(json.read(requestJson, BatchedRequest.class));
-          case BATCHED_TDB -> handleBatchedTdbRequest(json.read(requestJson, BatchedTdbRequest.class));
-          case DERIVED_SCALARS -> getDerivedScalars(json.read(requestJson, DerivedScalarsRequest.class));
+          case BATCHED_TDB ->
+              handleBatchedTdbRequest(json.read(requestJson, BatchedTdbRequest.class));
+          case DERIVED_SCALARS ->
+              getDerivedScalars(json.read(requestJson, DerivedScalarsRequest.class));
           case DERIVED_ATTENTION_SCALARS ->
-              getDerivedAttentionScalars(json.read(requestJson, DerivedAttentionScalarsRequest.class));
+              getDerivedAttentionScalars(
+                  json.read(requestJson, DerivedAttentionScalarsRequest.class));
           case MULTIPLE_TOP_K_DERIVED_SCALARS ->
-              getMultipleTopKDerivedScalars(json.read(requestJson, MultipleTopKDerivedScalarsRequest.class));
+              getMultipleTopKDerivedScalars(
+                  json.read(requestJson, MultipleTopKDerivedScalarsRequest.class));
           case SCORED_TOKENS -> getScoredTokens(json.read(requestJson, ScoredTokensRequest.class));
           case TOKEN_PAIR_ATTRIBUTION ->
               getTokenPairAttribution(json.read(requestJson, TokenPairAttributionRequest.class));
@@ -190,24 +195,41 @@ public final class InteractiveModel {
   }
 
   public DerivedScalarsResponse getDerivedScalars(DerivedScalarsRequest request) {
-    InferenceResponseAndResponseDict sub = single(request.inferenceRequestSpec(),
-        "derived_scalars_request_spec", request.derivedScalarsRequestSpec());
-    return new DerivedScalarsResponse(data(sub),
-        (DerivedScalarsResponseData) sub.processingResponseDataByName().get("derived_scalars_request_spec"));
+    InferenceResponseAndResponseDict sub =
+        single(
+            request.inferenceRequestSpec(),
+            "derived_scalars_request_spec",
+            request.derivedScalarsRequestSpec());
+    return new DerivedScalarsResponse(
+        data(sub),
+        (DerivedScalarsResponseData)
+            sub.processingResponseDataByName().get("derived_scalars_request_spec"));
   }
 
-  public DerivedAttentionScalarsResponse getDerivedAttentionScalars(DerivedAttentionScalarsRequest request) {
-    InferenceResponseAndResponseDict sub = single(request.inferenceRequestSpec(),
-        "derived_attention_scalars_request_spec", request.derivedAttentionScalarsRequestSpec());
-    return new DerivedAttentionScalarsResponse(data(sub), (DerivedAttentionScalarsResponseData)
-        sub.processingResponseDataByName().get("derived_attention_scalars_request_spec"));
+  public DerivedAttentionScalarsResponse getDerivedAttentionScalars(
+      DerivedAttentionScalarsRequest request) {
+    InferenceResponseAndResponseDict sub =
+        single(
+            request.inferenceRequestSpec(),
+            "derived_attention_scalars_request_spec",
+            request.derivedAttentionScalarsRequestSpec());
+    return new DerivedAttentionScalarsResponse(
+        data(sub),
+        (DerivedAttentionScalarsResponseData)
+            sub.processingResponseDataByName().get("derived_attention_scalars_request_spec"));
   }
 
-  public MultipleTopKDerivedScalarsResponse getMultipleTopKDerivedScalars(MultipleTopKDerivedScalarsRequest request) {
-    InferenceResponseAndResponseDict sub = single(request.inferenceRequestSpec(),
-        "multiple_top_k_derived_scalars_request_spec", request.multipleTopKDerivedScalarsRequestSpec());
-    return new MultipleTopKDerivedScalarsResponse(data(sub), (MultipleTopKDerivedScalarsResponseData)
-        sub.processingResponseDataByName().get("multiple_top_k_derived_scalars_request_spec"));
+  public MultipleTopKDerivedScalarsResponse getMultipleTopKDerivedScalars(
+      MultipleTopKDerivedScalarsRequest request) {
+    InferenceResponseAndResponseDict sub =
+        single(
+            request.inferenceRequestSpec(),
+            "multiple_top_k_derived_scalars_request_spec",
+            request.multipleTopKDerivedScalarsRequestSpec());
+    return new MultipleTopKDerivedScalarsResponse(
+        data(sub),
+        (MultipleTopKDerivedScalarsResponseData)
+            sub.processingResponseDataByName().get("multiple_top_k_derived_scalars_request_spec"));
   }
 
   /**
@@ -215,24 +237,36 @@ public final class InteractiveModel {
    * spec depends on a spec that a single request cannot hold; use a batched request.
    */
   public ScoredTokensResponse getScoredTokens(ScoredTokensRequest request) {
-    InferenceResponseAndResponseDict sub = single(request.inferenceRequestSpec(),
-        "scored_tokens_request_spec", request.scoredTokensRequestSpec());
-    return new ScoredTokensResponse(data(sub),
-        (ScoredTokensResponseData) sub.processingResponseDataByName().get("scored_tokens_request_spec"));
+    InferenceResponseAndResponseDict sub =
+        single(
+            request.inferenceRequestSpec(),
+            "scored_tokens_request_spec",
+            request.scoredTokensRequestSpec());
+    return new ScoredTokensResponse(
+        data(sub),
+        (ScoredTokensResponseData)
+            sub.processingResponseDataByName().get("scored_tokens_request_spec"));
   }
 
   /** As {@link #getScoredTokens}: always fails (quirk 12); use a batched request. */
   public TokenPairAttributionResponse getTokenPairAttribution(TokenPairAttributionRequest request) {
-    InferenceResponseAndResponseDict sub = single(request.inferenceRequestSpec(),
-        "token_pair_attribution_request_spec", request.tokenPairAttributionRequestSpec());
-    return new TokenPairAttributionResponse(data(sub), (TokenPairAttributionResponseData)
-        sub.processingResponseDataByName().get("token_pair_attribution_request_spec"));
+    InferenceResponseAndResponseDict sub =
+        single(
+            request.inferenceRequestSpec(),
+            "token_pair_attribution_request_spec",
+            request.tokenPairAttributionRequestSpec());
+    return new TokenPairAttributionResponse(
+        data(sub),
+        (TokenPairAttributionResponseData)
+            sub.processingResponseDataByName().get("token_pair_attribution_request_spec"));
   }
 
   private InferenceResponseAndResponseDict single(
       InferenceRequestSpec inference, String name, ProcessingRequestSpec spec) {
     return handleBatchedRequest(
-        BatchedRequest.of(new InferenceSubRequest(inference, Map.of(name, spec)))).inferenceSubResponses().get(0);
+            BatchedRequest.of(new InferenceSubRequest(inference, Map.of(name, spec))))
+        .inferenceSubResponses()
+        .get(0);
   }
 
   private static InferenceAndTokenData data(InferenceResponseAndResponseDict sub) {
@@ -241,8 +275,8 @@ public final class InteractiveModel {
 
   /**
    * Runs every sub-request in one pass and answers each spec (the original's {@code
-   * handle_batched_request}). Top-k specs of the same name share their node list across the
-   * batch; scored-token and token-pair specs use their dependency's shared list.
+   * handle_batched_request}). Top-k specs of the same name share their node list across the batch;
+   * scored-token and token-pair specs use their dependency's shared list.
    *
    * @throws DebuggerException if the request cannot be answered (see its kind)
    */
@@ -288,12 +322,18 @@ public final class InteractiveModel {
         InferenceRequestSpec spec = subs.get(i).inferenceRequestSpec();
         Set<DstAndConfig> dsts = new LinkedHashSet<>();
         plans.get(i).values().forEach(p -> p.groups().values().forEach(dsts::addAll));
-        prompts.add(new Passes.Prompt(tokens.get(i), loss(spec.lossFnConfig()), spec.traceConfig(),
-            spec.ablationSpecs() == null ? List.of() : spec.ablationSpecs(), List.copyOf(dsts)));
+        prompts.add(
+            new Passes.Prompt(
+                tokens.get(i),
+                loss(spec.lossFnConfig()),
+                spec.traceConfig(),
+                spec.ablationSpecs() == null ? List.of() : spec.ablationSpecs(),
+                List.copyOf(dsts)));
       }
       long start = System.nanoTime();
       List<Passes.Result> results =
-          Passes.run(context.getOrCreateModel(), List.copyOf(autoencoders.values()), prompts, manager);
+          Passes.run(
+              context.getOrCreateModel(), List.copyOf(autoencoders.values()), prompts, manager);
       double seconds = (System.nanoTime() - start) / 1e9;
       List<Map<String, MultiGroupDerivedScalarStore<GroupId>>> stores = new ArrayList<>();
       try {
@@ -309,11 +349,19 @@ public final class InteractiveModel {
         for (int i = 0; i < subs.size(); i++) {
           Map<String, ProcessingResponseData> byName = new LinkedHashMap<>();
           for (Map.Entry<String, SpecPlan> e : plans.get(i).entrySet()) {
-            byName.put(e.getKey(), respond(e.getValue(), stores.get(i).get(e.getKey()),
-                nodes.getOrDefault(e.getKey(), List.of()), tokens.get(i)));
+            byName.put(
+                e.getKey(),
+                respond(
+                    e.getValue(),
+                    stores.get(i).get(e.getKey()),
+                    nodes.getOrDefault(e.getKey(), List.of()),
+                    tokens.get(i)));
           }
-          responses.add(new InferenceResponseAndResponseDict(
-              new InferenceResponse(tokenData(seconds, results.get(i), subs.get(i), tokens.get(i))), byName));
+          responses.add(
+              new InferenceResponseAndResponseDict(
+                  new InferenceResponse(
+                      tokenData(seconds, results.get(i), subs.get(i), tokens.get(i))),
+                  byName));
         }
         return new BatchedResponse(responses);
       } finally {
@@ -322,36 +370,45 @@ public final class InteractiveModel {
       }
     }
 
-    private InferenceAndTokenData tokenData(double seconds, Passes.Result result, InferenceSubRequest sub, int[] ids) {
+    private InferenceAndTokenData tokenData(
+        double seconds, Passes.Result result, InferenceSubRequest sub, int[] ids) {
       List<String> strings = new ArrayList<>();
       List<Integer> ints = new ArrayList<>();
       for (int id : ids) {
         ints.add(id);
         strings.add(context.decodeToken(id));
       }
-      Double loss = sub.inferenceRequestSpec().lossFnConfig() == null || Float.isNaN(result.loss())
-          ? null : (double) result.loss();
-      Double traced = sub.inferenceRequestSpec().traceConfig() == null || Float.isNaN(result.tracedValue())
-          ? null : (double) result.tracedValue();
+      Double loss =
+          sub.inferenceRequestSpec().lossFnConfig() == null || Float.isNaN(result.loss())
+              ? null
+              : (double) result.loss();
+      Double traced =
+          sub.inferenceRequestSpec().traceConfig() == null || Float.isNaN(result.tracedValue())
+              ? null
+              : (double) result.tracedValue();
       return new InferenceAndTokenData(seconds, null, null, null, loss, traced, ints, strings);
     }
 
     private MultiGroupDerivedScalarStore<GroupId> derive(SpecPlan plan, Passes.Result result) {
       Map<GroupId, List<ScalarDeriver>> derivers = new LinkedHashMap<>();
       Map<GroupId, Boolean> excludeBottomK = new LinkedHashMap<>();
-      plan.groups().forEach((group, list) -> {
-        List<ScalarDeriver> built = new ArrayList<>();
-        list.forEach(d -> built.add(ScalarDerivers.makeScalarDeriver(d.dst(), d.config())));
-        derivers.put(group, built);
-        excludeBottomK.put(group, options.excludeBottomK() && group.excludeBottomK());
-      });
+      plan.groups()
+          .forEach(
+              (group, list) -> {
+                List<ScalarDeriver> built = new ArrayList<>();
+                list.forEach(d -> built.add(ScalarDerivers.makeScalarDeriver(d.dst(), d.config())));
+                derivers.put(group, built);
+                excludeBottomK.put(group, options.excludeBottomK() && group.excludeBottomK());
+              });
       // The runner derived every group's DSTs (with these configs) once for the prompt.
       return MultiGroupDerivedScalarStore.viewOf(
-          result.stores().derivedScalars(), new MultiGroupScalarDerivers<>(derivers, excludeBottomK));
+          result.stores().derivedScalars(),
+          new MultiGroupScalarDerivers<>(derivers, excludeBottomK));
     }
 
     /** Step 2: the top-k nodes of every top-k spec, over the batch; dependent specs share them. */
-    private Map<String, List<NodeIndex>> collectNodes(List<Map<String, MultiGroupDerivedScalarStore<GroupId>>> stores) {
+    private Map<String, List<NodeIndex>> collectNodes(
+        List<Map<String, MultiGroupDerivedScalarStore<GroupId>>> stores) {
       Map<String, List<NodeIndex>> all = new LinkedHashMap<>();
       for (int i = 0; i < plans.size(); i++) {
         for (Map.Entry<String, SpecPlan> e : plans.get(i).entrySet()) {
@@ -364,8 +421,13 @@ public final class InteractiveModel {
             if (dependency != null) {
               List<NodeIndex> shared = all.get(dependency);
               if (shared == null) {
-                throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-                    "Spec '" + e.getKey() + "' depends on '" + dependency + "', which is not a top-k spec");
+                throw new DebuggerException(
+                    DebuggerException.Kind.UNSUPPORTED,
+                    "Spec '"
+                        + e.getKey()
+                        + "' depends on '"
+                        + dependency
+                        + "', which is not a top-k spec");
               }
               all.put(e.getKey(), shared); // the same list: later appends to the dependency count
             }
@@ -377,40 +439,55 @@ public final class InteractiveModel {
       return distinct;
     }
 
-    private List<NodeIndex> topK(MultipleTopKDerivedScalarsRequestSpec spec, MultiGroupDerivedScalarStore<GroupId> store) {
+    private List<NodeIndex> topK(
+        MultipleTopKDerivedScalarsRequestSpec spec, MultiGroupDerivedScalarStore<GroupId> store) {
       Integer tokenIndex = spec.tokenIndex();
       if (tokenIndex == null) {
         return store.topk(spec.topAndBottomK(), null, null).nodes();
       }
-      return store.topk(spec.topAndBottomK(),
-          x -> x.get(new NDIndex("{}", tokenIndex)).expandDims(0),
-          node -> {
-            List<Integer> indices = new ArrayList<>(node.tensorIndices());
-            indices.set(0, tokenIndex); // written back literally (quirk 5: -1 stays -1)
-            return new NodeIndex(node.nodeType(), indices, node.layerIndex(), node.passType());
-          }).nodes();
+      return store
+          .topk(
+              spec.topAndBottomK(),
+              x -> x.get(new NDIndex("{}", tokenIndex)).expandDims(0),
+              node -> {
+                List<Integer> indices = new ArrayList<>(node.tensorIndices());
+                indices.set(0, tokenIndex); // written back literally (quirk 5: -1 stays -1)
+                return new NodeIndex(node.nodeType(), indices, node.layerIndex(), node.passType());
+              })
+          .nodes();
     }
 
     private void checkTopKPromptLengths() {
       List<int[]> topK = new ArrayList<>();
       for (int i = 0; i < plans.size(); i++) {
-        if (plans.get(i).values().stream().anyMatch(p -> p.spec() instanceof MultipleTopKDerivedScalarsRequestSpec)) {
+        if (plans.get(i).values().stream()
+            .anyMatch(p -> p.spec() instanceof MultipleTopKDerivedScalarsRequestSpec)) {
           topK.add(tokens.get(i));
         }
       }
       List<Integer> lengths = topK.stream().map(t -> t.length).toList();
       if (lengths.stream().anyMatch(n -> n > PROMPT_LENGTH_LIMIT)) {
-        throw new DebuggerException(DebuggerException.Kind.INVALID_REQUEST,
-            "Prompts must be less than " + PROMPT_LENGTH_LIMIT + " tokens long for batched top-k requests. Got"
-                + " these prompt lengths: " + lengths);
+        throw new DebuggerException(
+            DebuggerException.Kind.INVALID_REQUEST,
+            "Prompts must be less than "
+                + PROMPT_LENGTH_LIMIT
+                + " tokens long for batched top-k requests. Got"
+                + " these prompt lengths: "
+                + lengths);
       }
       if (new LinkedHashSet<>(lengths).size() > 1) {
-        StringBuilder message = new StringBuilder(
-            "All prompts must have the same length for batched top-k requests. Got these prompts:\n");
+        StringBuilder message =
+            new StringBuilder(
+                "All prompts must have the same length for batched top-k requests. Got these prompts:\n");
         for (int[] t : topK) {
-          message.append(Arrays.stream(t).mapToObj(id -> "'" + context.decodeToken(id) + "'")
-                  .collect(Collectors.joining(", ", "[", "]")))
-              .append(" (").append(t.length).append(" tokens)\n, ");
+          message
+              .append(
+                  Arrays.stream(t)
+                      .mapToObj(id -> "'" + context.decodeToken(id) + "'")
+                      .collect(Collectors.joining(", ", "[", "]")))
+              .append(" (")
+              .append(t.length)
+              .append(" tokens)\n, ");
         }
         message.setLength(message.length() - 2);
         throw new DebuggerException(DebuggerException.Kind.INVALID_REQUEST, message.toString());
@@ -421,33 +498,47 @@ public final class InteractiveModel {
     private Map<String, SpecPlan> plan(InferenceSubRequest sub) {
       Map<String, SpecPlan> plans = new LinkedHashMap<>();
       InferenceRequestSpec inference = sub.inferenceRequestSpec();
-      for (Map.Entry<String, ProcessingRequestSpec> e : sub.processingRequestSpecByName().entrySet()) {
+      for (Map.Entry<String, ProcessingRequestSpec> e :
+          sub.processingRequestSpecByName().entrySet()) {
         ProcessingRequestSpec spec = e.getValue();
         Map<GroupId, List<DstAndConfig>> groups = new LinkedHashMap<>();
         if (spec instanceof MultipleTopKDerivedScalarsRequestSpec topK) {
-          topK.dstListByGroupId().forEach((group, dsts) -> groups.put(group, configured(dsts, topK.passType(), inference)));
+          topK.dstListByGroupId()
+              .forEach(
+                  (group, dsts) -> groups.put(group, configured(dsts, topK.passType(), inference)));
         } else if (spec instanceof DerivedScalarsRequestSpec ds) {
           groups.put(GroupId.SINGLETON, configured(List.of(ds.dst()), ds.passType(), inference));
         } else if (spec instanceof DerivedAttentionScalarsRequestSpec das) {
-          groups.put(GroupId.SINGLETON, configured(List.of(das.dst()), PassType.FORWARD, inference));
+          groups.put(
+              GroupId.SINGLETON, configured(List.of(das.dst()), PassType.FORWARD, inference));
         } else {
           SpecPlan dependency = plans.get(dependency(spec));
           if (dependency == null) {
-            throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-                "Spec '" + e.getKey() + "' depends on '" + dependency(spec) + "', which must come earlier in the"
+            throw new DebuggerException(
+                DebuggerException.Kind.UNSUPPORTED,
+                "Spec '"
+                    + e.getKey()
+                    + "' depends on '"
+                    + dependency(spec)
+                    + "', which must come earlier in the"
                     + " same sub-request (the original asserts this; a single-spec request cannot satisfy it)");
           }
           List<DstAndConfig> requested = dependency.groups().values().iterator().next();
           if (spec instanceof ScoredTokensRequestSpec scored) {
             boolean write = scored.tokenScoringType() == TokenScoringType.UPVOTED_OUTPUT_TOKENS;
-            groups.put(write ? GroupId.TOKEN_WRITE : GroupId.TOKEN_READ,
+            groups.put(
+                write ? GroupId.TOKEN_WRITE : GroupId.TOKEN_READ,
                 inputDsts(requested, write ? tokenWrite.inputDsts() : tokenRead.inputDsts()));
           } else {
             Map<NodeType, DerivedScalarType> inputs = new LinkedHashMap<>();
-            inputs.put(NodeType.ATTENTION_AUTOENCODER_LATENT, DerivedScalarType.ATTENTION_AUTOENCODER_LATENT);
+            inputs.put(
+                NodeType.ATTENTION_AUTOENCODER_LATENT,
+                DerivedScalarType.ATTENTION_AUTOENCODER_LATENT);
             List<DstAndConfig> list = new ArrayList<>(inputDsts(requested, inputs));
-            list.add(new DstAndConfig(DerivedScalarType.ATTN_WRITE_SUM_HEADS,
-                DstConfig.builder().modelContext(context).build()));
+            list.add(
+                new DstAndConfig(
+                    DerivedScalarType.ATTN_WRITE_SUM_HEADS,
+                    DstConfig.builder().modelContext(context).build()));
             groups.put(GroupId.TOKEN_PAIR_ATTRIBUTION, list);
           }
         }
@@ -457,27 +548,31 @@ public final class InteractiveModel {
     }
 
     /** The original's {@code _get_dst_config}, applied to a group's DSTs. */
-    private List<DstAndConfig> configured(List<DerivedScalarType> dsts, PassType passType, InferenceRequestSpec inference) {
-      DstConfig.Builder config = DstConfig.builder().modelContext(context)
-          .deriveGradients(passType == PassType.BACKWARD);
+    private List<DstAndConfig> configured(
+        List<DerivedScalarType> dsts, PassType passType, InferenceRequestSpec inference) {
+      DstConfig.Builder config =
+          DstConfig.builder().modelContext(context).deriveGradients(passType == PassType.BACKWARD);
       if (multiAutoencoder != null) {
         config.multiAutoencoderContext(multiAutoencoder);
       }
       if (inference.activationIndexForWithinLayerGrad() != null) {
-        config.traceConfig(TraceConfig.fromActivationIndex(inference.activationIndexForWithinLayerGrad()));
+        config.traceConfig(
+            TraceConfig.fromActivationIndex(inference.activationIndexForWithinLayerGrad()));
       } else {
         config.traceConfig(inference.traceConfig());
       }
       if (dsts.contains(DerivedScalarType.ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS)) {
         if (inference.activationIndexForWithinLayerGrad() == null) {
-          throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
+          throw new DebuggerException(
+              DebuggerException.Kind.UNSUPPORTED,
               "attn_write_to_latent_summed_over_heads needs activationIndexForWithinLayerGrad (the latent)");
         }
         config.layerIndices(List.of(inference.activationIndexForWithinLayerGrad().layerIndex()));
       }
       if (dsts.equals(List.of(DerivedScalarType.VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION))) {
         if (inference.ablationSpecs() == null || inference.ablationSpecs().size() != 1) {
-          throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
+          throw new DebuggerException(
+              DebuggerException.Kind.UNSUPPORTED,
               "vocab_token_write_to_input_direction needs exactly one ablation spec (the fake gradient)");
         }
         config.activationIndexForFakeGrad(inference.ablationSpecs().get(0).index());
@@ -486,14 +581,19 @@ public final class InteractiveModel {
       return dsts.stream().map(d -> new DstAndConfig(d, built)).toList();
     }
 
-    /** A converter's input DSTs for the requested DSTs' node types, each with the requested config. */
-    private List<DstAndConfig> inputDsts(List<DstAndConfig> requested, Map<NodeType, DerivedScalarType> inputs) {
+    /**
+     * A converter's input DSTs for the requested DSTs' node types, each with the requested config.
+     */
+    private List<DstAndConfig> inputDsts(
+        List<DstAndConfig> requested, Map<NodeType, DerivedScalarType> inputs) {
       Set<NodeType> seen = new LinkedHashSet<>();
       List<DstAndConfig> out = new ArrayList<>();
       for (DstAndConfig r : requested) {
         if (!seen.add(r.dst().nodeType())) {
-          throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-              "Requested derived scalar types must have unique node types, got two of " + r.dst().nodeType());
+          throw new DebuggerException(
+              DebuggerException.Kind.UNSUPPORTED,
+              "Requested derived scalar types must have unique node types, got two of "
+                  + r.dst().nodeType());
         }
         DerivedScalarType input = inputs.get(r.dst().nodeType());
         if (input != null) {
@@ -504,7 +604,10 @@ public final class InteractiveModel {
     }
 
     private ProcessingResponseData respond(
-        SpecPlan plan, MultiGroupDerivedScalarStore<GroupId> store, List<NodeIndex> nodes, int[] ids) {
+        SpecPlan plan,
+        MultiGroupDerivedScalarStore<GroupId> store,
+        List<NodeIndex> nodes,
+        int[] ids) {
       ProcessingRequestSpec spec = plan.spec();
       if (spec instanceof MultipleTopKDerivedScalarsRequestSpec topK) {
         return topKResponse(topK, store, nodes);
@@ -522,8 +625,11 @@ public final class InteractiveModel {
       TokenPairAttributionRequestSpec pairs = (TokenPairAttributionRequestSpec) spec;
       List<TopTokensAttendedTo> list = new ArrayList<>();
       for (NodeIndex node : nodes) {
-        list.add(tokenPairs.topTokensAttendedTo(node, single, pairs.numTokensAttendedTo(),
-            options.clampTokensAttendedTo()).orElse(null));
+        list.add(
+            tokenPairs
+                .topTokensAttendedTo(
+                    node, single, pairs.numTokensAttendedTo(), options.clampTokensAttendedTo())
+                .orElse(null));
       }
       return new TokenPairAttributionResponseData(nodes, list);
     }
@@ -566,15 +672,19 @@ public final class InteractiveModel {
 
   private static void requireTargets(int[] targets, LossFnConfig config) {
     if (targets == null || targets.length == 0) {
-      throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
+      throw new DebuggerException(
+          DebuggerException.Kind.UNSUPPORTED,
           "Loss " + config.name().value() + " needs at least one target token");
     }
   }
 
   private static void requireNoDistractors(int[] distractors, LossFnConfig config) {
     if (distractors != null) {
-      throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-          "Loss " + config.name().value() + " takes no distractor tokens (leave distractorTokens null)");
+      throw new DebuggerException(
+          DebuggerException.Kind.UNSUPPORTED,
+          "Loss "
+              + config.name().value()
+              + " takes no distractor tokens (leave distractorTokens null)");
     }
   }
 
@@ -586,8 +696,13 @@ public final class InteractiveModel {
     for (int i = 0; i < ids.length; i++) {
       int[] encoded = context.encode(strings.get(i));
       if (encoded.length != 1) {
-        throw new DebuggerException(DebuggerException.Kind.INVALID_REQUEST,
-            "'" + strings.get(i) + "' decoded to " + Arrays.toString(encoded) + "; wanted exactly 1 token");
+        throw new DebuggerException(
+            DebuggerException.Kind.INVALID_REQUEST,
+            "'"
+                + strings.get(i)
+                + "' decoded to "
+                + Arrays.toString(encoded)
+                + "; wanted exactly 1 token");
       }
       ids[i] = encoded[0];
     }
@@ -595,30 +710,43 @@ public final class InteractiveModel {
   }
 
   private MultipleTopKDerivedScalarsResponseData topKResponse(
-      MultipleTopKDerivedScalarsRequestSpec spec, MultiGroupDerivedScalarStore<GroupId> store, List<NodeIndex> nodes) {
+      MultipleTopKDerivedScalarsRequestSpec spec,
+      MultiGroupDerivedScalarStore<GroupId> store,
+      List<NodeIndex> nodes) {
     if (nodes.isEmpty()) {
       throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED, "The top-k found no node");
     }
     Map<GroupId, List<Double>> values = new LinkedHashMap<>();
     Map<GroupId, Map<DerivedScalarType, TensorND>> sums = new LinkedHashMap<>();
-    store.stores().forEach((group, groupStore) -> {
-      float[] v = groupStore.derivedScalarsForNodeIndices(nodes);
-      List<Double> list = new ArrayList<>(v.length);
-      for (float f : v) {
-        if (!Float.isFinite(f)) {
-          throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-              "Group " + group.value() + " has a non-finite value " + f + " (the original refuses top-k responses"
-                  + " with non-finite activations)");
-        }
-        list.add((double) f);
-      }
-      values.put(group, list);
-      Map<DerivedScalarType, TensorND> byDst = new LinkedHashMap<>();
-      for (DerivedScalarType dst : groupStore.dsts()) {
-        byDst.put(dst, IntermediateSums.sum(groupStore, dst, spec.dimensionsToKeepForIntermediateSum()));
-      }
-      sums.put(group, byDst);
-    });
+    store
+        .stores()
+        .forEach(
+            (group, groupStore) -> {
+              float[] v = groupStore.derivedScalarsForNodeIndices(nodes);
+              List<Double> list = new ArrayList<>(v.length);
+              for (float f : v) {
+                if (!Float.isFinite(f)) {
+                  throw new DebuggerException(
+                      DebuggerException.Kind.UNSUPPORTED,
+                      "Group "
+                          + group.value()
+                          + " has a non-finite value "
+                          + f
+                          + " (the original refuses top-k responses"
+                          + " with non-finite activations)");
+                }
+                list.add((double) f);
+              }
+              values.put(group, list);
+              Map<DerivedScalarType, TensorND> byDst = new LinkedHashMap<>();
+              for (DerivedScalarType dst : groupStore.dsts()) {
+                byDst.put(
+                    dst,
+                    IntermediateSums.sum(
+                        groupStore, dst, spec.dimensionsToKeepForIntermediateSum()));
+              }
+              sums.put(group, byDst);
+            });
     List<String> strings = new ArrayList<>();
     boolean any = false;
     for (NodeIndex node : nodes) {
@@ -633,9 +761,11 @@ public final class InteractiveModel {
     return new MultipleTopKDerivedScalarsResponseData(values, nodes, any ? strings : null, sums);
   }
 
-  private DerivedScalarsResponseData derivedScalarsResponse(DerivedScalarsRequestSpec spec, DerivedScalarStore store) {
+  private DerivedScalarsResponseData derivedScalarsResponse(
+      DerivedScalarsRequestSpec spec, DerivedScalarStore store) {
     if (spec.normalizeActivationsUsingNeuronRecord() != null) {
-      throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
+      throw new DebuggerException(
+          DebuggerException.Kind.UNSUPPORTED,
           "normalizeActivationsUsingNeuronRecord needs neuron-record datasets, which InteractiveModel does not load");
     }
     int layer = layerOf(spec.layerIndex());
@@ -644,16 +774,26 @@ public final class InteractiveModel {
     NDArray tensor = values.get(layer);
     long width = tensor.getShape().get(tensor.getShape().dimension() - 1);
     if (spec.activationIndex() < -width || spec.activationIndex() >= width) {
-      throw new DebuggerException(DebuggerException.Kind.INDEX_OUT_OF_RANGE,
-          "activationIndex " + spec.activationIndex() + " is out of range [0, " + width + ") for " + spec.dst().value());
+      throw new DebuggerException(
+          DebuggerException.Kind.INDEX_OUT_OF_RANGE,
+          "activationIndex "
+              + spec.activationIndex()
+              + " is out of range [0, "
+              + width
+              + ") for "
+              + spec.dst().value());
     }
     float[] activations;
     try (NDManager scratch = tensor.getManager().newSubManager()) {
       NDArray column = tensor.get(new NDIndex(":, {}", spec.activationIndex()));
       column.attach(scratch);
       if (column.getShape().dimension() != 1) {
-        throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-            spec.dst().value() + " at one index is " + column.getShape() + ", not one value per token: a derived"
+        throw new DebuggerException(
+            DebuggerException.Kind.UNSUPPORTED,
+            spec.dst().value()
+                + " at one index is "
+                + column.getShape()
+                + ", not one value per token: a derived"
                 + " scalars spec needs a [tokens, X] DST (an attention spec inside a batched request is read as a"
                 + " derived scalars spec, quirk 1)");
       }
@@ -663,7 +803,9 @@ public final class InteractiveModel {
     List<NodeIndex> nodeIndices = new ArrayList<>();
     for (int t = 0; t < activations.length; t++) {
       list.add((double) activations[t]);
-      nodeIndices.add(new NodeIndex(spec.dst().nodeType(), List.of(t, spec.activationIndex()), layer, spec.passType()));
+      nodeIndices.add(
+          new NodeIndex(
+              spec.dst().nodeType(), List.of(t, spec.activationIndex()), layer, spec.passType()));
     }
     TopTokens top = null;
     if (spec.numTopTokens() != null) {
@@ -673,9 +815,15 @@ public final class InteractiveModel {
   }
 
   private TopTokens derivedScalarsTopTokens(
-      DerivedScalarsRequestSpec spec, DerivedScalarStore store, float[] activations, NodeIndex first) {
+      DerivedScalarsRequestSpec spec,
+      DerivedScalarStore store,
+      float[] activations,
+      NodeIndex first) {
     if (spec.dst() == DerivedScalarType.VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION) {
-      NDArray row = store.get(spec.dst(), spec.passType()).get(io.github.neuronexplainer.core.locations.LayerIndex.NONE);
+      NDArray row =
+          store
+              .get(spec.dst(), spec.passType())
+              .get(io.github.neuronexplainer.core.locations.LayerIndex.NONE);
       try (NDManager scratch = row.getManager().newSubManager()) {
         NDArray first0 = row.get(new NDIndex("0")).reshape(1, -1);
         first0.attach(scratch);
@@ -693,9 +841,17 @@ public final class InteractiveModel {
       try {
         writes = tokenWrite.tokenWrites(List.of(first), store, scratch);
       } catch (IllegalArgumentException e) {
-        throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-            "Top tokens of " + spec.dst().value() + " need the converter's input DST for node type "
-                + first.nodeType().value() + " (" + tokenWrite.inputDsts().get(first.nodeType()) + "): " + e.getMessage(), e);
+        throw new DebuggerException(
+            DebuggerException.Kind.UNSUPPORTED,
+            "Top tokens of "
+                + spec.dst().value()
+                + " need the converter's input DST for node type "
+                + first.nodeType().value()
+                + " ("
+                + tokenWrite.inputDsts().get(first.nodeType())
+                + "): "
+                + e.getMessage(),
+            e);
       }
       return topTokens.topTokens(writes, spec.numTopTokens(), activations[0] < 0).get(0);
     }
@@ -709,8 +865,11 @@ public final class InteractiveModel {
     } else if (spec.dst() == DerivedScalarType.ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS) {
       index = 0;
     } else {
-      throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED,
-          "Unsupported DST: " + spec.dst().value() + "; derived attention scalars support "
+      throw new DebuggerException(
+          DebuggerException.Kind.UNSUPPORTED,
+          "Unsupported DST: "
+              + spec.dst().value()
+              + "; derived attention scalars support "
               + "unflattened_attn_write_norm and attn_write_to_latent_summed_over_heads");
     }
     int layer = layerOf(spec.layerIndex());
@@ -724,7 +883,9 @@ public final class InteractiveModel {
       m.attach(scratch);
       n = (int) m.getShape().get(0);
       if (m.getShape().dimension() != 2 || m.getShape().get(1) != n) {
-        throw new DebuggerException(DebuggerException.Kind.UNSUPPORTED, "Expected a square token-pair matrix, got " + m.getShape());
+        throw new DebuggerException(
+            DebuggerException.Kind.UNSUPPORTED,
+            "Expected a square token-pair matrix, got " + m.getShape());
       }
       matrix = m.toType(DataType.FLOAT32, false).toFloatArray();
     }
@@ -744,12 +905,18 @@ public final class InteractiveModel {
     Set<NodeType> applicable =
         switch (spec.tokenScoringType()) {
           case UPVOTED_OUTPUT_TOKENS -> null; // every node
-          case INPUT_TOKENS_THAT_UPVOTE_MLP -> Set.of(
-              NodeType.MLP_NEURON, NodeType.AUTOENCODER_LATENT, NodeType.MLP_AUTOENCODER_LATENT);
+          case INPUT_TOKENS_THAT_UPVOTE_MLP ->
+              Set.of(
+                  NodeType.MLP_NEURON,
+                  NodeType.AUTOENCODER_LATENT,
+                  NodeType.MLP_AUTOENCODER_LATENT);
           // disabled in the original ("TODO(dan) ... re-enable"), quirk 7
           case INPUT_TOKENS_THAT_UPVOTE_ATTN_Q, INPUT_TOKENS_THAT_UPVOTE_ATTN_K -> Set.of();
         };
-    List<NodeIndex> scored = nodes.stream().filter(n -> applicable == null || applicable.contains(n.nodeType())).toList();
+    List<NodeIndex> scored =
+        nodes.stream()
+            .filter(n -> applicable == null || applicable.contains(n.nodeType()))
+            .toList();
     List<TopTokens> list = new ArrayList<>();
     if (scored.isEmpty()) {
       nodes.forEach(n -> list.add(null));
@@ -757,9 +924,10 @@ public final class InteractiveModel {
     }
     List<TopTokens> top;
     try (NDManager scratch = NDManager.newBaseManager(context.device())) {
-      NDArray scores = spec.tokenScoringType() == TokenScoringType.UPVOTED_OUTPUT_TOKENS
-          ? tokenWrite.tokenWrites(scored, store, scratch)
-          : tokenRead.tokenReads(scored, store, scratch);
+      NDArray scores =
+          spec.tokenScoringType() == TokenScoringType.UPVOTED_OUTPUT_TOKENS
+              ? tokenWrite.tokenWrites(scored, store, scratch)
+              : tokenRead.tokenReads(scored, store, scratch);
       top = topTokens.topTokens(scores, spec.numTokens(), false);
     }
     int next = 0;
@@ -770,14 +938,21 @@ public final class InteractiveModel {
   }
 
   private static int layerOf(Integer layerIndex) {
-    return layerIndex == null ? io.github.neuronexplainer.core.locations.LayerIndex.NONE : layerIndex;
+    return layerIndex == null
+        ? io.github.neuronexplainer.core.locations.LayerIndex.NONE
+        : layerIndex;
   }
 
   private static void requireLayer(ActivationsAndMetadata values, int layer) {
     if (!values.layerIndices().contains(layer)) {
-      throw new DebuggerException(DebuggerException.Kind.INDEX_OUT_OF_RANGE,
-          "Layer index " + io.github.neuronexplainer.core.locations.LayerIndex.format(layer) + " not in layer_indices "
-              + values.layerIndices() + " of " + values.dst().value());
+      throw new DebuggerException(
+          DebuggerException.Kind.INDEX_OUT_OF_RANGE,
+          "Layer index "
+              + io.github.neuronexplainer.core.locations.LayerIndex.format(layer)
+              + " not in layer_indices "
+              + values.layerIndices()
+              + " of "
+              + values.dst().value());
     }
   }
 
@@ -803,8 +978,13 @@ public final class InteractiveModel {
       NodeType type = autoencoder.nodeType();
       if (autoencoders.containsKey(type)) {
         throw new IllegalArgumentException(
-            "Cannot load two autoencoders with the same node type " + type.value() + " (" + names.get(type)
-                + " and " + name + ")");
+            "Cannot load two autoencoders with the same node type "
+                + type.value()
+                + " ("
+                + names.get(type)
+                + " and "
+                + name
+                + ")");
       }
       autoencoders.put(type, autoencoder);
       names.put(type, name);

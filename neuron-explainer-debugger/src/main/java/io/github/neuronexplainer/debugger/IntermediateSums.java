@@ -69,8 +69,14 @@ final class IntermediateSums {
           }
           yield new TensorND.Tensor3D(matrices);
         }
-        default -> throw new IllegalStateException(
-            "Intermediate sums have at most 3 dimensions; keeping " + keep + " of " + dst.value() + " leaves " + shape.length);
+        default ->
+            throw new IllegalStateException(
+                "Intermediate sums have at most 3 dimensions; keeping "
+                    + keep
+                    + " of "
+                    + dst.value()
+                    + " leaves "
+                    + shape.length);
       };
     }
   }

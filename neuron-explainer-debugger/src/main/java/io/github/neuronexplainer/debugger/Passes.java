@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDManager;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.derived.UnsupportedDerivationException;
 import io.github.neuronexplainer.core.derived.indexing.TraceConfig;
+import io.github.neuronexplainer.debugger.api.AblationSpec;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.derived.Ablation;
@@ -11,7 +12,6 @@ import io.github.neuronexplainer.models.derived.DerivedScalarComputation;
 import io.github.neuronexplainer.models.derived.DstAndConfig;
 import io.github.neuronexplainer.models.derived.PromptDerivedScalars;
 import io.github.neuronexplainer.models.derived.PromptRequest;
-import io.github.neuronexplainer.debugger.api.AblationSpec;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -24,22 +24,33 @@ final class Passes {
   private Passes() {}
 
   /** One prompt of a batch. */
-  record Prompt(int[] tokens, Loss loss, TraceConfig trace, List<AblationSpec> ablations, List<DstAndConfig> dsts) {}
+  record Prompt(
+      int[] tokens,
+      Loss loss,
+      TraceConfig trace,
+      List<AblationSpec> ablations,
+      List<DstAndConfig> dsts) {}
 
-  /** What a prompt's run gives: its stores (owned), the loss and the traced value (NaN when absent). */
+  /**
+   * What a prompt's run gives: its stores (owned), the loss and the traced value (NaN when absent).
+   */
   record Result(PromptDerivedScalars stores, float loss, float tracedValue) {}
 
   /**
    * Runs the prompts in one batched pass.
    *
-   * @throws DebuggerException INDEX_OUT_OF_RANGE for an index the runner refuses, UNSUPPORTED for
-   *     a DST or trace it cannot compute
+   * @throws DebuggerException INDEX_OUT_OF_RANGE for an index the runner refuses, UNSUPPORTED for a
+   *     DST or trace it cannot compute
    */
   static List<Result> run(
-      Transformer model, List<AutoencoderContext> autoencoders, List<Prompt> prompts, NDManager owner) {
+      Transformer model,
+      List<AutoencoderContext> autoencoders,
+      List<Prompt> prompts,
+      NDManager owner) {
     List<PromptRequest> requests = new ArrayList<>();
     for (Prompt prompt : prompts) {
-      PromptRequest.Builder builder = PromptRequest.builder(prompt.tokens()).loss(prompt.loss()).trace(prompt.trace());
+      PromptRequest.Builder builder =
+          PromptRequest.builder(prompt.tokens()).loss(prompt.loss()).trace(prompt.trace());
       for (AblationSpec ablation : prompt.ablations()) {
         builder.ablation(new Ablation(ablation.index(), (float) ablation.value()));
       }

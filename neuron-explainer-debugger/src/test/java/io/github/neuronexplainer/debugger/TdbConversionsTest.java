@@ -24,51 +24,92 @@ import org.junit.jupiter.api.Test;
 
 class TdbConversionsTest {
   private final TdbRequestSpec tdb =
-      TdbRequestSpec.builder("The capital of France is").target(" Paris").distractor(" London").build();
+      TdbRequestSpec.builder("The capital of France is")
+          .target(" Paris")
+          .distractor(" London")
+          .build();
 
   @Test
   void aPlainRequestKeepsTheLossAndDetachesTheFinalLayerNormScale() {
     InferenceSubRequest sub = TdbConversions.toInferenceSubRequest(tdb);
     assertEquals(List.of(" Paris"), sub.inferenceRequestSpec().lossFnConfig().targetTokens());
     AblationSpec last = sub.inferenceRequestSpec().ablationSpecs().get(0);
-    assertEquals(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, last.index().activationLocationType());
+    assertEquals(
+        ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, last.index().activationLocationType());
     assertEquals(PassType.BACKWARD, last.index().passType());
     assertEquals(Arrays.asList(null, null), last.index().tensorIndices());
-    assertEquals(List.of("topKComponents", "componentSumsForTokenDisplay", "upvotedOutputTokens",
-            "inputTokensThatUpvoteMlp", "inputTokensThatUpvoteAttnQ", "inputTokensThatUpvoteAttnK",
-            "tokenPairAttribution", "topOutputTokenLogits"),
+    assertEquals(
+        List.of(
+            "topKComponents",
+            "componentSumsForTokenDisplay",
+            "upvotedOutputTokens",
+            "inputTokensThatUpvoteMlp",
+            "inputTokensThatUpvoteAttnQ",
+            "inputTokensThatUpvoteAttnK",
+            "tokenPairAttribution",
+            "topOutputTokenLogits"),
         List.copyOf(sub.processingRequestSpecByName().keySet()));
-    var logits = (MultipleTopKDerivedScalarsRequestSpec) sub.processingRequestSpecByName().get("topOutputTokenLogits");
+    var logits =
+        (MultipleTopKDerivedScalarsRequestSpec)
+            sub.processingRequestSpecByName().get("topOutputTokenLogits");
     assertEquals(-1, logits.tokenIndex());
     assertEquals(100, logits.topAndBottomK());
-    var table = (MultipleTopKDerivedScalarsRequestSpec) sub.processingRequestSpecByName().get("topKComponents");
-    assertEquals(List.of(DerivedScalarType.TOKEN_ATTRIBUTION, DerivedScalarType.MLP_ACT_TIMES_GRAD,
-        DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD), table.dstListByGroupId().get(GroupId.ACT_TIMES_GRAD));
+    var table =
+        (MultipleTopKDerivedScalarsRequestSpec)
+            sub.processingRequestSpecByName().get("topKComponents");
+    assertEquals(
+        List.of(
+            DerivedScalarType.TOKEN_ATTRIBUTION,
+            DerivedScalarType.MLP_ACT_TIMES_GRAD,
+            DerivedScalarType.UNFLATTENED_ATTN_ACT_TIMES_GRAD),
+        table.dstListByGroupId().get(GroupId.ACT_TIMES_GRAD));
   }
 
   @Test
   void aTraceDropsTheLossExceptThroughVAndSetsTheToken() {
     NodeIndex head = new NodeIndex(NodeType.ATTENTION_HEAD, List.of(3, 1, 2), 1, PassType.FORWARD);
-    TdbRequestSpec traced = TdbRequestSpec.builder("a b c d").target(" x").distractor(" y")
-        .upstreamNodeToTrace(NodeToTrace.of(head, AttentionTraceType.K)).build();
+    TdbRequestSpec traced =
+        TdbRequestSpec.builder("a b c d")
+            .target(" x")
+            .distractor(" y")
+            .upstreamNodeToTrace(NodeToTrace.of(head, AttentionTraceType.K))
+            .build();
     InferenceSubRequest sub = TdbConversions.toInferenceSubRequest(traced);
     assertNull(sub.inferenceRequestSpec().lossFnConfig());
-    assertEquals(3, ((MultipleTopKDerivedScalarsRequestSpec)
-        sub.processingRequestSpecByName().get("topOutputTokenLogits")).tokenIndex());
-    TdbRequestSpec throughV = TdbRequestSpec.builder("a b c d").target(" x").distractor(" y")
-        .upstreamNodeToTrace(NodeToTrace.of(head, AttentionTraceType.V)).build();
-    assertEquals(List.of(" x"),
-        TdbConversions.toInferenceSubRequest(throughV).inferenceRequestSpec().lossFnConfig().targetTokens());
+    assertEquals(
+        3,
+        ((MultipleTopKDerivedScalarsRequestSpec)
+                sub.processingRequestSpecByName().get("topOutputTokenLogits"))
+            .tokenIndex());
+    TdbRequestSpec throughV =
+        TdbRequestSpec.builder("a b c d")
+            .target(" x")
+            .distractor(" y")
+            .upstreamNodeToTrace(NodeToTrace.of(head, AttentionTraceType.V))
+            .build();
+    assertEquals(
+        List.of(" x"),
+        TdbConversions.toInferenceSubRequest(throughV)
+            .inferenceRequestSpec()
+            .lossFnConfig()
+            .targetTokens());
   }
 
   @Test
   void aHeadAblationZeroesTheWholeAttentionRow() {
-    AblationSpec spec = TdbConversions.toAblationSpec(
-        new NodeAblation(new NodeIndex(NodeType.ATTENTION_HEAD, List.of(4, 2, 3), 0, PassType.FORWARD), 0));
+    AblationSpec spec =
+        TdbConversions.toAblationSpec(
+            new NodeAblation(
+                new NodeIndex(NodeType.ATTENTION_HEAD, List.of(4, 2, 3), 0, PassType.FORWARD), 0));
     assertEquals(ActivationLocationType.ATTN_QK_PROBS, spec.index().activationLocationType());
     assertEquals(Arrays.asList(4, null, 3), spec.index().tensorIndices());
-    DebuggerException e = assertThrows(DebuggerException.class, () -> TdbConversions.toAblationSpec(
-        new NodeAblation(new NodeIndex(NodeType.LAYER, List.of(0, 0), -1, PassType.FORWARD), 0)));
+    DebuggerException e =
+        assertThrows(
+            DebuggerException.class,
+            () ->
+                TdbConversions.toAblationSpec(
+                    new NodeAblation(
+                        new NodeIndex(NodeType.LAYER, List.of(0, 0), -1, PassType.FORWARD), 0)));
     assertEquals(DebuggerException.Kind.UNSUPPORTED, e.kind());
   }
 

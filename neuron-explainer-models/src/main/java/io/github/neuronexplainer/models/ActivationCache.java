@@ -101,7 +101,8 @@ public final class ActivationCache implements AutoCloseable {
 
   /** {@link #get(HookPoint, int, PassType)} by activation location. */
   public NDArray get(ActivationLocationType location, int layer, PassType pass) {
-    return get(HookPoint.forLocation(location), location.hasNoLayers() ? LayerIndex.NONE : layer, pass);
+    return get(
+        HookPoint.forLocation(location), location.hasNoLayers() ? LayerIndex.NONE : layer, pass);
   }
 
   /** All recorded tensors, in recording order. */
@@ -129,7 +130,10 @@ public final class ActivationCache implements AutoCloseable {
         sb.append(", ... (").append(tensors.size() - shown).append(" more)");
         break;
       }
-      sb.append(shown == 0 ? ": " : ", ").append(e.getKey()).append(' ').append(e.getValue().getShape());
+      sb.append(shown == 0 ? ": " : ", ")
+          .append(e.getKey())
+          .append(' ')
+          .append(e.getValue().getShape());
       shown++;
     }
     if (logits != null) {

@@ -9,9 +9,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * GPT-2's byte-level BPE (tiktoken's {@code r50k_base}, bundled in jtokkit: nothing is
- * downloaded), with {@code <|endoftext|>} allowed as the single token 50256, as the original's
- * {@code ModelContext.encode} allows it.
+ * GPT-2's byte-level BPE (tiktoken's {@code r50k_base}, bundled in jtokkit: nothing is downloaded),
+ * with {@code <|endoftext|>} allowed as the single token 50256, as the original's {@code
+ * ModelContext.encode} allows it.
  *
  * <p>Immutable and thread-safe.
  */

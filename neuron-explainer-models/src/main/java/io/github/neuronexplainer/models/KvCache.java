@@ -7,12 +7,12 @@ import ai.djl.ndarray.types.Shape;
 
 /**
  * Keys, values and pad flags of the tokens seen so far, per layer, plus each sequence's length:
- * what incremental decoding needs (the original's {@code HiddenState} + {@code KeyValueCache}). Owns
- * its tensors in a manager of its own; close it when done.
+ * what incremental decoding needs (the original's {@code HiddenState} + {@code KeyValueCache}).
+ * Owns its tensors in a manager of its own; close it when done.
  *
  * <p>Keys and values live in buffers of {@code capacity} positions allocated on the first step;
- * each step writes its new positions in place and attention reads a view of the filled prefix, so
- * a step copies only its own keys and values, never the cache (a buffer that fills up is grown by
+ * each step writes its new positions in place and attention reads a view of the filled prefix, so a
+ * step copies only its own keys and values, never the cache (a buffer that fills up is grown by
  * doubling). Decoding runs without autograd, so the in-place writes record no history.
  *
  * <p>Not thread-safe.
@@ -26,10 +26,13 @@ public final class KvCache implements AutoCloseable {
   private NDArray pad; // [b, s_total] bool
   private long[] lengths; // per sequence: number of non-pad tokens so far
 
-  /** @param capacity positions to allocate room for (prompt + tokens to sample), at least 1 */
+  /**
+   * @param capacity positions to allocate room for (prompt + tokens to sample), at least 1
+   */
   KvCache(NDManager parent, int nLayers, long capacity) {
     if (capacity < 1) {
-      throw new IllegalArgumentException("A KV cache needs room for at least 1 position, got " + capacity);
+      throw new IllegalArgumentException(
+          "A KV cache needs room for at least 1 position, got " + capacity);
     }
     this.manager = parent.newSubManager();
     this.keys = new NDArray[nLayers];
@@ -90,7 +93,9 @@ public final class KvCache implements AutoCloseable {
     return new NDArray[] {keys[layer].get(owner, prefix), values[layer].get(owner, prefix)};
   }
 
-  /** A buffer of {@link #capacity} positions shaped like {@code like}, holding the old one's prefix. */
+  /**
+   * A buffer of {@link #capacity} positions shaped like {@code like}, holding the old one's prefix.
+   */
   private NDArray grow(NDArray old, NDArray like, long used) {
     Shape s = like.getShape();
     NDArray buffer = manager.zeros(new Shape(s.get(0), capacity, s.get(2)), like.getDataType());

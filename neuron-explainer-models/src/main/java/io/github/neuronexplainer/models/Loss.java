@@ -7,8 +7,8 @@ import java.util.function.Function;
 /**
  * A scalar computed from the logits, to back-propagate from: the original's loss functions ({@code
  * LossFnConfig}: LOGIT_DIFF, LOGIT_MINUS_MEAN, PROBS, ZERO). The original supports one prompt; here
- * each loss is evaluated at every sequence's last non-pad token and summed over the batch, which
- * is the original's value for a batch of one.
+ * each loss is evaluated at every sequence's last non-pad token and summed over the batch, which is
+ * the original's value for a batch of one.
  */
 @FunctionalInterface
 public interface Loss {
@@ -21,8 +21,8 @@ public interface Loss {
 
   /**
    * Mean logit of the targets minus mean logit of the distractors at the last token (no
-   * distractors: the targets' mean logit). For one target and one distractor: {@code
-   * logits[0, -1, target] − logits[0, -1, distractor]}.
+   * distractors: the targets' mean logit). For one target and one distractor: {@code logits[0, -1,
+   * target] − logits[0, -1, distractor]}.
    */
   static Loss logitDiff(int[] targetTokens, int[] distractorTokens) {
     requireTokens(targetTokens);
@@ -40,7 +40,9 @@ public interface Loss {
     return logitDiff(new int[] {targetToken}, new int[] {distractorToken});
   }
 
-  /** Mean logit of the targets minus the mean logit over the whole vocabulary, at the last token. */
+  /**
+   * Mean logit of the targets minus the mean logit over the whole vocabulary, at the last token.
+   */
   static Loss logitMinusMean(int[] targetTokens) {
     requireTokens(targetTokens);
     int[] targets = targetTokens.clone();
@@ -55,8 +57,8 @@ public interface Loss {
   }
 
   /**
-   * {@code 0 · sum(logits)}: a backward pass that carries no gradient except what gradient
-   * editors inject (the original's ZERO loss, used with backward ablations).
+   * {@code 0 · sum(logits)}: a backward pass that carries no gradient except what gradient editors
+   * inject (the original's ZERO loss, used with backward ablations).
    */
   static Loss zero() {
     return (logits, last) -> logits.sum().mul(logits.getManager().create(0f));

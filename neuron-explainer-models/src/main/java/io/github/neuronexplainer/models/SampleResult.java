@@ -8,8 +8,8 @@ import java.util.stream.IntStream;
 /**
  * Sampled continuations: per prompt, the new tokens and their decoded text.
  *
- * <p>Immutable and thread-safe: the token arrays are copied in and out. Equality compares the
- * token arrays by content; {@link #toString()} prints them as lists.
+ * <p>Immutable and thread-safe: the token arrays are copied in and out. Equality compares the token
+ * arrays by content; {@link #toString()} prints them as lists.
  */
 public record SampleResult(List<int[]> tokens, List<String> strings) {
   public SampleResult {

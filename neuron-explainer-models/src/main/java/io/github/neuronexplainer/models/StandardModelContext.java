@@ -92,7 +92,10 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
   @Override
   public String toString() {
     TransformerConfig c = config;
-    return "StandardModelContext[" + modelName + " on " + device()
+    return "StandardModelContext["
+        + modelName
+        + " on "
+        + device()
         + (c == null ? ", not loaded yet]" : ", " + c + "]");
   }
 
@@ -134,8 +137,9 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
       case MLP_ACTS -> c.dFf();
       case LAYERS -> c.nLayers();
       case SINGLETON -> 1;
-      default -> throw new UnsupportedOperationException(
-          dimension + " is not a model dimension (it depends on the input or on autoencoders)");
+      default ->
+          throw new UnsupportedOperationException(
+              dimension + " is not a model dimension (it depends on the input or on autoencoders)");
     };
   }
 
@@ -161,14 +165,13 @@ public final class StandardModelContext implements ModelContext, AutoCloseable {
           case MLP_TO_RESIDUAL -> m.parameter(p + "mlp.out_layer.weight").transpose();
           case EMBEDDING -> m.parameter("tok_embed.weight").reshape(c.nVocab(), c.dModel());
           case UNEMBEDDING -> m.parameter("unembed.weight").transpose();
-          case POSITION_EMBEDDING -> m.parameter("pos_embed.weight")
-              .reshape(c.ctxWindow(), c.dModel());
+          case POSITION_EMBEDDING ->
+              m.parameter("pos_embed.weight").reshape(c.ctxWindow(), c.dModel());
           case ATTN_TO_QUERY -> headsFirst(m.parameter(p + "attn.q_proj.weight"), h);
           case ATTN_TO_KEY -> headsFirst(m.parameter(p + "attn.k_proj.weight"), h);
           case ATTN_TO_VALUE -> headsFirst(m.parameter(p + "attn.v_proj.weight"), h);
-          case ATTN_TO_RESIDUAL -> m.parameter(p + "attn.out_proj.weight")
-              .reshape(c.dModel(), h, -1)
-              .transpose(1, 2, 0);
+          case ATTN_TO_RESIDUAL ->
+              m.parameter(p + "attn.out_proj.weight").reshape(c.dModel(), h, -1).transpose(1, 2, 0);
           case LAYER_NORM_GAIN_FINAL -> m.parameter("final_ln.weight").reshape(c.dModel());
           case LAYER_NORM_BIAS_FINAL -> m.parameter("final_ln.bias").reshape(c.dModel());
           case LAYER_NORM_GAIN_PRE_ATTN -> m.parameter(p + "ln_1.weight").reshape(c.dModel());

@@ -14,15 +14,29 @@ import java.util.StringJoiner;
  * <p>Immutable and thread-safe: arrays are copied in and out. Equality compares the arrays by
  * content; {@link #toString()} prints one token list per prompt, pads as {@code _}.
  */
-public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length, long[] lastPositions) {
+public record TokenBatch(
+    long[] tokens, boolean[] pad, int batchSize, int length, long[] lastPositions) {
 
   public TokenBatch {
-    if (tokens.length != (long) batchSize * length || pad.length != tokens.length
+    if (tokens.length != (long) batchSize * length
+        || pad.length != tokens.length
         || lastPositions.length != batchSize) {
       throw new IllegalArgumentException(
-          "A TokenBatch of " + batchSize + " x " + length + " needs " + batchSize * length
-              + " tokens and pad flags and " + batchSize + " last positions, got " + tokens.length
-              + ", " + pad.length + " and " + lastPositions.length + "; use TokenBatch.of(prompts, side)");
+          "A TokenBatch of "
+              + batchSize
+              + " x "
+              + length
+              + " needs "
+              + batchSize * length
+              + " tokens and pad flags and "
+              + batchSize
+              + " last positions, got "
+              + tokens.length
+              + ", "
+              + pad.length
+              + " and "
+              + lastPositions.length
+              + "; use TokenBatch.of(prompts, side)");
     }
     tokens = tokens.clone();
     pad = pad.clone();
@@ -107,7 +121,8 @@ public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length
 
   @Override
   public int hashCode() {
-    return 31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(pad)) + Arrays.hashCode(lastPositions);
+    return 31 * (31 * Arrays.hashCode(tokens) + Arrays.hashCode(pad))
+        + Arrays.hashCode(lastPositions);
   }
 
   /** {@code TokenBatch[2 x 3, tokens=[[_, 464, 3139], [286, 4881, 318]], lastPositions=[2, 2]]}. */
@@ -122,7 +137,14 @@ public record TokenBatch(long[] tokens, boolean[] pad, int batchSize, int length
       }
       rows.add(row.toString());
     }
-    return "TokenBatch[" + batchSize + " x " + length + ", tokens=" + rows
-        + ", lastPositions=" + Arrays.toString(lastPositions) + "]";
+    return "TokenBatch["
+        + batchSize
+        + " x "
+        + length
+        + ", tokens="
+        + rows
+        + ", lastPositions="
+        + Arrays.toString(lastPositions)
+        + "]";
   }
 }

@@ -30,8 +30,8 @@ import java.util.Map;
  * intermediates in a sub-manager of the caller's token array's manager and closes them when it
  * ends; only the returned tensors remain, owned by the caller's manager.
  *
- * <p>Thread-safety: the weights are read-only, so several threads may run passes concurrently,
- * each with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
+ * <p>Thread-safety: the weights are read-only, so several threads may run passes concurrently, each
+ * with its own managers (libtorch's autograd mode is per thread, and each pass sets it). The
  * forward parts run in parallel; backward passes take turns on one JVM-wide lock (see {@link
  * HookedPass}). Results do not depend on the number of threads ({@code ConcurrencyTest}). Do not
  * {@link #close()} the model while passes run. When the JVM exits, it waits for the passes in
@@ -131,19 +131,28 @@ public final class Transformer implements AutoCloseable {
     for (Layer layer : layers) {
       kept.addAll(
           List.of(
-              layer.ln1Weight(), layer.ln1Bias(), layer.qkvT(), layer.qkvBias(), layer.outT(),
-              layer.outBias(), layer.ln2Weight(), layer.ln2Bias(), layer.inT(), layer.inBias(),
-              layer.mlpOutT(), layer.mlpOutBias()));
+              layer.ln1Weight(),
+              layer.ln1Bias(),
+              layer.qkvT(),
+              layer.qkvBias(),
+              layer.outT(),
+              layer.outBias(),
+              layer.ln2Weight(),
+              layer.ln2Bias(),
+              layer.inT(),
+              layer.inBias(),
+              layer.mlpOutT(),
+              layer.mlpOutBias()));
     }
     NDScope.unregister(kept.toArray(NDArray[]::new));
   }
 
   /**
    * {@code w} [out, in] as a new row-major [in, out] array. A transposed view would do the same
-   * arithmetic, but libtorch's matrix product over it is slower: 65 vs 40 ms for the unembedding
-   * of 64 tokens, 3.4 vs 2.7 ms for an MLP input projection (A/B in one JVM, 2 cores), which is
-   * worth the extra copy of the weights. (Reshaping a transposed view to one axis makes libtorch
-   * copy it in row-major order; DJL has no {@code contiguous()}.)
+   * arithmetic, but libtorch's matrix product over it is slower: 65 vs 40 ms for the unembedding of
+   * 64 tokens, 3.4 vs 2.7 ms for an MLP input projection (A/B in one JVM, 2 cores), which is worth
+   * the extra copy of the weights. (Reshaping a transposed view to one axis makes libtorch copy it
+   * in row-major order; DJL has no {@code contiguous()}.)
    */
   private static NDArray transposed(NDArray w) {
     Shape shape = w.getShape();
@@ -201,8 +210,8 @@ public final class Transformer implements AutoCloseable {
    * A copy of this model with each layer norm's gain and bias folded into the linear layers that
    * read it (q, k, v after {@code ln_1}; the MLP input after {@code ln_2}), as the original's
    * {@code simplify()}: {@code W' = W·diag(g)}, {@code b' = b + W·β}, then gain 1 and bias 0. The
-   * final layer norm is left as is (the unembedding has no bias). Outputs are unchanged up to
-   * float rounding; activations after the layer norms differ by design.
+   * final layer norm is left as is (the unembedding has no bias). Outputs are unchanged up to float
+   * rounding; activations after the layer norms differ by design.
    */
   public Transformer simplified(NDManager parent) {
     try (NDManager staging = parent.newSubManager()) {
@@ -265,7 +274,8 @@ public final class Transformer implements AutoCloseable {
   public NDArray parameter(String name) {
     NDArray a = parameters.get(name);
     if (a == null) {
-      throw new IllegalArgumentException("No parameter '" + name + "'; known: " + parameters.keySet());
+      throw new IllegalArgumentException(
+          "No parameter '" + name + "'; known: " + parameters.keySet());
     }
     return a;
   }
@@ -279,9 +289,9 @@ public final class Transformer implements AutoCloseable {
   // Forward pass, in the original's three parts.
 
   /**
-   * Token + position embedding for {@code tokens} {@code [b, s]} (int64) with pad flags {@code
-   * [b, s]} (bool, true = pad; null = no padding). Positions count non-pad tokens, continuing from
-   * the cache's lengths when a cache is given (incremental decoding).
+   * Token + position embedding for {@code tokens} {@code [b, s]} (int64) with pad flags {@code [b,
+   * s]} (bool, true = pad; null = no padding). Positions count non-pad tokens, continuing from the
+   * cache's lengths when a cache is given (incremental decoding).
    */
   NDArray runEmbed(NDArray tokens, NDArray pad, KvCache cache, HookedPass pass) {
     NDManager m = pass.manager();
@@ -295,7 +305,8 @@ public final class Transformer implements AutoCloseable {
       }
     }
     boolean[] padFlags = pad == null ? new boolean[(int) (batch * seq)] : pad.toBooleanArray();
-    long[] prev = cache == null || cache.rawLengths() == null ? new long[(int) batch] : cache.rawLengths();
+    long[] prev =
+        cache == null || cache.rawLengths() == null ? new long[(int) batch] : cache.rawLengths();
     long[] positions = new long[(int) (batch * seq)];
     long[] lengths = new long[(int) batch];
     for (int b = 0; b < batch; b++) {
@@ -375,8 +386,8 @@ public final class Transformer implements AutoCloseable {
   }
 
   /**
-   * A new, empty KV cache for incremental decoding with room for {@code capacity} positions,
-   * owned by {@code manager}.
+   * A new, empty KV cache for incremental decoding with room for {@code capacity} positions, owned
+   * by {@code manager}.
    */
   KvCache newCache(NDManager manager, long capacity) {
     return new KvCache(manager, config.nLayers(), capacity);
@@ -544,8 +555,7 @@ public final class Transformer implements AutoCloseable {
           gradients,
           () -> {
             NDArray logits =
-                forward(
-                    batch.tokensArray(passManager), batch.padArray(passManager), null, pass);
+                forward(batch.tokensArray(passManager), batch.padArray(passManager), null, pass);
             if (gradients) {
               Loss loss = request.loss() == null ? Loss.zero() : request.loss();
               NDArray value = loss.compute(logits, batch.lastPositions());
@@ -576,8 +586,7 @@ public final class Transformer implements AutoCloseable {
    * Logits {@code [b, s, vocab]} for prompts padded on {@code side} (pad-aware positions), without
    * autograd, owned by {@code owner}.
    */
-  public NDArray logits(
-      java.util.List<int[]> prompts, PadSide side, Hooks hooks, NDManager owner) {
+  public NDArray logits(java.util.List<int[]> prompts, PadSide side, Hooks hooks, NDManager owner) {
     requireSameDevice(owner);
     checkLayers(hooks);
     TokenBatch batch = TokenBatch.of(prompts, side);
@@ -586,7 +595,8 @@ public final class Transformer implements AutoCloseable {
       NDArray logits =
           runGuarded(
               false,
-              () -> forward(batch.tokensArray(passManager), batch.padArray(passManager), null, pass));
+              () ->
+                  forward(batch.tokensArray(passManager), batch.padArray(passManager), null, pass));
       logits.attach(owner);
       return logits;
     }
@@ -597,13 +607,16 @@ public final class Transformer implements AutoCloseable {
    * text: a prompt containing {@code <|endoftext|>} is rejected, as tiktoken's {@code encode}
    * rejects it by default).
    */
-  public SampleResult sampleText(java.util.List<String> prompts, SamplingOptions options, Hooks hooks) {
+  public SampleResult sampleText(
+      java.util.List<String> prompts, SamplingOptions options, Hooks hooks) {
     Gpt2Tokenizer tokenizer = Gpt2Tokenizer.forEncoding(config.enc());
     java.util.List<int[]> tokens = new java.util.ArrayList<>();
     for (String prompt : prompts) {
       if (prompt.contains(Gpt2Tokenizer.END_OF_TEXT_STRING)) {
         throw new IllegalArgumentException(
-            "Prompt contains " + Gpt2Tokenizer.END_OF_TEXT_STRING + "; pass token ids to sample() instead");
+            "Prompt contains "
+                + Gpt2Tokenizer.END_OF_TEXT_STRING
+                + "; pass token ids to sample() instead");
       }
       tokens.add(tokenizer.encodeOrdinary(prompt));
     }
@@ -611,9 +624,9 @@ public final class Transformer implements AutoCloseable {
   }
 
   /**
-   * Samples continuations of the prompts with a KV cache; prompts of unequal length are left
-   * padded with pad-aware positions, as in the original's {@code Transformer.sample}. {@code
-   * hooks} run at every step (the first step sees the whole prompt, later steps one token).
+   * Samples continuations of the prompts with a KV cache; prompts of unequal length are left padded
+   * with pad-aware positions, as in the original's {@code Transformer.sample}. {@code hooks} run at
+   * every step (the first step sees the whole prompt, later steps one token).
    */
   public SampleResult sample(java.util.List<int[]> prompts, SamplingOptions options, Hooks hooks) {
     checkLayers(hooks);
@@ -628,8 +641,7 @@ public final class Transformer implements AutoCloseable {
       for (int step = 0; step < options.numTokens(); step++) {
         try (NDManager stepManager = owner.newSubManager()) {
           HookedPass pass = new HookedPass(hooks, stepManager, false);
-          NDArray tokens =
-              stepManager.create(stepTokens, new Shape(b, first ? batch.length() : 1));
+          NDArray tokens = stepManager.create(stepTokens, new Shape(b, first ? batch.length() : 1));
           NDArray pad = first ? batch.padArray(stepManager) : null;
           NDArray logits =
               runGuarded(
@@ -646,8 +658,7 @@ public final class Transformer implements AutoCloseable {
           float[] last = logits.get(new NDIndex(":, {}, :", s - 1)).toFloatArray();
           stepTokens = new long[b];
           for (int i = 0; i < b; i++) {
-            int next =
-                Sampling.pick(last, i * config.nVocab(), config.nVocab(), options, random);
+            int next = Sampling.pick(last, i * config.nVocab(), config.nVocab(), options, random);
             sampled[i][step] = next;
             stepTokens[i] = next;
           }
@@ -690,8 +701,13 @@ public final class Transformer implements AutoCloseable {
     for (int layer : layerIndices) {
       if (layer < 0 || layer >= config.nLayers()) {
         throw new IllegalArgumentException(
-            "Layer " + layer + " in " + what + " is outside the model's layers [0, "
-                + config.nLayers() + ")");
+            "Layer "
+                + layer
+                + " in "
+                + what
+                + " is outside the model's layers [0, "
+                + config.nLayers()
+                + ")");
       }
     }
   }

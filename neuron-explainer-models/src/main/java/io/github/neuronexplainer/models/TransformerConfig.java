@@ -66,12 +66,12 @@ public record TransformerConfig(
     int dFf = (int) (dModel * mMlp);
     int dAttn = (int) (dModel * mAttn);
     if (dFf <= 0 || dAttn <= 0) {
-      throw new IllegalArgumentException("dModel * mMlp = " + dFf + " and dModel * mAttn = "
-          + dAttn + " must both be positive");
+      throw new IllegalArgumentException(
+          "dModel * mMlp = " + dFf + " and dModel * mAttn = " + dAttn + " must both be positive");
     }
     if (dAttn % nHeads != 0) {
-      throw new IllegalArgumentException("attention width dModel * mAttn = " + dAttn
-          + " is not divisible by nHeads = " + nHeads);
+      throw new IllegalArgumentException(
+          "attention width dModel * mAttn = " + dAttn + " is not divisible by nHeads = " + nHeads);
     }
   }
 
@@ -99,8 +99,9 @@ public record TransformerConfig(
   public static int vocabSizeOf(String enc) {
     return switch (enc) {
       case "gpt2", "r50k_base" -> 50257;
-      default -> throw new IllegalArgumentException(
-          "unknown encoding '" + enc + "'; supported: gpt2, r50k_base");
+      default ->
+          throw new IllegalArgumentException(
+              "unknown encoding '" + enc + "'; supported: gpt2, r50k_base");
     };
   }
 
@@ -110,9 +111,9 @@ public record TransformerConfig(
   }
 
   /**
-   * Parses the original's {@code config.json} text (keys {@code enc, ctx_window, d_model,
-   * n_layers, m_attn, n_heads, m_mlp}; missing keys take the original dataclass defaults, unknown
-   * keys are an error as in {@code TransformerConfig(**d)}).
+   * Parses the original's {@code config.json} text (keys {@code enc, ctx_window, d_model, n_layers,
+   * m_attn, n_heads, m_mlp}; missing keys take the original dataclass defaults, unknown keys are an
+   * error as in {@code TransformerConfig(**d)}).
    */
   public static TransformerConfig fromOriginalJson(String json) {
     return fromOriginalJson(json, "original config.json");
@@ -123,8 +124,13 @@ public record TransformerConfig(
     for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
       String key = it.next();
       if (!ORIGINAL_KEYS.contains(key)) {
-        throw new IllegalArgumentException(source + ": unknown key '" + key + "' (allowed: "
-            + ORIGINAL_KEYS + "); is this a HuggingFace config? use fromHuggingFaceJson");
+        throw new IllegalArgumentException(
+            source
+                + ": unknown key '"
+                + key
+                + "' (allowed: "
+                + ORIGINAL_KEYS
+                + "); is this a HuggingFace config? use fromHuggingFaceJson");
       }
     }
     String enc = text(root, "enc", "gpt2", source);
@@ -151,8 +157,8 @@ public record TransformerConfig(
 
   /**
    * Parses a HuggingFace {@code GPT2Config} JSON ({@code n_embd, n_layer, n_head,
-   * n_positions/n_ctx, vocab_size, n_inner, layer_norm_epsilon, activation_function}); missing
-   * keys take {@code GPT2Config}'s defaults. The activation must be {@code gelu_new}, the one the
+   * n_positions/n_ctx, vocab_size, n_inner, layer_norm_epsilon, activation_function}); missing keys
+   * take {@code GPT2Config}'s defaults. The activation must be {@code gelu_new}, the one the
    * original implements.
    */
   public static TransformerConfig fromHuggingFaceJson(String json) {
@@ -163,18 +169,22 @@ public record TransformerConfig(
     JsonNode root = parseObject(json, source);
     String modelType = text(root, "model_type", "gpt2", source);
     if (!modelType.equals("gpt2")) {
-      throw new IllegalArgumentException(source + ": model_type is '" + modelType
-          + "'; only gpt2 checkpoints are supported");
+      throw new IllegalArgumentException(
+          source + ": model_type is '" + modelType + "'; only gpt2 checkpoints are supported");
     }
     String activation = text(root, "activation_function", "gelu_new", source);
     if (!activation.equals("gelu_new")) {
-      throw new IllegalArgumentException(source + ": activation_function is '" + activation
-          + "'; only gelu_new (the GPT-2 tanh approximation) is supported");
+      throw new IllegalArgumentException(
+          source
+              + ": activation_function is '"
+              + activation
+              + "'; only gelu_new (the GPT-2 tanh approximation) is supported");
     }
     int dModel = integer(root, "n_embd", 768, source);
-    int ctx = root.hasNonNull("n_positions")
-        ? integer(root, "n_positions", 1024, source)
-        : integer(root, "n_ctx", 1024, source);
+    int ctx =
+        root.hasNonNull("n_positions")
+            ? integer(root, "n_positions", 1024, source)
+            : integer(root, "n_ctx", 1024, source);
     int dFf = root.hasNonNull("n_inner") ? integer(root, "n_inner", 0, source) : 4 * dModel;
     try {
       return new TransformerConfig(
@@ -259,7 +269,8 @@ public record TransformerConfig(
     if (value == null || value.isNull()) {
       return fallback;
     }
-    if (!value.isNumber() || value.asDouble() != Math.rint(value.asDouble())
+    if (!value.isNumber()
+        || value.asDouble() != Math.rint(value.asDouble())
         || !value.canConvertToInt()) {
       throw new IllegalArgumentException(
           source + ": '" + key + "' must be an integer, got " + value);

@@ -41,7 +41,10 @@ class ConcurrencyTest {
               .loss(Loss.logitDiff(11, 13))
               .hooks(
                   Hooks.builder()
-                      .editGradient(HookPoint.MLP_POST_ACT, List.of(0), (g, c) -> g.mul(g.getManager().create(0.5f)))
+                      .editGradient(
+                          HookPoint.MLP_POST_ACT,
+                          List.of(0),
+                          (g, c) -> g.mul(g.getManager().create(0.5f)))
                       .build())
               .build());
 

@@ -9,9 +9,9 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.models.autoencoder.AutoencoderConfig;
 import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
-import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import java.util.List;
 import java.util.Map;
@@ -37,13 +37,19 @@ class DevicesTest {
   void aGpuThisLibtorchDoesNotSeeIsRefusedAtLoadWithTheFix() {
     assumeTrue(Engine.getInstance().getGpuCount() == 0, "this machine has a GPU");
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> StandardModelContext.load(TINY, Device.gpu()));
-    assertTrue(e.getMessage().startsWith("Device gpu(0) is not available: the PyTorch engine (libtorch 2.7.1) sees 0 GPUs"),
+        assertThrows(
+            IllegalArgumentException.class, () -> StandardModelContext.load(TINY, Device.gpu()));
+    assertTrue(
+        e.getMessage()
+            .startsWith(
+                "Device gpu(0) is not available: the PyTorch engine (libtorch 2.7.1) sees 0 GPUs"),
         e.getMessage());
     assertTrue(e.getMessage().contains("Device.cpu()"), e.getMessage());
-    AutoencoderConfig config = new AutoencoderConfig(ActivationLocationType.MLP_POST_ACT, Map.of(0, "x.pt"));
+    AutoencoderConfig config =
+        new AutoencoderConfig(ActivationLocationType.MLP_POST_ACT, Map.of(0, "x.pt"));
     IllegalArgumentException ae =
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+            IllegalArgumentException.class,
             () -> LazyAutoencoderContext.builder(config).device(Device.gpu(1)));
     assertTrue(ae.getMessage().startsWith("Device gpu(1) is not available"), ae.getMessage());
   }
@@ -55,10 +61,13 @@ class DevicesTest {
       NDManager other = NDManager.newBaseManager(Device.gpu());
       try {
         IllegalArgumentException e =
-            assertThrows(IllegalArgumentException.class,
+            assertThrows(
+                IllegalArgumentException.class,
                 () -> model.logits(List.of(new int[] {464}), Hooks.none(), other));
-        assertEquals("The model's weights are on cpu() but the manager passed is on gpu(0); create it with"
-            + " NDManager.newBaseManager(model.device())", e.getMessage());
+        assertEquals(
+            "The model's weights are on cpu() but the manager passed is on gpu(0); create it with"
+                + " NDManager.newBaseManager(model.device())",
+            e.getMessage());
       } finally {
         other.close();
       }

@@ -10,10 +10,10 @@ import java.util.concurrent.CountDownLatch;
 /**
  * The child JVM of {@link ExitDuringPassTest}: runs backward passes over the tiny model in a loop
  * while another thread exits the JVM with status {@value #EXIT_STATUS}, as SIGTERM would. Mode
- * {@code backward}: the exit comes once a pass over eight full-context prompts is inside
- * libtorch's backward. Mode {@code forward}: the exit comes from the first pass's last forward
- * hook, which then waits half a second before the pass goes on; the pass's gradient reader prints
- * {@value #BACKWARD_DONE} once its backward pass is done.
+ * {@code backward}: the exit comes once a pass over eight full-context prompts is inside libtorch's
+ * backward. Mode {@code forward}: the exit comes from the first pass's last forward hook, which
+ * then waits half a second before the pass goes on; the pass's gradient reader prints {@value
+ * #BACKWARD_DONE} once its backward pass is done.
  */
 final class ExitDuringBackward {
   static final int EXIT_STATUS = 3;

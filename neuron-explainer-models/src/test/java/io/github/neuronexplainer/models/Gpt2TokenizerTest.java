@@ -32,7 +32,8 @@ class Gpt2TokenizerTest {
     try (StandardModelContext context = StandardModelContext.of("tiny", TinyModel.CHECKPOINT)) {
       assertEquals(6342, context.encodeTokenString(" Paris"));
       IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> context.encodeTokenString("Hello world"));
+          assertThrows(
+              IllegalArgumentException.class, () -> context.encodeTokenString("Hello world"));
       assertTrue(e.getMessage().contains("wanted exactly 1 token"), e.getMessage());
     }
   }

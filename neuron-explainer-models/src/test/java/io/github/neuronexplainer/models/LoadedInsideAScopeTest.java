@@ -25,12 +25,20 @@ class LoadedInsideAScopeTest {
         NDManager manager = NDManager.newBaseManager()) {
       float[] insideScope;
       try (NDScope scope = new NDScope()) {
-        insideScope = context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, 0, manager).toFloatArray();
+        insideScope =
+            context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, 0, manager).toFloatArray();
       }
-      float[] afterScope = context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, 0, manager).toFloatArray();
+      float[] afterScope =
+          context.getWeight(WeightLocationType.MLP_TO_RESIDUAL, 0, manager).toFloatArray();
       assertArrayEquals(insideScope, afterScope);
       int[] tokens = {464, 3139};
-      NDArray logits = context.getOrCreateModel().logits(java.util.List.of(tokens), io.github.neuronexplainer.models.hooks.Hooks.none(), manager);
+      NDArray logits =
+          context
+              .getOrCreateModel()
+              .logits(
+                  java.util.List.of(tokens),
+                  io.github.neuronexplainer.models.hooks.Hooks.none(),
+                  manager);
       assertEquals(context.nVocab(), logits.getShape().get(2));
     }
   }
@@ -39,7 +47,8 @@ class LoadedInsideAScopeTest {
   void anAutoencoderFirstUsedInsideAScopeKeepsItsWeights() {
     AutoencoderConfig config =
         new AutoencoderConfig(
-            ActivationLocationType.RESID_DELTA_ATTN, java.util.Map.of(0, "resid_delta_attn/0.safetensors"));
+            ActivationLocationType.RESID_DELTA_ATTN,
+            java.util.Map.of(0, "resid_delta_attn/0.safetensors"));
     try (NDManager manager = NDManager.newBaseManager();
         LazyAutoencoderContext context =
             LazyAutoencoderContext.builder(config)

@@ -11,7 +11,9 @@ import io.github.neuronexplainer.models.hooks.HookPoint;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** toString prints lists and shapes, not array identities; records holding arrays compare contents. */
+/**
+ * toString prints lists and shapes, not array identities; records holding arrays compare contents.
+ */
 class ReadableResultsTest {
 
   @Test
@@ -41,16 +43,20 @@ class ReadableResultsTest {
 
   @Test
   void tokenBatchPrintsRowsWithPadsAndComparesContents() {
-    TokenBatch left = TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.LEFT);
+    TokenBatch left =
+        TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.LEFT);
     assertEquals(
         "TokenBatch[2 x 3, tokens=[[464, 3139, 286], [_, _, 318]], lastPositions=[2, 2]]",
         left.toString());
-    TokenBatch same = TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.LEFT);
-    TokenBatch right = TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.RIGHT);
+    TokenBatch same =
+        TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.LEFT);
+    TokenBatch right =
+        TokenBatch.of(List.of(new int[] {464, 3139, 286}, new int[] {318}), PadSide.RIGHT);
     assertEquals(left, same);
     assertEquals(left.hashCode(), same.hashCode());
     assertNotEquals(left, right);
-    assertEquals("TokenBatch[2 x 3, tokens=[[464, 3139, 286], [318, _, _]], lastPositions=[2, 0]]",
+    assertEquals(
+        "TokenBatch[2 x 3, tokens=[[464, 3139, 286], [318, _, _]], lastPositions=[2, 0]]",
         right.toString());
   }
 
@@ -66,8 +72,9 @@ class ReadableResultsTest {
                 manager)) {
       String s = cache.toString();
       assertTrue(
-          s.startsWith("ActivationCache[TokenBatch[1 x 3, tokens=[[464, 3139, 286]], lastPositions=[2]], 2 tensors: "
-              + "fwd/mlp/post_act/0 (1, 3, 256), fwd/mlp/post_act/1 (1, 3, 256), logits (1, 3, 50257)"),
+          s.startsWith(
+              "ActivationCache[TokenBatch[1 x 3, tokens=[[464, 3139, 286]], lastPositions=[2]], 2 tensors: "
+                  + "fwd/mlp/post_act/0 (1, 3, 256), fwd/mlp/post_act/1 (1, 3, 256), logits (1, 3, 50257)"),
           s);
       assertFalse(s.contains("@"), s);
       assertTrue(cache.contains(HookPoint.MLP_POST_ACT, 1, PassType.FORWARD));

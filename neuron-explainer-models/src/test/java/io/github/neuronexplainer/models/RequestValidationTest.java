@@ -23,14 +23,24 @@ class RequestValidationTest {
   void layersOutsideTheModelAreRefused() {
     int n = MODEL.config().nLayers();
     Hooks tooHigh = Hooks.builder().forward(HookPoint.MLP_POST_ACT, Set.of(n), (x, c) -> x).build();
-    Hooks negative = Hooks.builder().forward(HookPoint.MLP_POST_ACT, Set.of(-1), (x, c) -> x).build();
+    Hooks negative =
+        Hooks.builder().forward(HookPoint.MLP_POST_ACT, Set.of(-1), (x, c) -> x).build();
     try (NDManager m = NDManager.newBaseManager()) {
       assertEquals(
-          "Layer " + n + " in a hook at " + HookPoint.MLP_POST_ACT
-              + " is outside the model's layers [0, " + n + ")",
+          "Layer "
+              + n
+              + " in a hook at "
+              + HookPoint.MLP_POST_ACT
+              + " is outside the model's layers [0, "
+              + n
+              + ")",
           refusal(() -> MODEL.logits(List.of(PROMPT), tooHigh, m)));
       assertEquals(
-          "Layer -1 in a hook at " + HookPoint.MLP_POST_ACT + " is outside the model's layers [0, " + n + ")",
+          "Layer -1 in a hook at "
+              + HookPoint.MLP_POST_ACT
+              + " is outside the model's layers [0, "
+              + n
+              + ")",
           refusal(() -> MODEL.sample(List.of(PROMPT), SamplingOptions.greedy(1), negative)));
       assertEquals(
           "resid/post_emb has no layers (it runs once per pass); don't give layers [0]",
@@ -38,10 +48,24 @@ class RequestValidationTest {
       assertEquals(
           "Layer " + (n + 3) + " in RunRequest.layers is outside the model's layers [0, " + n + ")",
           refusal(
-              () -> MODEL.runWithCache(
-                  RunRequest.builder().prompt(PROMPT).allLocations(false).layers(List.of(0, n + 3)).build(), m)));
+              () ->
+                  MODEL.runWithCache(
+                      RunRequest.builder()
+                          .prompt(PROMPT)
+                          .allLocations(false)
+                          .layers(List.of(0, n + 3))
+                          .build(),
+                      m)));
       // a valid request still runs
-      MODEL.runWithCache(RunRequest.builder().prompt(PROMPT).allLocations(false).layers(List.of(n - 1)).build(), m).close();
+      MODEL
+          .runWithCache(
+              RunRequest.builder()
+                  .prompt(PROMPT)
+                  .allLocations(false)
+                  .layers(List.of(n - 1))
+                  .build(),
+              m)
+          .close();
     }
   }
 
@@ -54,8 +78,10 @@ class RequestValidationTest {
           refusal(() -> MODEL.logits(List.<int[]>of(new int[] {1, vocab}), Hooks.none(), m)));
       assertEquals(
           "Loss token -2 is outside the vocabulary of " + vocab,
-          refusal(() -> MODEL.runWithCache(
-              RunRequest.builder().prompt(PROMPT).loss(Loss.logitDiff(-2, 1)).build(), m)));
+          refusal(
+              () ->
+                  MODEL.runWithCache(
+                      RunRequest.builder().prompt(PROMPT).loss(Loss.logitDiff(-2, 1)).build(), m)));
     }
   }
 }

@@ -25,7 +25,10 @@ class SamplingTest {
     for (long seed = 0; seed < 5; seed++) {
       distinct.add(
           java.util.Arrays.toString(
-              MODEL.sample(PROMPT, new SamplingOptions(8, 5.0, null, seed), Hooks.none()).tokens().get(0)));
+              MODEL
+                  .sample(PROMPT, new SamplingOptions(8, 5.0, null, seed), Hooks.none())
+                  .tokens()
+                  .get(0)));
     }
     assertTrue(distinct.size() > 1, "a hot random model should not repeat itself for every seed");
   }
@@ -33,25 +36,33 @@ class SamplingTest {
   @Test
   void aTinyNucleusIsGreedy() {
     int[] greedy = MODEL.sample(PROMPT, SamplingOptions.greedy(4), Hooks.none()).tokens().get(0);
-    int[] nucleus = MODEL.sample(PROMPT, new SamplingOptions(4, 1.0, 1e-9, 3), Hooks.none()).tokens().get(0);
+    int[] nucleus =
+        MODEL.sample(PROMPT, new SamplingOptions(4, 1.0, 1e-9, 3), Hooks.none()).tokens().get(0);
     assertArrayEquals(greedy, nucleus);
   }
 
   @Test
   void textPromptsAreEncodedWithoutSpecialTokens() {
-    SampleResult fromText = MODEL.sampleText(List.of("The capital of France is"), SamplingOptions.greedy(3), Hooks.none());
-    assertArrayEquals(MODEL.sample(PROMPT, SamplingOptions.greedy(3), Hooks.none()).tokens().get(0), fromText.tokens().get(0));
+    SampleResult fromText =
+        MODEL.sampleText(
+            List.of("The capital of France is"), SamplingOptions.greedy(3), Hooks.none());
+    assertArrayEquals(
+        MODEL.sample(PROMPT, SamplingOptions.greedy(3), Hooks.none()).tokens().get(0),
+        fromText.tokens().get(0));
     assertEquals(3, fromText.tokens().get(0).length);
     assertThrows(
         IllegalArgumentException.class,
-        () -> MODEL.sampleText(List.of("a<|endoftext|>b"), SamplingOptions.greedy(1), Hooks.none()));
+        () ->
+            MODEL.sampleText(List.of("a<|endoftext|>b"), SamplingOptions.greedy(1), Hooks.none()));
   }
 
   @Test
   void batchedPromptsOfUnequalLengthMatchTheirSoloRuns() {
     int[] shortPrompt = {464, 3139};
-    int[] solo = MODEL.sample(List.of(shortPrompt), SamplingOptions.greedy(4), Hooks.none()).tokens().get(0);
-    SampleResult both = MODEL.sample(List.of(PROMPT.get(0), shortPrompt), SamplingOptions.greedy(4), Hooks.none());
+    int[] solo =
+        MODEL.sample(List.of(shortPrompt), SamplingOptions.greedy(4), Hooks.none()).tokens().get(0);
+    SampleResult both =
+        MODEL.sample(List.of(PROMPT.get(0), shortPrompt), SamplingOptions.greedy(4), Hooks.none());
     assertArrayEquals(solo, both.tokens().get(1));
     assertNotEquals(0, both.strings().get(1).length());
   }

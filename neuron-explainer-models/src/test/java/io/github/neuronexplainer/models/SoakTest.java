@@ -15,9 +15,9 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A few seconds of the examples' {@code SoakRun} on the tiny model: mixed passes (forward,
- * forward+backward with a gradient editor and forced GCs between the forward and the backward
- * pass, sampling with the KV cache) under GC pressure, each giving the same gradients as the
- * first, with no array left behind.
+ * forward+backward with a gradient editor and forced GCs between the forward and the backward pass,
+ * sampling with the KV cache) under GC pressure, each giving the same gradients as the first, with
+ * no array left behind.
  */
 class SoakTest {
   private static final Transformer MODEL = TinyModel.MODEL;
@@ -26,7 +26,8 @@ class SoakTest {
   private static RunRequest request() {
     Hooks hooks =
         Hooks.builder()
-            .editGradient(HookPoint.POST_ATTN, Set.of(0), (g, c) -> g.mul(g.getManager().create(2f)))
+            .editGradient(
+                HookPoint.POST_ATTN, Set.of(0), (g, c) -> g.mul(g.getManager().create(2f)))
             .forward(
                 HookPoint.LOGITS,
                 (x, c) -> {
@@ -44,7 +45,9 @@ class SoakTest {
 
   private static float[] gradient(NDManager caller) {
     try (ActivationCache cache = MODEL.runWithCache(request(), caller)) {
-      return cache.get(ActivationLocationType.RESID_POST_EMBEDDING, -1, PassType.BACKWARD).toFloatArray();
+      return cache
+          .get(ActivationLocationType.RESID_POST_EMBEDDING, -1, PassType.BACKWARD)
+          .toFloatArray();
     }
   }
 
@@ -52,7 +55,8 @@ class SoakTest {
   void mixedPassesUnderGcPressureStayCorrectAndLeaveNoArrays() {
     try (NDManager caller = NDManager.newBaseManager()) {
       float[] expected = gradient(caller);
-      SampleResult expectedSample = MODEL.sample(List.of(PROMPT), SamplingOptions.greedy(3), Hooks.none());
+      SampleResult expectedSample =
+          MODEL.sample(List.of(PROMPT), SamplingOptions.greedy(3), Hooks.none());
       int arrays = ((BaseNDManager) caller).getManagedArrays().size();
       int modelArrays = MODEL.ownedArrayCount();
       for (int i = 0; i < 18; i++) {
@@ -63,9 +67,13 @@ class SoakTest {
               MODEL.logits(List.of(PROMPT), Hooks.none(), m);
             }
           }
-          default -> assertEquals(
-              expectedSample.tokens().get(0)[2],
-              MODEL.sample(List.of(PROMPT), SamplingOptions.greedy(3), Hooks.none()).tokens().get(0)[2]);
+          default ->
+              assertEquals(
+                  expectedSample.tokens().get(0)[2],
+                  MODEL
+                      .sample(List.of(PROMPT), SamplingOptions.greedy(3), Hooks.none())
+                      .tokens()
+                      .get(0)[2]);
         }
         byte[] junk = new byte[8 << 20]; // garbage for the next collection
         junk[junk.length - 1] = 1;

@@ -31,7 +31,9 @@ class StandardModelContextTest {
         int layer = location.hasNoLayers() ? LayerIndex.NONE : CONTEXT.nLayers() - 1;
         NDArray w = CONTEXT.getWeight(location, layer, m);
         assertArrayEquals(
-            CONTEXT.shapeFromSpec(location.shapeSpec()), w.getShape().getShape(), location.toString());
+            CONTEXT.shapeFromSpec(location.shapeSpec()),
+            w.getShape().getShape(),
+            location.toString());
       }
     }
   }
@@ -41,21 +43,28 @@ class StandardModelContextTest {
     TransformerConfig c = CONTEXT.config();
     int dh = c.dHead();
     try (NDManager m = NDManager.newBaseManager()) {
-      NDArray qProj = CONTEXT.getOrCreateModel().parameter("xf_layers.1.attn.q_proj.weight"); // [h*dh, d]
+      NDArray qProj =
+          CONTEXT.getOrCreateModel().parameter("xf_layers.1.attn.q_proj.weight"); // [h*dh, d]
       NDArray toQuery = CONTEXT.getWeight(WeightLocationType.ATTN_TO_QUERY, 1, m); // [h, d, dh]
       // hqr->hrq: toQuery[h, r, q] = qProj[h*dh + q, r]
       assertArrayEquals(
           qProj.get(new NDIndex("{}, :", 2 * dh + 3)).toFloatArray(),
           toQuery.get(new NDIndex("2, :, 3")).toFloatArray());
-      NDArray outProj = CONTEXT.getOrCreateModel().parameter("xf_layers.0.attn.out_proj.weight"); // [d, h*dh]
-      NDArray toResidual = CONTEXT.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, 0, m); // [h, dh, d]
+      NDArray outProj =
+          CONTEXT.getOrCreateModel().parameter("xf_layers.0.attn.out_proj.weight"); // [d, h*dh]
+      NDArray toResidual =
+          CONTEXT.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, 0, m); // [h, dh, d]
       assertArrayEquals(
           outProj.get(new NDIndex(":, {}", 1 * dh + 5)).toFloatArray(),
           toResidual.get(new NDIndex("1, 5, :")).toFloatArray());
-      NDArray inLayer = CONTEXT.getOrCreateModel().parameter("xf_layers.0.mlp.in_layer.weight"); // [dff, d]
+      NDArray inLayer =
+          CONTEXT.getOrCreateModel().parameter("xf_layers.0.mlp.in_layer.weight"); // [dff, d]
       assertArrayEquals(
           inLayer.get(new NDIndex("7, :")).toFloatArray(),
-          CONTEXT.getWeight(WeightLocationType.MLP_TO_HIDDEN, 0, m).get(new NDIndex(":, 7")).toFloatArray());
+          CONTEXT
+              .getWeight(WeightLocationType.MLP_TO_HIDDEN, 0, m)
+              .get(new NDIndex(":, 7"))
+              .toFloatArray());
       NDArray unembedding = CONTEXT.getWeight(WeightLocationType.UNEMBEDDING, LayerIndex.NONE, m);
       assertArrayEquals(
           CONTEXT.embedding(m).get(new NDIndex("6342, :")).toFloatArray(),
@@ -93,7 +102,9 @@ class StandardModelContextTest {
           CONTEXT.getWeight(WeightLocationType.ATTN_TO_QUERY_BIAS, layer, m).getFloat(1, 2));
       assertArrayEquals(
           model.parameter("final_ln.bias").toFloatArray(),
-          CONTEXT.getWeight(WeightLocationType.LAYER_NORM_BIAS_FINAL, LayerIndex.NONE, m).toFloatArray());
+          CONTEXT
+              .getWeight(WeightLocationType.LAYER_NORM_BIAS_FINAL, LayerIndex.NONE, m)
+              .toFloatArray());
     }
   }
 
@@ -108,7 +119,8 @@ class StandardModelContextTest {
   void normalizedWeightsHaveUnitNorm() {
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray w =
-          CONTEXT.getWeight(WeightLocationType.MLP_TO_RESIDUAL, 0, Dimension.RESIDUAL_STREAM_CHANNELS, m);
+          CONTEXT.getWeight(
+              WeightLocationType.MLP_TO_RESIDUAL, 0, Dimension.RESIDUAL_STREAM_CHANNELS, m);
       float[] norms = w.norm(new int[] {1}).toFloatArray();
       for (float n : norms) {
         assertEquals(1f, n, 1e-5);
@@ -132,7 +144,9 @@ class StandardModelContextTest {
   void badLayersAreClearErrors() {
     try (NDManager m = NDManager.newBaseManager()) {
       IllegalArgumentException outOfRange =
-          assertThrows(IllegalArgumentException.class, () -> CONTEXT.getWeight(WeightLocationType.MLP_TO_HIDDEN, 99, m));
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> CONTEXT.getWeight(WeightLocationType.MLP_TO_HIDDEN, 99, m));
       assertTrue(outOfRange.getMessage().contains("out of range"), outOfRange.getMessage());
       IllegalArgumentException needsLayer =
           assertThrows(
@@ -140,7 +154,9 @@ class StandardModelContextTest {
               () -> CONTEXT.getWeight(WeightLocationType.MLP_TO_HIDDEN, LayerIndex.NONE, m));
       assertTrue(needsLayer.getMessage().contains("needs a layer index"), needsLayer.getMessage());
       IllegalArgumentException noLayers =
-          assertThrows(IllegalArgumentException.class, () -> CONTEXT.getWeight(WeightLocationType.EMBEDDING, 0, m));
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> CONTEXT.getWeight(WeightLocationType.EMBEDDING, 0, m));
       assertTrue(noLayers.getMessage().contains("has no layers"), noLayers.getMessage());
     }
   }
@@ -152,6 +168,8 @@ class StandardModelContextTest {
     assertEquals(c.dFf(), CONTEXT.nNeurons());
     assertEquals(c.dHead(), CONTEXT.dimensionSize(Dimension.QUERY_AND_KEY_CHANNELS));
     assertEquals(50257, CONTEXT.nVocab());
-    assertThrows(UnsupportedOperationException.class, () -> CONTEXT.dimensionSize(Dimension.SEQUENCE_TOKENS));
+    assertThrows(
+        UnsupportedOperationException.class,
+        () -> CONTEXT.dimensionSize(Dimension.SEQUENCE_TOKENS));
   }
 }

@@ -24,7 +24,8 @@ public final class TestPack {
   private final Path root;
   private final JsonNode manifest;
 
-  public record Prompt(String id, String text, int[] tokens, int targetToken, int distractorToken) {}
+  public record Prompt(
+      String id, String text, int[] tokens, int targetToken, int distractorToken) {}
 
   private TestPack(Path root) {
     this.root = root;

@@ -42,8 +42,11 @@ class TransformerTest {
   void promptLongerThanTheContextIsRejected() {
     int[] tooLong = new int[MODEL.config().ctxWindow() + 1];
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> MODEL.logits(List.of(tooLong), Hooks.none(), TinyModel.MANAGER));
-    assertTrue(e.getMessage().contains("context window of " + MODEL.config().ctxWindow()), e.getMessage());
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> MODEL.logits(List.of(tooLong), Hooks.none(), TinyModel.MANAGER));
+    assertTrue(
+        e.getMessage().contains("context window of " + MODEL.config().ctxWindow()), e.getMessage());
   }
 
   @Test
@@ -60,17 +63,22 @@ class TransformerTest {
   @Test
   void emptyPromptsAreRejected() {
     IllegalArgumentException empty =
-        assertThrows(IllegalArgumentException.class, () -> MODEL.logits(List.of(new int[0]), Hooks.none(), TinyModel.MANAGER));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> MODEL.logits(List.of(new int[0]), Hooks.none(), TinyModel.MANAGER));
     assertTrue(empty.getMessage().contains("Prompt 0 is empty"), empty.getMessage());
     IllegalArgumentException none =
-        assertThrows(IllegalArgumentException.class, () -> MODEL.logits(List.of(), Hooks.none(), TinyModel.MANAGER));
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> MODEL.logits(List.of(), Hooks.none(), TinyModel.MANAGER));
     assertTrue(none.getMessage().contains("at least one prompt"), none.getMessage());
   }
 
   @Test
   void unknownModelNameListsTheKnownOnes() {
     try (StandardModelContext context = StandardModelContext.load("gpt-7-ultra")) {
-      IllegalArgumentException e = assertThrows(IllegalArgumentException.class, context::getOrCreateModel);
+      IllegalArgumentException e =
+          assertThrows(IllegalArgumentException.class, context::getOrCreateModel);
       assertTrue(e.getMessage().contains("gpt2-small"), e.getMessage());
     }
   }
@@ -86,11 +94,19 @@ class TransformerTest {
       NDArray actual = MODEL.logits(List.of(PROMPT), ablateAll, m);
       NDArray tokens = m.create(new long[] {464, 3139, 286, 4881, 318});
       NDArray embedded =
-          MODEL.parameter("tok_embed.weight").get(m, new ai.djl.ndarray.index.NDIndex("{}", tokens))
-              .add(MODEL.parameter("pos_embed.weight").get(m, new ai.djl.ndarray.index.NDIndex(":5")));
+          MODEL
+              .parameter("tok_embed.weight")
+              .get(m, new ai.djl.ndarray.index.NDIndex("{}", tokens))
+              .add(
+                  MODEL
+                      .parameter("pos_embed.weight")
+                      .get(m, new ai.djl.ndarray.index.NDIndex(":5")));
       NDArray normed =
           TransformerMath.layerNorm(
-              embedded, MODEL.parameter("final_ln.weight"), MODEL.parameter("final_ln.bias"), 1e-5f);
+              embedded,
+              MODEL.parameter("final_ln.weight"),
+              MODEL.parameter("final_ln.bias"),
+              1e-5f);
       NDArray expected = normed.matMul(MODEL.parameter("unembed.weight").transpose());
       assertTrue(maxAbsDiff(expected.toFloatArray(), actual.toFloatArray()) < 1e-5);
     }
@@ -99,8 +115,18 @@ class TransformerTest {
   @Test
   void layerFiltersLimitHooksToTheirLayers() {
     float[] plain = logits(MODEL, Hooks.none());
-    float[] layer0 = logits(MODEL, Hooks.builder().forward(HookPoint.MLP_POST_ACT, Set.of(0), (x, c) -> x.zerosLike()).build());
-    float[] layer1 = logits(MODEL, Hooks.builder().forward(HookPoint.MLP_POST_ACT, Set.of(1), (x, c) -> x.zerosLike()).build());
+    float[] layer0 =
+        logits(
+            MODEL,
+            Hooks.builder()
+                .forward(HookPoint.MLP_POST_ACT, Set.of(0), (x, c) -> x.zerosLike())
+                .build());
+    float[] layer1 =
+        logits(
+            MODEL,
+            Hooks.builder()
+                .forward(HookPoint.MLP_POST_ACT, Set.of(1), (x, c) -> x.zerosLike())
+                .build());
     assertTrue(maxAbsDiff(plain, layer0) > 1e-4);
     assertTrue(maxAbsDiff(plain, layer1) > 1e-4);
     assertTrue(maxAbsDiff(layer0, layer1) > 1e-4);
@@ -111,7 +137,8 @@ class TransformerTest {
 
   @Test
   void hookThatChangesTheShapeIsAClearError() {
-    Hooks bad = Hooks.builder().forward(HookPoint.MLP_PRE_ACT, (x, c) -> x.sum(new int[] {-1})).build();
+    Hooks bad =
+        Hooks.builder().forward(HookPoint.MLP_PRE_ACT, (x, c) -> x.sum(new int[] {-1})).build();
     IllegalStateException e = assertThrows(IllegalStateException.class, () -> logits(MODEL, bad));
     assertTrue(e.getMessage().contains("changed the shape"), e.getMessage());
   }
@@ -119,7 +146,10 @@ class TransformerTest {
   @Test
   void hookedSoftmaxDenominatorGivesTheSameProbabilities() {
     float[] plain = logits(MODEL, Hooks.none());
-    float[] split = logits(MODEL, Hooks.builder().forward(HookPoint.ATTN_QK_SOFTMAX_DENOMINATOR, (x, c) -> x).build());
+    float[] split =
+        logits(
+            MODEL,
+            Hooks.builder().forward(HookPoint.ATTN_QK_SOFTMAX_DENOMINATOR, (x, c) -> x).build());
     assertTrue(maxAbsDiff(plain, split) < 1e-5);
   }
 
@@ -128,7 +158,9 @@ class TransformerTest {
     try (NDManager m = NDManager.newBaseManager()) {
       Transformer simple = MODEL.simplified(m);
       assertTrue(maxAbsDiff(logits(MODEL, Hooks.none()), logits(simple, Hooks.none())) < 1e-4);
-      assertArrayEquals(new float[MODEL.config().dModel()], simple.parameter("xf_layers.0.ln_1.bias").toFloatArray());
+      assertArrayEquals(
+          new float[MODEL.config().dModel()],
+          simple.parameter("xf_layers.0.ln_1.bias").toFloatArray());
       simple.close();
     }
   }
@@ -142,7 +174,10 @@ class TransformerTest {
       NDArray logits =
           io.github.neuronexplainer.models.internal.GradMode.with(
               false,
-              () -> MODEL.runUnembed(MODEL.runTorso(MODEL.runEmbed(tokens, null, null, pass), null, null, pass), pass));
+              () ->
+                  MODEL.runUnembed(
+                      MODEL.runTorso(MODEL.runEmbed(tokens, null, null, pass), null, null, pass),
+                      pass));
       assertArrayEquals(logits(MODEL, Hooks.none()), logits.toFloatArray());
     }
   }
@@ -151,27 +186,45 @@ class TransformerTest {
   void gradientEditorsScaleEverythingUpstream() {
     Loss loss = Loss.logitDiff(6342, 3576);
     RunRequest.Builder base =
-        RunRequest.builder().prompt(PROMPT).gradients(HookPoint.RESID_POST_EMB, HookPoint.POST_MLP).loss(loss);
+        RunRequest.builder()
+            .prompt(PROMPT)
+            .gradients(HookPoint.RESID_POST_EMB, HookPoint.POST_MLP)
+            .loss(loss);
     try (NDManager m = NDManager.newBaseManager();
         ActivationCache plain = MODEL.runWithCache(base.build(), m);
         ActivationCache doubled =
             MODEL.runWithCache(
-                base.hooks(Hooks.builder().editGradient(HookPoint.POST_MLP, Set.of(MODEL.config().nLayers() - 1), (g, c) -> g.mul(2)).build())
+                base.hooks(
+                        Hooks.builder()
+                            .editGradient(
+                                HookPoint.POST_MLP,
+                                Set.of(MODEL.config().nLayers() - 1),
+                                (g, c) -> g.mul(2))
+                            .build())
                     .build(),
                 m)) {
-      float[] embPlain = plain.get(ActivationLocationType.RESID_POST_EMBEDDING, LayerIndex.NONE, PassType.BACKWARD).toFloatArray();
-      float[] embDoubled = doubled.get(ActivationLocationType.RESID_POST_EMBEDDING, LayerIndex.NONE, PassType.BACKWARD).toFloatArray();
+      float[] embPlain =
+          plain
+              .get(ActivationLocationType.RESID_POST_EMBEDDING, LayerIndex.NONE, PassType.BACKWARD)
+              .toFloatArray();
+      float[] embDoubled =
+          doubled
+              .get(ActivationLocationType.RESID_POST_EMBEDDING, LayerIndex.NONE, PassType.BACKWARD)
+              .toFloatArray();
       double maxAbs = 0;
       for (int i = 0; i < embPlain.length; i++) {
         assertEquals(2 * embPlain[i], embDoubled[i], 1e-6);
         maxAbs = Math.max(maxAbs, Math.abs(embPlain[i]));
       }
       assertTrue(maxAbs > 1e-4, "the test needs a non-zero gradient");
-      // the recording reader was registered after the editor, so it sees the gradient before editing
+      // the recording reader was registered after the editor, so it sees the gradient before
+      // editing
       int last = MODEL.config().nLayers() - 1;
       assertArrayEquals(
           plain.get(ActivationLocationType.RESID_POST_MLP, last, PassType.BACKWARD).toFloatArray(),
-          doubled.get(ActivationLocationType.RESID_POST_MLP, last, PassType.BACKWARD).toFloatArray());
+          doubled
+              .get(ActivationLocationType.RESID_POST_MLP, last, PassType.BACKWARD)
+              .toFloatArray());
     }
   }
 
@@ -196,10 +249,13 @@ class TransformerTest {
             .loss(Loss.zero())
             .hooks(fake)
             .build();
-    try (NDManager m = NDManager.newBaseManager(); ActivationCache cache = MODEL.runWithCache(request, m)) {
-      float[] downstream = cache.get(ActivationLocationType.RESID_POST_MLP, 1, PassType.BACKWARD).toFloatArray();
+    try (NDManager m = NDManager.newBaseManager();
+        ActivationCache cache = MODEL.runWithCache(request, m)) {
+      float[] downstream =
+          cache.get(ActivationLocationType.RESID_POST_MLP, 1, PassType.BACKWARD).toFloatArray();
       assertArrayEquals(new float[downstream.length], downstream);
-      // d post_act[0, last, 0] / d pre_act[0, last, 0] = gelu'(pre) and zero elsewhere in that layer
+      // d post_act[0, last, 0] / d pre_act[0, last, 0] = gelu'(pre) and zero elsewhere in that
+      // layer
       NDArray preGrad = cache.get(ActivationLocationType.MLP_PRE_ACT, 1, PassType.BACKWARD);
       float[] g = preGrad.toFloatArray();
       int dff = MODEL.config().dFf();
@@ -211,7 +267,13 @@ class TransformerTest {
         }
       }
       assertEquals(1, nonZero);
-      assertNotEquals(0f, cache.get(ActivationLocationType.MLP_PRE_ACT, 0, PassType.BACKWARD).abs().sum().getFloat());
+      assertNotEquals(
+          0f,
+          cache
+              .get(ActivationLocationType.MLP_PRE_ACT, 0, PassType.BACKWARD)
+              .abs()
+              .sum()
+              .getFloat());
     }
   }
 
@@ -239,7 +301,9 @@ class TransformerTest {
         ActivationCache collected = MODEL.runWithCache(base.hooks(collectGarbage).build(), m)) {
       for (var e : plain.tensors().entrySet()) {
         assertArrayEquals(
-            e.getValue().toFloatArray(), collected.tensors().get(e.getKey()).toFloatArray(), e.getKey().toString());
+            e.getValue().toFloatArray(),
+            collected.tensors().get(e.getKey()).toFloatArray(),
+            e.getKey().toString());
       }
     }
   }
@@ -247,7 +311,11 @@ class TransformerTest {
   @Test
   void thousandPassesKeepNativeMemoryFlat() throws Exception {
     RunRequest withGradients =
-        RunRequest.builder().prompt(PROMPT).allLocations(true).loss(Loss.logitDiff(6342, 3576)).build();
+        RunRequest.builder()
+            .prompt(PROMPT)
+            .allLocations(true)
+            .loss(Loss.logitDiff(6342, 3576))
+            .build();
     try (NDManager caller = NDManager.newBaseManager()) {
       for (int i = 0; i < 20; i++) {
         MODEL.runWithCache(withGradients, caller).close();
@@ -271,7 +339,9 @@ class TransformerTest {
       long growthKb = residentKilobytes() - before;
       // A pass with gradients allocates ~3 MB natively, so a leak would add gigabytes; the bound
       // leaves room for the JVM heap's first touch of its pages.
-      assertTrue(growthKb < 512 * 1024, "resident memory grew by " + growthKb + " kB over 1000 passes (100 with gradients)");
+      assertTrue(
+          growthKb < 512 * 1024,
+          "resident memory grew by " + growthKb + " kB over 1000 passes (100 with gradients)");
     }
   }
 

@@ -50,11 +50,11 @@ import org.slf4j.LoggerFactory;
  * activation and from an attention activation (the harness's TRACE_MLP_POST_ACT and
  * TRACE_ATTN_QK_PROBS call traces), with the first autoencoder setup it accepts (the MLP SAE, the
  * attention SAE, both, the RESID_DELTA_MLP SAE), runs end to end through the pack's model in one
- * call per setup. Where goldens exist EndToEndConformanceTest compares values; here every result
- * is checked for invariants: no NaN (infinities only in the masked attention logits), the rank and
+ * call per setup. Where goldens exist EndToEndConformanceTest compares values; here every result is
+ * checked for invariants: no NaN (infinities only in the masked attention logits), the rank and
  * sizes of the DST's dimensions, zeros above the causal diagonal, and act×grad consistency. The
- * DSTs still refused are exactly those the original refuses in these configurations, each with
- * its reason.
+ * DSTs still refused are exactly those the original refuses in these configurations, each with its
+ * reason.
  */
 @ExtendWith(PackFixtures.class)
 class AllDstsConformanceTest {
@@ -80,7 +80,10 @@ class AllDstsConformanceTest {
           ATTN_KEY_IN_EDGE_ACTIVATION,
           MLP_IN_EDGE_ACTIVATION,
           ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION);
-  /** DSTs whose DstConfig names a latent ("All", j) at one layer, as the harness's latent scenarios. */
+
+  /**
+   * DSTs whose DstConfig names a latent ("All", j) at one layer, as the harness's latent scenarios.
+   */
   private static final Set<DerivedScalarType> LATENT_CONFIG =
       Set.of(
           AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT,
@@ -94,7 +97,11 @@ class AllDstsConformanceTest {
 
   /** The autoencoder setups tried in order: the SAEs of the harness's loss scenarios. */
   private static final List<Scenario> SETUPS =
-      List.of(Scenario.LOSS_MLP_SAE, Scenario.LOSS_ATTN_SAE, Scenario.LOSS_MULTI_SAE, Scenario.LOSS_RESID_MLP_SAE);
+      List.of(
+          Scenario.LOSS_MLP_SAE,
+          Scenario.LOSS_ATTN_SAE,
+          Scenario.LOSS_MULTI_SAE,
+          Scenario.LOSS_RESID_MLP_SAE);
 
   /**
    * The DSTs refused in every setup, each with the reason the original refuses it too. None: with
@@ -136,13 +143,16 @@ class AllDstsConformanceTest {
             // Probe on the golden activations: refusals surface when the deriver is built or run.
             try {
               DerivedScalarStore.deriveFromRaw(
-                      probes.get(setup), List.of(ScalarDerivers.makeScalarDeriver(dst, config)), probing)
+                      probes.get(setup),
+                      List.of(ScalarDerivers.makeScalarDeriver(dst, config)),
+                      probing)
                   .close();
             } catch (UnsupportedDerivationException e) {
               lastError = e.getMessage();
               continue;
             } catch (IllegalArgumentException e) {
-              // Packs without vocabulary-sized goldens lack LOGITS: the real pass below captures them.
+              // Packs without vocabulary-sized goldens lack LOGITS: the real pass below captures
+              // them.
               if (!e.getMessage().startsWith("The raw activation store has no LOGITS")) {
                 throw e;
               }
@@ -165,8 +175,11 @@ class AllDstsConformanceTest {
       probes.values().forEach(RawActivationStore::close);
     }
     assertEquals(
-        REFUSED_BY_THE_ORIGINAL.keySet(), refused.keySet(),
-        "DSTs refused in every setup (left: the original refuses; right: ours, with reasons " + refused + ")");
+        REFUSED_BY_THE_ORIGINAL.keySet(),
+        refused.keySet(),
+        "DSTs refused in every setup (left: the original refuses; right: ours, with reasons "
+            + refused
+            + ")");
 
     int entries = 0;
     boolean actTimesGradChecked = false;
@@ -174,53 +187,94 @@ class AllDstsConformanceTest {
       for (Map.Entry<Scenario, List<DstAndConfig>> group : bySetup.entrySet()) {
         List<AutoencoderContext> autoencoders = fixture.autoencoders(group.getKey());
         PromptRequest request =
-            PromptRequest.builder(prompt.tokens()).trace(trace.trace(pack, prompt)).dsts(group.getValue()).build();
+            PromptRequest.builder(prompt.tokens())
+                .trace(trace.trace(pack, prompt))
+                .dsts(group.getValue())
+                .build();
         try (PromptDerivedScalars result =
-            DerivedScalarComputation.run(fixture.model().getOrCreateModel(), autoencoders, List.of(request), manager)
+            DerivedScalarComputation.run(
+                    fixture.model().getOrCreateModel(), autoencoders, List.of(request), manager)
                 .get(0)) {
           assertFalse(Float.isNaN(result.tracedValue()), "the traced value is reported");
           DerivedScalarStore store = result.derivedScalars();
           for (DstAndConfig dstAndConfig : group.getValue()) {
-            entries += checkInvariants(dstAndConfig.dst(), store, fixture, prompt, group.getKey().autoencoderFamilies());
+            entries +=
+                checkInvariants(
+                    dstAndConfig.dst(),
+                    store,
+                    fixture,
+                    prompt,
+                    group.getKey().autoencoderFamilies());
           }
           actTimesGradChecked |= checkActTimesGrad(store);
         }
       }
     }
-    assertTrue(actTimesGradChecked, "MLP_ACT_TIMES_GRAD and the MLP_POST_ACT gradient were never in one store");
-    LOG.info("{} {}: {} DSTs built and run end to end ({} refused), {} entries checked",
-        pack, trace.value(), DerivedScalarType.values().length - refused.size(), refused.size(), entries);
+    assertTrue(
+        actTimesGradChecked,
+        "MLP_ACT_TIMES_GRAD and the MLP_POST_ACT gradient were never in one store");
+    LOG.info(
+        "{} {}: {} DSTs built and run end to end ({} refused), {} entries checked",
+        pack,
+        trace.value(),
+        DerivedScalarType.values().length - refused.size(),
+        refused.size(),
+        entries);
   }
 
   private static DstConfig config(
-      PackFixture fixture, Pack.Prompt prompt, Scenario trace, Scenario setup, DerivedScalarType dst,
+      PackFixture fixture,
+      Pack.Prompt prompt,
+      Scenario trace,
+      Scenario setup,
+      DerivedScalarType dst,
       boolean deriveGradients) {
     Pack pack = fixture.pack();
     DstConfig.Builder builder = fixture.config(setup).deriveGradients(deriveGradients);
     UnaryOperator<DstConfig.Builder> settings = trace.settings(pack, prompt);
     int token = prompt.lastToken();
     if (OUT_EDGE.contains(dst)) {
-      settings = b -> b.nodeIndexForAttribution(
-          new AttnSubNodeIndex(
-              NodeType.ATTENTION_HEAD, List.of(token, 0, 0), pack.lastLayer(), PassType.FORWARD,
-              ActivationLocationType.ATTN_QUERY));
+      settings =
+          b ->
+              b.nodeIndexForAttribution(
+                  new AttnSubNodeIndex(
+                      NodeType.ATTENTION_HEAD,
+                      List.of(token, 0, 0),
+                      pack.lastLayer(),
+                      PassType.FORWARD,
+                      ActivationLocationType.ATTN_QUERY));
     } else if (IN_EDGE.contains(dst)) {
-      settings = b -> b.nodeIndexForAttribution(
-          new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), 0, PassType.FORWARD));
+      settings =
+          b ->
+              b.nodeIndexForAttribution(
+                  new NodeIndex(NodeType.MLP_NEURON, List.of(token, 0), 0, PassType.FORWARD));
     } else if (LATENT_CONFIG.contains(dst)) {
       // The latent of the setup's single SAE (multi-SAE setups are refused, as in the original).
-      settings = (setup == Scenario.LOSS_ATTN_SAE ? Scenario.TRACE_ATTN_SAE_LATENT : Scenario.TRACE_MLP_SAE_LATENT)
-          .settings(pack, prompt);
+      settings =
+          (setup == Scenario.LOSS_ATTN_SAE
+                  ? Scenario.TRACE_ATTN_SAE_LATENT
+                  : Scenario.TRACE_MLP_SAE_LATENT)
+              .settings(pack, prompt);
     } else if (dst == VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION) {
-      settings = b -> b.activationIndexForFakeGrad(
-          new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(token, 0), pack.lastLayer(), PassType.BACKWARD));
+      settings =
+          b ->
+              b.activationIndexForFakeGrad(
+                  new ActivationIndex(
+                      ActivationLocationType.MLP_POST_ACT,
+                      List.of(token, 0),
+                      pack.lastLayer(),
+                      PassType.BACKWARD));
     }
     return settings.apply(builder).build();
   }
 
   /** Finite values, the DST's dimensions, causal zeros; returns the number of entries checked. */
   private static int checkInvariants(
-      DerivedScalarType dst, DerivedScalarStore store, PackFixture fixture, Pack.Prompt prompt, List<String> setup) {
+      DerivedScalarType dst,
+      DerivedScalarStore store,
+      PackFixture fixture,
+      Pack.Prompt prompt,
+      List<String> setup) {
     int checked = 0;
     List<Dimension> spec = dst.shapeSpecPerTokenSequence();
     int tokens = prompt.tokens().length;
@@ -243,12 +297,16 @@ class AllDstsConformanceTest {
         assertEquals(spec.size(), shape.length, where + " rank vs " + spec);
         for (int i = 0; i < spec.size(); i++) {
           Integer expected =
-              i == 0 && dst.isIndexedByTokenPairs() ? tokens * (tokens + 1) / 2 : size(spec.get(i), tokens, fixture, setup);
+              i == 0 && dst.isIndexedByTokenPairs()
+                  ? tokens * (tokens + 1) / 2
+                  : size(spec.get(i), tokens, fixture, setup);
           if (expected != null) {
-            assertEquals((long) expected, shape[i], where + " dimension " + i + " (" + spec.get(i) + ")");
+            assertEquals(
+                (long) expected, shape[i], where + " dimension " + i + " (" + spec.get(i) + ")");
           }
         }
-        // Forward values above the causal diagonal are zero (gradients there need not be: dL/dA = gradZ·V).
+        // Forward values above the causal diagonal are zero (gradients there need not be: dL/dA =
+        // gradZ·V).
         if (pass == PassType.FORWARD
             && spec.size() >= 2
             && spec.get(0) == Dimension.SEQUENCE_TOKENS
@@ -270,25 +328,37 @@ class AllDstsConformanceTest {
     return checked;
   }
 
-  /** The size of a dimension for this prompt and model, or null where it depends on the DST (e.g. flattened pairs). */
-  private static Integer size(Dimension dimension, int tokens, PackFixture fixture, List<String> setup) {
+  /**
+   * The size of a dimension for this prompt and model, or null where it depends on the DST (e.g.
+   * flattened pairs).
+   */
+  private static Integer size(
+      Dimension dimension, int tokens, PackFixture fixture, List<String> setup) {
     return switch (dimension) {
       case SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS -> tokens;
-      case AUTOENCODER_LATENTS -> setup.size() == 1 ? fixture.autoencoder(setup.get(0)).numAutoencoderDirections() : null;
+      case AUTOENCODER_LATENTS ->
+          setup.size() == 1 ? fixture.autoencoder(setup.get(0)).numAutoencoderDirections() : null;
       default -> dimension.isModelIntrinsic() ? fixture.model().dimensionSize(dimension) : null;
     };
   }
 
   /** MLP_ACT_TIMES_GRAD = MLP_POST_ACT forward × its backward, where both are in the store. */
   private static boolean checkActTimesGrad(DerivedScalarStore store) {
-    if (!store.contains(MLP_ACT_TIMES_GRAD, PassType.FORWARD) || !store.contains(MLP_POST_ACT, PassType.BACKWARD)) {
+    if (!store.contains(MLP_ACT_TIMES_GRAD, PassType.FORWARD)
+        || !store.contains(MLP_POST_ACT, PassType.BACKWARD)) {
       return false;
     }
     ActivationsAndMetadata product = store.get(MLP_ACT_TIMES_GRAD, PassType.FORWARD);
     for (int layer : product.layerIndices()) {
-      NDArray expected = store.get(MLP_POST_ACT, PassType.FORWARD).get(layer).mul(store.get(MLP_POST_ACT, PassType.BACKWARD).get(layer));
+      NDArray expected =
+          store
+              .get(MLP_POST_ACT, PassType.FORWARD)
+              .get(layer)
+              .mul(store.get(MLP_POST_ACT, PassType.BACKWARD).get(layer));
       float diff = product.get(layer).sub(expected).abs().max().getFloat();
-      assertTrue(diff <= 1e-6f, "MLP_ACT_TIMES_GRAD layer " + layer + " differs from act × grad by " + diff);
+      assertTrue(
+          diff <= 1e-6f,
+          "MLP_ACT_TIMES_GRAD layer " + layer + " differs from act × grad by " + diff);
     }
     return true;
   }

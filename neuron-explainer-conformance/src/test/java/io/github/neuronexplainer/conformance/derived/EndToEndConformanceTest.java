@@ -55,7 +55,8 @@ class EndToEndConformanceTest {
 
   @ParameterizedTest(name = "{0} {1} {2}")
   @MethodSource("packsPromptsAndScenarios")
-  void oneCallReproducesEveryGoldenEntry(Pack pack, String promptId, Scenario scenario, PackFixtures fixtures) {
+  void oneCallReproducesEveryGoldenEntry(
+      Pack pack, String promptId, Scenario scenario, PackFixtures fixtures) {
     PackFixture fixture = fixtures.of(pack);
     Pack.Prompt prompt = pack.prompt(promptId);
     try (NDManager manager = NDManager.newBaseManager()) {
@@ -65,7 +66,8 @@ class EndToEndConformanceTest {
         requests.add(
             new DstAndConfig(
                 dst,
-                scenario.settings(pack, prompt)
+                scenario
+                    .settings(pack, prompt)
                     .apply(fixture.config(scenario).deriveGradients(golden.derivedGradients(dst)))
                     .build()));
       }
@@ -76,24 +78,39 @@ class EndToEndConformanceTest {
               : scenario == Scenario.FAKE_GRAD_MLP_NEURON
                   ? Loss.zero()
                   : Loss.logitDiff(prompt.targetToken(), prompt.distractorToken());
-      PromptRequest prompted = PromptRequest.builder(prompt.tokens()).loss(loss).trace(trace)
-          .ablations(scenario.ablations(pack, prompt)).dsts(requests).build();
+      PromptRequest prompted =
+          PromptRequest.builder(prompt.tokens())
+              .loss(loss)
+              .trace(trace)
+              .ablations(scenario.ablations(pack, prompt))
+              .dsts(requests)
+              .build();
       try (PromptDerivedScalars result =
           DerivedScalarComputation.run(
-                  fixture.model().getOrCreateModel(), fixture.autoencoders(scenario), List.of(prompted), manager)
+                  fixture.model().getOrCreateModel(),
+                  fixture.autoencoders(scenario),
+                  List.of(prompted),
+                  manager)
               .get(0)) {
         if (loss != null) {
           assertEquals(golden.loss(), result.loss(), 1e-5, "loss");
         } else {
           assertTrue(Float.isNaN(result.loss()), "no loss without a loss function");
         }
-        assertEquals(trace != null, !Float.isNaN(result.tracedValue()), "traced value reported iff traced");
+        assertEquals(
+            trace != null, !Float.isNaN(result.tracedValue()), "traced value reported iff traced");
         for (DstAndConfig request : requests) {
           golden.compare(request.dst(), result.derivedScalars());
         }
       }
-      LOG.info("{} {} {}: {} DSTs, {} entries end to end, max abs error {}", pack, promptId,
-          scenario.value(), requests.size(), golden.entriesChecked(), golden.maxError());
+      LOG.info(
+          "{} {} {}: {} DSTs, {} entries end to end, max abs error {}",
+          pack,
+          promptId,
+          scenario.value(),
+          requests.size(),
+          golden.entriesChecked(),
+          golden.maxError());
       golden.assertNoFailures(pack + " " + promptId + " " + scenario.value());
     }
   }

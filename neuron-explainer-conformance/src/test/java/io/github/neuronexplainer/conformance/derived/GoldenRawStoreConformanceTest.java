@@ -39,7 +39,10 @@ class GoldenRawStoreConformanceTest {
   private static final Logger LOG = LoggerFactory.getLogger(GoldenRawStoreConformanceTest.class);
 
   private static final Set<Scenario> TRACED_FROM_AN_ACTIVATION =
-      EnumSet.of(Scenario.TRACE_MLP_POST_ACT, Scenario.TRACE_MLP_POST_ACT_ATTN_SAE, Scenario.TRACE_ATTN_QK_PROBS);
+      EnumSet.of(
+          Scenario.TRACE_MLP_POST_ACT,
+          Scenario.TRACE_MLP_POST_ACT_ATTN_SAE,
+          Scenario.TRACE_ATTN_QK_PROBS);
 
   private static final Set<DerivedScalarType> RECONSTITUTED_GRADIENT =
       EnumSet.of(
@@ -66,7 +69,8 @@ class GoldenRawStoreConformanceTest {
 
   @ParameterizedTest(name = "{0} {1} {2}")
   @MethodSource("packsPromptsAndScenarios")
-  void everyGoldenEntryMatches(Pack pack, String promptId, Scenario scenario, PackFixtures fixtures) {
+  void everyGoldenEntryMatches(
+      Pack pack, String promptId, Scenario scenario, PackFixtures fixtures) {
     PackFixture fixture = fixtures.of(pack);
     Pack.Prompt prompt = pack.prompt(promptId);
     try (NDManager manager = fixture.manager().newSubManager();
@@ -77,18 +81,25 @@ class GoldenRawStoreConformanceTest {
           continue;
         }
         DstConfig config =
-            scenario.settings(pack, prompt)
+            scenario
+                .settings(pack, prompt)
                 .apply(fixture.config(scenario).deriveGradients(golden.derivedGradients(dst)))
                 .build();
         try (DerivedScalarStore store =
-            DerivedScalarStore.deriveFromRaw(raw, List.of(ScalarDerivers.makeScalarDeriver(dst, config)), manager)) {
+            DerivedScalarStore.deriveFromRaw(
+                raw, List.of(ScalarDerivers.makeScalarDeriver(dst, config)), manager)) {
           golden.compare(dst, store);
         } catch (RuntimeException e) {
           golden.fail(dst + ": " + e);
         }
       }
-      LOG.info("{} {} {}: {} entries, max abs error {}", pack, promptId, scenario.value(),
-          golden.entriesChecked(), golden.maxError());
+      LOG.info(
+          "{} {} {}: {} entries, max abs error {}",
+          pack,
+          promptId,
+          scenario.value(),
+          golden.entriesChecked(),
+          golden.maxError());
       golden.assertNoFailures(pack + " " + promptId + " " + scenario.value());
     }
   }

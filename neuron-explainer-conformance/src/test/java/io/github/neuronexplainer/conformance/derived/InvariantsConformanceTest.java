@@ -17,22 +17,22 @@ import io.github.neuronexplainer.core.derived.DstConfig;
 import io.github.neuronexplainer.core.derived.RawActivationStore;
 import io.github.neuronexplainer.core.derived.ScalarDeriver;
 import io.github.neuronexplainer.core.derived.ScalarDerivers;
-import io.github.neuronexplainer.models.autoencoder.LatentActivation;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
+import io.github.neuronexplainer.models.autoencoder.LatentActivation;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Invariants of the catalogue (§4.0 (a)–(e)) and of specs/tests_inventory.md (I-5 completeness,
- * I-6 layer-level act×grad, I-7 write decompositions, I-19 flattening, I-23 TopK sparsity) on the
+ * Invariants of the catalogue (§4.0 (a)–(e)) and of specs/tests_inventory.md (I-5 completeness, I-6
+ * layer-level act×grad, I-7 write decompositions, I-19 flattening, I-23 TopK sparsity) on the
  * golden raw activations of every prompt, with the MLP autoencoder (and separately the TopK
  * attention autoencoder) spliced in.
  */
@@ -92,12 +92,17 @@ class InvariantsConformanceTest {
       NDArray g = raw.get(ActivationLocationType.RESID_POST_MLP, PassType.BACKWARD).get(last);
       // (a) at the last layer the direct effect is the whole effect.
       assertClose(
-          "(a) MLP", at(store, MLP_ACT_TIMES_GRAD, last), at(store, MLP_WRITE_TO_FINAL_RESIDUAL_GRAD, last));
+          "(a) MLP",
+          at(store, MLP_ACT_TIMES_GRAD, last),
+          at(store, MLP_WRITE_TO_FINAL_RESIDUAL_GRAD, last));
       assertClose(
           "(a) MLP autoencoder",
           at(store, ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD, last),
           at(store, ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD, last));
-      double completeness = at(store, RESID_POST_EMBEDDING_PROJ_TO_FINAL_RESIDUAL_GRAD, LayerIndex.NONE).sum().getFloat();
+      double completeness =
+          at(store, RESID_POST_EMBEDDING_PROJ_TO_FINAL_RESIDUAL_GRAD, LayerIndex.NONE)
+              .sum()
+              .getFloat();
       for (int layer = 0; layer < nLayers; layer++) {
         // (b), (c): per-token attention values are the unflattened ones summed over keys.
         assertClose(
@@ -118,7 +123,9 @@ class InvariantsConformanceTest {
         NDArray bO = fixture.model().getWeight(WeightLocationType.ATTN_TO_RESIDUAL_BIAS, layer, m);
         NDArray mlpDe = at(store, MLP_WRITE_TO_FINAL_RESIDUAL_GRAD, layer).sum(new int[] {1}, true);
         NDArray attnDe =
-            at(store, UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, layer).sum(new int[] {1, 2}).reshape(-1, 1);
+            at(store, UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, layer)
+                .sum(new int[] {1, 2})
+                .reshape(-1, 1);
         NDArray mlpBiasTerm = g.matMul(bOut.reshape(-1, 1));
         NDArray attnBiasTerm = g.matMul(bO.reshape(-1, 1));
         assertClose(
@@ -137,25 +144,33 @@ class InvariantsConformanceTest {
             "(e) layer " + layer,
             at(store, ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD, layer)
                 .sum(new int[] {1}, true)
-                .add(at(store, ONLINE_MLP_AUTOENCODER_ERROR_WRITE_TO_FINAL_RESIDUAL_GRAD, layer).sum(new int[] {1}, true))
+                .add(
+                    at(store, ONLINE_MLP_AUTOENCODER_ERROR_WRITE_TO_FINAL_RESIDUAL_GRAD, layer)
+                        .sum(new int[] {1}, true))
                 .add(preBiasTerm),
             mlpDe);
         // I-6: a layer's act×grad summed over its nodes = (write − bias)·gradient of the write.
-        NDArray deltaMlp = raw.get(ActivationLocationType.RESID_DELTA_MLP, PassType.FORWARD).get(layer);
-        NDArray deltaMlpGrad = raw.get(ActivationLocationType.RESID_DELTA_MLP, PassType.BACKWARD).get(layer);
+        NDArray deltaMlp =
+            raw.get(ActivationLocationType.RESID_DELTA_MLP, PassType.FORWARD).get(layer);
+        NDArray deltaMlpGrad =
+            raw.get(ActivationLocationType.RESID_DELTA_MLP, PassType.BACKWARD).get(layer);
         assertClose(
             "I-6 MLP layer " + layer,
             at(store, MLP_ACT_TIMES_GRAD, layer).sum(new int[] {1}, true),
             deltaMlp.sub(bOut).mul(deltaMlpGrad).sum(new int[] {1}, true));
-        NDArray deltaAttn = raw.get(ActivationLocationType.RESID_DELTA_ATTN, PassType.FORWARD).get(layer);
-        NDArray deltaAttnGrad = raw.get(ActivationLocationType.RESID_DELTA_ATTN, PassType.BACKWARD).get(layer);
+        NDArray deltaAttn =
+            raw.get(ActivationLocationType.RESID_DELTA_ATTN, PassType.FORWARD).get(layer);
+        NDArray deltaAttnGrad =
+            raw.get(ActivationLocationType.RESID_DELTA_ATTN, PassType.BACKWARD).get(layer);
         assertClose(
             "I-6 attention layer " + layer,
             at(store, UNFLATTENED_ATTN_ACT_TIMES_GRAD, layer).sum(new int[] {1, 2}).reshape(-1, 1),
             deltaAttn.sub(bO).mul(deltaAttnGrad).sum(new int[] {1}, true));
         completeness +=
-            mlpDe.sum().getFloat() + attnDe.sum().getFloat()
-                + mlpBiasTerm.sum().getFloat() + attnBiasTerm.sum().getFloat();
+            mlpDe.sum().getFloat()
+                + attnDe.sum().getFloat()
+                + mlpBiasTerm.sum().getFloat()
+                + attnBiasTerm.sum().getFloat();
       }
       // I-5: embedding + every node's direct effect + biases = X_NL·g (the residual is the sum of
       // its writes). Final layer norm scale invariance makes that (S − β·w)·ε/s_f² at the last
@@ -163,40 +178,74 @@ class InvariantsConformanceTest {
       NDArray residual = raw.get(ActivationLocationType.RESID_POST_MLP, PassType.FORWARD).get(last);
       double projection = residual.mul(g).sum().getFloat();
       assertEquals(projection, completeness, 1e-5, "I-5 completeness");
-      NDArray unembedding = fixture.model().getWeight(WeightLocationType.UNEMBEDDING, LayerIndex.NONE, m);
+      NDArray unembedding =
+          fixture.model().getWeight(WeightLocationType.UNEMBEDDING, LayerIndex.NONE, m);
       NDArray w =
           unembedding
               .get(":, " + prompt.targetToken())
               .sub(unembedding.get(":, " + prompt.distractorToken()));
       double betaW =
-          fixture.model().getWeight(WeightLocationType.LAYER_NORM_BIAS_FINAL, LayerIndex.NONE, m).mul(w).sum().getFloat();
-      double loss = pack.json(promptId + "/dst.json").get("scenarios").get(scenario.value()).get("loss").asDouble();
-      NDArray finalScale = raw.get(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, PassType.FORWARD).get(LayerIndex.NONE);
+          fixture
+              .model()
+              .getWeight(WeightLocationType.LAYER_NORM_BIAS_FINAL, LayerIndex.NONE, m)
+              .mul(w)
+              .sum()
+              .getFloat();
+      double loss =
+          pack.json(promptId + "/dst.json")
+              .get("scenarios")
+              .get(scenario.value())
+              .get("loss")
+              .asDouble();
+      NDArray finalScale =
+          raw.get(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, PassType.FORWARD)
+              .get(LayerIndex.NONE);
       double s = finalScale.get(finalScale.getShape().get(0) - 1).getFloat(0);
       double expected = (loss - betaW) * fixture.model().layerNormEpsilon() / (s * s);
-      assertEquals(expected, completeness, 1e-5 + 1e-2 * Math.abs(expected), "I-5 scale invariance");
+      assertEquals(
+          expected, completeness, 1e-5 + 1e-2 * Math.abs(expected), "I-5 scale invariance");
     }
   }
 
   @ParameterizedTest
   @MethodSource("packsAndPrompts")
-  void topKAutoencoderKeepsAtMostKLatentsAndWritesDecompose(Pack pack, String promptId, PackFixtures fixtures) {
+  void topKAutoencoderKeepsAtMostKLatentsAndWritesDecompose(
+      Pack pack, String promptId, PackFixtures fixtures) {
     PackFixture fixture = fixtures.of(pack);
     Pack.Prompt prompt = pack.prompt(promptId);
     Scenario scenario = Scenario.LOSS_ATTN_SAE;
     try (RawActivationStore raw = fixture.rawStore(prompt, scenario);
         DerivedScalarStore store =
-            derive(fixture, raw, scenario, ONLINE_ATTENTION_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT, ATTN_WRITE_SUM_HEADS);
+            derive(
+                fixture,
+                raw,
+                scenario,
+                ONLINE_ATTENTION_AUTOENCODER_LATENT,
+                ATTENTION_AUTOENCODER_LATENT,
+                ATTN_WRITE_SUM_HEADS);
         NDScope scope = new NDScope()) {
       for (int layer : fixture.autoencoder("attn").layers()) {
-        int k = ((LatentActivation.TopK) fixture.autoencoder("attn").autoencoder(layer).latentActivation()).k();
+        int k =
+            ((LatentActivation.TopK)
+                    fixture.autoencoder("attn").autoencoder(layer).latentActivation())
+                .k();
         NDArray latents = at(store, ONLINE_ATTENTION_AUTOENCODER_LATENT, layer);
-        float maxNonzeroPerToken = latents.neq(0).sum(new int[] {1}).max().toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
-        assertTrue(maxNonzeroPerToken <= k, "TopK(" + k + ") latents per token: " + maxNonzeroPerToken);
+        float maxNonzeroPerToken =
+            latents
+                .neq(0)
+                .sum(new int[] {1})
+                .max()
+                .toType(ai.djl.ndarray.types.DataType.FLOAT32, false)
+                .getFloat();
+        assertTrue(
+            maxNonzeroPerToken <= k, "TopK(" + k + ") latents per token: " + maxNonzeroPerToken);
         // I-9: online latents = offline latents of the same input.
         assertClose("I-9 layer " + layer, latents, at(store, ATTENTION_AUTOENCODER_LATENT, layer));
         // I-7: Σ_u ATTN_WRITE_SUM_HEADS + bO = RESID_DELTA_ATTN.
-        NDArray bO = fixture.model().getWeight(WeightLocationType.ATTN_TO_RESIDUAL_BIAS, layer, fixture.manager());
+        NDArray bO =
+            fixture
+                .model()
+                .getWeight(WeightLocationType.ATTN_TO_RESIDUAL_BIAS, layer, fixture.manager());
         assertClose(
             "I-7 layer " + layer,
             at(store, ATTN_WRITE_SUM_HEADS, layer).sum(new int[] {1}).add(bO),
@@ -218,7 +267,10 @@ class InvariantsConformanceTest {
     }
   }
 
-  /** The (query, key ≤ query) rows of a [T, T, H] tensor in torch.tril_indices order: row t(t+1)/2 + u. */
+  /**
+   * The (query, key ≤ query) rows of a [T, T, H] tensor in torch.tril_indices order: row t(t+1)/2 +
+   * u.
+   */
   private static NDArray lowerTriangleRows(NDArray unflattened) {
     int tokens = (int) unflattened.getShape().get(0);
     int heads = (int) unflattened.getShape().get(2);

@@ -69,15 +69,20 @@ class MultiGroupConformanceTest {
       DerivedScalarStore actTimesGrad = store.stores().get("ACT_TIMES_GRAD");
       LinkedHashSet<NodeIndex> expected = new LinkedHashSet<>();
       writeNorm.topkLikeOriginal(2).indices().forEach(i -> expected.add(NodeIndex.fromDsIndex(i)));
-      actTimesGrad.topkLikeOriginal(2).indices().forEach(i -> expected.add(NodeIndex.fromDsIndex(i)));
+      actTimesGrad
+          .topkLikeOriginal(2)
+          .indices()
+          .forEach(i -> expected.add(NodeIndex.fromDsIndex(i)));
       actTimesGrad
           .topkLikeOriginal(2, PassType.FORWARD, null, null, false)
           .indices()
           .forEach(i -> expected.add(NodeIndex.fromDsIndex(i)));
       assertEquals(new ArrayList<>(expected), top.nodes());
-      assertTrue(top.nodes().size() <= 12 && top.nodes().size() >= 4, "node count " + top.nodes().size());
+      assertTrue(
+          top.nodes().size() <= 12 && top.nodes().size() >= 4, "node count " + top.nodes().size());
       assertEquals(
-          List.of(writeNorm.topkLikeOriginal(2).values()[0]).get(0), top.valuesByGroup().get("WRITE_NORM")[0]);
+          List.of(writeNorm.topkLikeOriginal(2).values()[0]).get(0),
+          top.valuesByGroup().get("WRITE_NORM")[0]);
       for (int i = 0; i < top.nodes().size(); i++) {
         NodeIndex node = top.nodes().get(i);
         DerivedScalarIndex wn =
@@ -104,7 +109,8 @@ class MultiGroupConformanceTest {
 
   @ParameterizedTest
   @MethodSource("packs")
-  void viewsOfOneDerivedStoreGiveTheSameNodesAndValuesAsDerivingEachGroup(Pack pack, PackFixtures fixtures) {
+  void viewsOfOneDerivedStoreGiveTheSameNodesAndValuesAsDerivingEachGroup(
+      Pack pack, PackFixtures fixtures) {
     PackFixture fixture = fixtures.of(pack);
     Pack.Prompt prompt = pack.prompts().get(0);
     MultiGroupScalarDerivers<String> groups = groups(fixture);
@@ -115,17 +121,22 @@ class MultiGroupConformanceTest {
         MultiGroupDerivedScalarStore<String> derived =
             MultiGroupDerivedScalarStore.deriveFromRaw(raw, groups, fixture.manager());
         DerivedScalarStore once = DerivedScalarStore.deriveFromRaw(raw, all, fixture.manager());
-        MultiGroupDerivedScalarStore<String> views = MultiGroupDerivedScalarStore.viewOf(once, groups)) {
+        MultiGroupDerivedScalarStore<String> views =
+            MultiGroupDerivedScalarStore.viewOf(once, groups)) {
       MultiGroupDerivedScalarStore.TopK<String> expected = derived.topk(3, null, null);
       MultiGroupDerivedScalarStore.TopK<String> actual = views.topk(3, null, null);
       assertEquals(expected.nodes(), actual.nodes());
       for (String group : List.of("WRITE_NORM", "ACT_TIMES_GRAD")) {
-        assertArrayEquals(expected.valuesByGroup().get(group), actual.valuesByGroup().get(group), group);
+        assertArrayEquals(
+            expected.valuesByGroup().get(group), actual.valuesByGroup().get(group), group);
       }
       DerivedScalarStore partial = once.filterDsts(List.of(MLP_WRITE_NORM, MLP_ACT_TIMES_GRAD));
       IllegalArgumentException missing =
-          assertThrows(IllegalArgumentException.class, () -> MultiGroupDerivedScalarStore.viewOf(partial, groups));
-      assertTrue(missing.getMessage().contains("UNFLATTENED_ATTN_WRITE_NORM"), missing.getMessage());
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> MultiGroupDerivedScalarStore.viewOf(partial, groups));
+      assertTrue(
+          missing.getMessage().contains("UNFLATTENED_ATTN_WRITE_NORM"), missing.getMessage());
     }
   }
 
@@ -135,7 +146,9 @@ class MultiGroupConformanceTest {
     DstConfig config = fixtures.of(pack).config(SCENARIO).build();
     Map<String, List<ScalarDeriver>> derivers = new LinkedHashMap<>();
     derivers.put("A", List.of(ScalarDerivers.makeScalarDeriver(MLP_WRITE_NORM, config)));
-    derivers.put("B", List.of(ScalarDerivers.makeScalarDeriver(UNFLATTENED_ATTN_WRITE_NORM, config)));
-    assertThrows(IllegalArgumentException.class, () -> new MultiGroupScalarDerivers<>(derivers, Map.of()));
+    derivers.put(
+        "B", List.of(ScalarDerivers.makeScalarDeriver(UNFLATTENED_ATTN_WRITE_NORM, config)));
+    assertThrows(
+        IllegalArgumentException.class, () -> new MultiGroupScalarDerivers<>(derivers, Map.of()));
   }
 }

@@ -46,7 +46,9 @@ class OfflineAutoencoderShapesConformanceTest {
     List<Arguments> args = new ArrayList<>();
     for (Pack pack : Pack.all()) {
       for (ActivationLocationType input :
-          List.of(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, ActivationLocationType.ATTN_QK_PROBS)) {
+          List.of(
+              ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES,
+              ActivationLocationType.ATTN_QK_PROBS)) {
         args.add(Arguments.of(pack, input));
       }
     }
@@ -79,17 +81,26 @@ class OfflineAutoencoderShapesConformanceTest {
                 manager));
       }
       AutoencoderContext context = context(input, autoencoders);
-      DstConfig config = DstConfig.builder().modelContext(fixture.model()).autoencoderContext(context).build();
+      DstConfig config =
+          DstConfig.builder().modelContext(fixture.model()).autoencoderContext(context).build();
       try (DerivedScalarStore store =
           DerivedScalarStore.deriveFromRaw(
-              raw, List.of(ScalarDerivers.makeScalarDeriver(DerivedScalarType.AUTOENCODER_LATENT, config)), manager)) {
+              raw,
+              List.of(
+                  ScalarDerivers.makeScalarDeriver(DerivedScalarType.AUTOENCODER_LATENT, config)),
+              manager)) {
         int nonzero = 0;
         for (int layer = 0; layer < pack.nLayers(); layer++) {
           NDArray x = raw.get(input, PassType.FORWARD).get(layer);
           NDArray expected = autoencoders.get(layer).encode(rows(x, input));
-          NDArray actual = store.get(DerivedScalarType.AUTOENCODER_LATENT, PassType.FORWARD).get(layer);
-          assertArrayEquals(expected.getShape().getShape(), actual.getShape().getShape(), input + " layer " + layer);
-          assertArrayEquals(expected.toFloatArray(), actual.toFloatArray(), 1e-6f, input + " layer " + layer);
+          NDArray actual =
+              store.get(DerivedScalarType.AUTOENCODER_LATENT, PassType.FORWARD).get(layer);
+          assertArrayEquals(
+              expected.getShape().getShape(),
+              actual.getShape().getShape(),
+              input + " layer " + layer);
+          assertArrayEquals(
+              expected.toFloatArray(), actual.toFloatArray(), 1e-6f, input + " layer " + layer);
           nonzero += (int) actual.countNonzero().getLong();
         }
         assertTrue(nonzero > 0, "all latents zero: the comparison would not catch a wrong reshape");
@@ -112,7 +123,8 @@ class OfflineAutoencoderShapesConformanceTest {
     return NDArrays.stack(new NDList(pairs.toArray(NDArray[]::new)));
   }
 
-  private static AutoencoderContext context(ActivationLocationType input, List<Autoencoder> autoencoders) {
+  private static AutoencoderContext context(
+      ActivationLocationType input, List<Autoencoder> autoencoders) {
     return new AutoencoderContext() {
       @Override
       public ActivationLocationType inputLocation() {

@@ -85,12 +85,17 @@ class RefusedCombinationsConformanceTest {
         JsonNode info = e.getValue();
         if (info.get("status").asText().equals("ok")) {
           if (info.has("first_attempt_error")) {
-            DstConfig defaults = config(fixture, scenario, prompt, !dst.requiresGradForForwardPass());
+            DstConfig defaults =
+                config(fixture, scenario, prompt, !dst.requiresGradForForwardPass());
             assertThrows(
                 UnsupportedDerivationException.class,
                 () -> derive(raw, dst, defaults, manager),
-                scenario.value() + " " + dst + " with the default config (original: "
-                    + info.get("first_attempt_error") + ")");
+                scenario.value()
+                    + " "
+                    + dst
+                    + " with the default config (original: "
+                    + info.get("first_attempt_error")
+                    + ")");
             checked++;
           }
           continue;
@@ -99,7 +104,8 @@ class RefusedCombinationsConformanceTest {
         JsonNode last = attempts.get(attempts.size() - 1);
         String where = last.get("where").asText();
         String phrase = expectedPhrase(where, last.get("error").asText());
-        // The loss scenarios tried the default config, then derive_gradients=false; the others their own config only.
+        // The loss scenarios tried the default config, then derive_gradients=false; the others
+        // their own config only.
         boolean[] settingsTried =
             Scenario.LOSS.contains(scenario)
                 ? new boolean[] {!dst.requiresGradForForwardPass(), false}
@@ -113,7 +119,14 @@ class RefusedCombinationsConformanceTest {
                   scenario.value() + " " + dst + " (original: " + where + ")");
           assertTrue(
               ex.getMessage().contains(phrase),
-              scenario.value() + " " + dst + ": message '" + ex.getMessage() + "' lacks '" + phrase + "'");
+              scenario.value()
+                  + " "
+                  + dst
+                  + ": message '"
+                  + ex.getMessage()
+                  + "' lacks '"
+                  + phrase
+                  + "'");
         }
         checked++;
       }
@@ -123,13 +136,18 @@ class RefusedCombinationsConformanceTest {
     }
   }
 
-  private static DstConfig config(PackFixture fixture, Scenario scenario, Pack.Prompt prompt, boolean deriveGradients) {
-    return scenario.settings(fixture.pack(), prompt)
+  private static DstConfig config(
+      PackFixture fixture, Scenario scenario, Pack.Prompt prompt, boolean deriveGradients) {
+    return scenario
+        .settings(fixture.pack(), prompt)
         .apply(fixture.config(scenario).deriveGradients(deriveGradients))
         .build();
   }
 
-  private static void derive(RawActivationStore raw, DerivedScalarType dst, DstConfig config, NDManager manager) {
-    DerivedScalarStore.deriveFromRaw(raw, List.of(ScalarDerivers.makeScalarDeriver(dst, config)), manager).close();
+  private static void derive(
+      RawActivationStore raw, DerivedScalarType dst, DstConfig config, NDManager manager) {
+    DerivedScalarStore.deriveFromRaw(
+            raw, List.of(ScalarDerivers.makeScalarDeriver(dst, config)), manager)
+        .close();
   }
 }

@@ -61,24 +61,46 @@ class RunnerBatchConformanceTest {
     Transformer model = fixture.model().getOrCreateModel();
     List<PromptRequest> requests = new ArrayList<>();
     for (Pack.Prompt prompt : pack.prompts()) {
-      PromptRequest clean = PromptRequest.builder(prompt.tokens())
-          .loss(Loss.logitDiff(prompt.targetToken(), prompt.distractorToken())).dsts(dsts(fixture)).build();
+      PromptRequest clean =
+          PromptRequest.builder(prompt.tokens())
+              .loss(Loss.logitDiff(prompt.targetToken(), prompt.distractorToken()))
+              .dsts(dsts(fixture))
+              .build();
       requests.add(clean);
-      requests.add(clean.toBuilder()
-          .ablation(new Ablation(
-              new ActivationIndex(ActivationLocationType.MLP_POST_ACT, Arrays.asList(null, 1), 0, PassType.FORWARD), 0f))
-          .build());
-      requests.add(PromptRequest.builder(prompt.tokens())
-          .trace(new TraceConfig(
-              new NodeIndex(NodeType.ATTENTION_HEAD, List.of(prompt.lastToken(), 0, 0), pack.lastLayer(), PassType.FORWARD),
-              PreOrPostAct.PRE, true, AttentionTraceType.Q, null))
-          .dsts(dsts(fixture)).build());
+      requests.add(
+          clean.toBuilder()
+              .ablation(
+                  new Ablation(
+                      new ActivationIndex(
+                          ActivationLocationType.MLP_POST_ACT,
+                          Arrays.asList(null, 1),
+                          0,
+                          PassType.FORWARD),
+                      0f))
+              .build());
+      requests.add(
+          PromptRequest.builder(prompt.tokens())
+              .trace(
+                  new TraceConfig(
+                      new NodeIndex(
+                          NodeType.ATTENTION_HEAD,
+                          List.of(prompt.lastToken(), 0, 0),
+                          pack.lastLayer(),
+                          PassType.FORWARD),
+                      PreOrPostAct.PRE,
+                      true,
+                      AttentionTraceType.Q,
+                      null))
+              .dsts(dsts(fixture))
+              .build());
     }
     try (NDManager manager = NDManager.newBaseManager()) {
-      List<PromptDerivedScalars> batched = DerivedScalarComputation.run(model, List.of(), requests, manager);
+      List<PromptDerivedScalars> batched =
+          DerivedScalarComputation.run(model, List.of(), requests, manager);
       for (int i = 0; i < requests.size(); i++) {
         try (PromptDerivedScalars alone =
-            DerivedScalarComputation.run(model, List.of(), List.of(requests.get(i)), manager).get(0)) {
+            DerivedScalarComputation.run(model, List.of(), List.of(requests.get(i)), manager)
+                .get(0)) {
           PromptDerivedScalars together = batched.get(i);
           assertClose(alone.loss(), together.loss(), "loss of prompt " + i);
           assertClose(alone.tracedValue(), together.tracedValue(), "traced value of prompt " + i);
@@ -88,15 +110,32 @@ class RunnerBatchConformanceTest {
               NDArray b = together.derivedScalars().get(dst.dst(), PassType.FORWARD).get(layer);
               assertEquals(a.getShape(), b.getShape(), dst.dst() + " shape");
               float error = a.sub(b).abs().max().getFloat();
-              assertTrue(error <= 1e-5f + 1e-4f * a.abs().max().getFloat(),
-                  dst.dst() + " layer " + layer + " of prompt " + i + ": batched differs by " + error);
+              assertTrue(
+                  error <= 1e-5f + 1e-4f * a.abs().max().getFloat(),
+                  dst.dst()
+                      + " layer "
+                      + layer
+                      + " of prompt "
+                      + i
+                      + ": batched differs by "
+                      + error);
             }
           }
         }
       }
       // The ablated neuron is 0 at every token in its prompt, and unchanged in the clean one.
-      NDArray ablated = batched.get(1).derivedScalars().get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).get(0);
-      NDArray clean = batched.get(0).derivedScalars().get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).get(0);
+      NDArray ablated =
+          batched
+              .get(1)
+              .derivedScalars()
+              .get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD)
+              .get(0);
+      NDArray clean =
+          batched
+              .get(0)
+              .derivedScalars()
+              .get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD)
+              .get(0);
       assertEquals(0f, ablated.get(":, 1").abs().max().getFloat());
       assertTrue(clean.get(":, 1").abs().max().getFloat() > 0f);
       assertTrue(batched.get(2).tracedValue() != 0f && !Float.isNaN(batched.get(2).tracedValue()));
@@ -106,9 +145,9 @@ class RunnerBatchConformanceTest {
 
   /**
    * A trace through V (batched: with and without a downstream node) back-propagates from the head's
-   * direct effect, which the engine also derives from forward activations: the head's write onto the
-   * loss's final-residual gradient (final layer norm scale detached, as the debugger does), or onto
-   * the downstream node's reconstituted gradient.
+   * direct effect, which the engine also derives from forward activations: the head's write onto
+   * the loss's final-residual gradient (final layer norm scale detached, as the debugger does), or
+   * onto the downstream node's reconstituted gradient.
    */
   @ParameterizedTest(name = "{0}")
   @MethodSource("packs")
@@ -118,43 +157,87 @@ class RunnerBatchConformanceTest {
     Pack.Prompt prompt = pack.prompts().get(0);
     int last = prompt.lastToken();
     int head = fixture.model().nAttentionHeads() - 1;
-    NodeIndex headNode = new NodeIndex(NodeType.ATTENTION_HEAD, List.of(last, 1, head), 0, PassType.FORWARD);
-    TraceConfig downstream = new TraceConfig(
-        new NodeIndex(NodeType.MLP_NEURON, List.of(last, 1), pack.lastLayer(), PassType.FORWARD),
-        PreOrPostAct.POST, true, null, null);
+    NodeIndex headNode =
+        new NodeIndex(NodeType.ATTENTION_HEAD, List.of(last, 1, head), 0, PassType.FORWARD);
+    TraceConfig downstream =
+        new TraceConfig(
+            new NodeIndex(
+                NodeType.MLP_NEURON, List.of(last, 1), pack.lastLayer(), PassType.FORWARD),
+            PreOrPostAct.POST,
+            true,
+            null,
+            null);
     Loss loss = Loss.logitDiff(prompt.targetToken(), prompt.distractorToken());
     DstConfig plain = DstConfig.builder().modelContext(fixture.model()).build();
-    PromptRequest reference = PromptRequest.builder(prompt.tokens())
-        .loss(loss)
-        .ablation(new Ablation(new ActivationIndex(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE,
-            Arrays.asList(null, null), -1, PassType.BACKWARD), 0f))
-        .dst(new DstAndConfig(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, plain))
-        .dst(new DstAndConfig(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
-            plain.toBuilder().traceConfig(downstream).build()))
-        .build();
-    PromptRequest onLoss = PromptRequest.builder(prompt.tokens()).loss(loss)
-        .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null)).build();
-    PromptRequest onNode = PromptRequest.builder(prompt.tokens())
-        .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, downstream)).build();
+    PromptRequest reference =
+        PromptRequest.builder(prompt.tokens())
+            .loss(loss)
+            .ablation(
+                new Ablation(
+                    new ActivationIndex(
+                        ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE,
+                        Arrays.asList(null, null),
+                        -1,
+                        PassType.BACKWARD),
+                    0f))
+            .dst(
+                new DstAndConfig(
+                    DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, plain))
+            .dst(
+                new DstAndConfig(
+                    DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+                    plain.toBuilder().traceConfig(downstream).build()))
+            .build();
+    PromptRequest onLoss =
+        PromptRequest.builder(prompt.tokens())
+            .loss(loss)
+            .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null))
+            .build();
+    PromptRequest onNode =
+        PromptRequest.builder(prompt.tokens())
+            .trace(
+                new TraceConfig(
+                    headNode, PreOrPostAct.POST, true, AttentionTraceType.V, downstream))
+            .build();
     try (NDManager manager = NDManager.newBaseManager()) {
       List<PromptDerivedScalars> out =
-          DerivedScalarComputation.run(model, List.of(), List.of(reference, onLoss, onNode), manager);
-      float toLoss = out.get(0).derivedScalars()
-          .get(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, PassType.FORWARD).get(0)
-          .getFloat(last, 1, head);
-      float toNode = out.get(0).derivedScalars()
-          .get(DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD, PassType.FORWARD).get(0)
-          .getFloat(last, 1, head);
+          DerivedScalarComputation.run(
+              model, List.of(), List.of(reference, onLoss, onNode), manager);
+      float toLoss =
+          out.get(0)
+              .derivedScalars()
+              .get(
+                  DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD, PassType.FORWARD)
+              .get(0)
+              .getFloat(last, 1, head);
+      float toNode =
+          out.get(0)
+              .derivedScalars()
+              .get(
+                  DerivedScalarType.UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD,
+                  PassType.FORWARD)
+              .get(0)
+              .getFloat(last, 1, head);
       assertTrue(toLoss != 0f && toNode != 0f, "the head writes onto both directions");
       assertClose(toLoss, out.get(1).tracedValue(), "direct effect on the loss");
       assertClose(out.get(0).loss(), out.get(1).loss(), "loss reported beside the trace");
       assertClose(toNode, out.get(2).tracedValue(), "direct effect on the downstream neuron");
       assertTrue(Float.isNaN(out.get(2).loss()), "no loss without one");
       out.forEach(PromptDerivedScalars::close);
-      assertThrows(UnsupportedDerivationException.class, () -> DerivedScalarComputation.run(model, List.of(),
-          List.of(PromptRequest.builder(prompt.tokens())
-              .trace(new TraceConfig(headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null)).build()),
-          manager), "a trace through V onto the loss without a loss");
+      assertThrows(
+          UnsupportedDerivationException.class,
+          () ->
+              DerivedScalarComputation.run(
+                  model,
+                  List.of(),
+                  List.of(
+                      PromptRequest.builder(prompt.tokens())
+                          .trace(
+                              new TraceConfig(
+                                  headNode, PreOrPostAct.POST, true, AttentionTraceType.V, null))
+                          .build()),
+                  manager),
+          "a trace through V onto the loss without a loss");
     }
   }
 
@@ -166,32 +249,96 @@ class RunnerBatchConformanceTest {
     Pack.Prompt prompt = pack.prompts().get(0);
     int n = prompt.tokens().length;
     int dMlp = fixture.model().nNeurons();
-    PromptRequest base = PromptRequest.builder(prompt.tokens())
-        .loss(Loss.logitDiff(prompt.targetToken(), prompt.distractorToken())).dsts(dsts(fixture)).build();
+    PromptRequest base =
+        PromptRequest.builder(prompt.tokens())
+            .loss(Loss.logitDiff(prompt.targetToken(), prompt.distractorToken()))
+            .dsts(dsts(fixture))
+            .build();
     try (NDManager manager = NDManager.newBaseManager()) {
-      IllegalArgumentException token = assertThrows(IllegalArgumentException.class, () ->
-          DerivedScalarComputation.run(model, List.of(), List.of(base.toBuilder()
-              .ablation(Ablation.ofNode(new NodeIndex(NodeType.MLP_NEURON, List.of(n, 0), 0, PassType.FORWARD), 0f))
-              .build()), manager));
+      IllegalArgumentException token =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  DerivedScalarComputation.run(
+                      model,
+                      List.of(),
+                      List.of(
+                          base.toBuilder()
+                              .ablation(
+                                  Ablation.ofNode(
+                                      new NodeIndex(
+                                          NodeType.MLP_NEURON, List.of(n, 0), 0, PassType.FORWARD),
+                                      0f))
+                              .build()),
+                      manager));
       assertTrue(token.getMessage().contains("0.." + (n - 1)), token.getMessage());
-      IllegalArgumentException neuron = assertThrows(IllegalArgumentException.class, () ->
-          DerivedScalarComputation.run(model, List.of(), List.of(base.toBuilder()
-              .ablation(Ablation.ofNode(new NodeIndex(NodeType.MLP_NEURON, List.of(0, dMlp), 0, PassType.FORWARD), 0f))
-              .build()), manager));
+      IllegalArgumentException neuron =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  DerivedScalarComputation.run(
+                      model,
+                      List.of(),
+                      List.of(
+                          base.toBuilder()
+                              .ablation(
+                                  Ablation.ofNode(
+                                      new NodeIndex(
+                                          NodeType.MLP_NEURON,
+                                          List.of(0, dMlp),
+                                          0,
+                                          PassType.FORWARD),
+                                      0f))
+                              .build()),
+                      manager));
       assertTrue(neuron.getMessage().contains("0.." + (dMlp - 1)), neuron.getMessage());
-      IllegalArgumentException trace = assertThrows(IllegalArgumentException.class, () ->
-          DerivedScalarComputation.run(model, List.of(), List.of(base.toBuilder()
-              .trace(TraceConfig.fromActivationIndex(new ActivationIndex(
-                  ActivationLocationType.MLP_POST_ACT, List.of(n + 3, 0), 0, PassType.FORWARD)))
-              .build()), manager));
+      IllegalArgumentException trace =
+          assertThrows(
+              IllegalArgumentException.class,
+              () ->
+                  DerivedScalarComputation.run(
+                      model,
+                      List.of(),
+                      List.of(
+                          base.toBuilder()
+                              .trace(
+                                  TraceConfig.fromActivationIndex(
+                                      new ActivationIndex(
+                                          ActivationLocationType.MLP_POST_ACT,
+                                          List.of(n + 3, 0),
+                                          0,
+                                          PassType.FORWARD)))
+                              .build()),
+                      manager));
       assertTrue(trace.getMessage().contains("0.." + (n - 1)), trace.getMessage());
-      assertThrows(UnsupportedDerivationException.class, () ->
-          DerivedScalarComputation.run(model, List.of(), List.of(PromptRequest.builder(prompt.tokens())
-              .dsts(dsts(fixture)).build()), manager), "gradients without a loss or trace");
-      assertThrows(UnsupportedDerivationException.class, () ->
-          DerivedScalarComputation.run(model, List.of(), List.of(base.toBuilder()
-              .ablation(Ablation.ofNode(new NodeIndex(NodeType.MLP_AUTOENCODER_LATENT, List.of(0, 0), 0, PassType.FORWARD), 0f))
-              .build()), manager), "a latent ablation without its autoencoder");
+      assertThrows(
+          UnsupportedDerivationException.class,
+          () ->
+              DerivedScalarComputation.run(
+                  model,
+                  List.of(),
+                  List.of(PromptRequest.builder(prompt.tokens()).dsts(dsts(fixture)).build()),
+                  manager),
+          "gradients without a loss or trace");
+      assertThrows(
+          UnsupportedDerivationException.class,
+          () ->
+              DerivedScalarComputation.run(
+                  model,
+                  List.of(),
+                  List.of(
+                      base.toBuilder()
+                          .ablation(
+                              Ablation.ofNode(
+                                  new NodeIndex(
+                                      NodeType.MLP_AUTOENCODER_LATENT,
+                                      List.of(0, 0),
+                                      0,
+                                      PassType.FORWARD),
+                                  0f))
+                          .build()),
+                  manager),
+          "a latent ablation without its autoencoder");
     }
   }
 

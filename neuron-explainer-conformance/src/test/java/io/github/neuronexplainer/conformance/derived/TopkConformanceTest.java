@@ -33,9 +33,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * {@code topk.json}: the original's {@code DerivedScalarStore.topk} on one store holding every DST
- * of the primary scenario. Values are compared in order; indices where the golden value is not
- * tied with a neighbour, and every golden index must point at its golden value in our store
- * (indices within ties are unordered in torch). For every pack and prompt that has the file.
+ * of the primary scenario. Values are compared in order; indices where the golden value is not tied
+ * with a neighbour, and every golden index must point at its golden value in our store (indices
+ * within ties are unordered in torch). For every pack and prompt that has the file.
  */
 @ExtendWith(PackFixtures.class)
 class TopkConformanceTest {
@@ -68,14 +68,17 @@ class TopkConformanceTest {
         DerivedScalarType dst = DerivedScalarType.valueOf(name.asText());
         derivers.add(
             ScalarDerivers.makeScalarDeriver(
-                dst, fixture.config(PRIMARY).deriveGradients(golden.derivedGradients(dst)).build()));
+                dst,
+                fixture.config(PRIMARY).deriveGradients(golden.derivedGradients(dst)).build()));
       }
       try (RawActivationStore raw = fixture.rawStore(prompt, PRIMARY);
           DerivedScalarStore store = DerivedScalarStore.deriveFromRaw(raw, derivers, manager)) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = topk.get("results").fields(); it.hasNext(); ) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = topk.get("results").fields();
+            it.hasNext(); ) {
           Map.Entry<String, JsonNode> result = it.next();
           if (result.getKey().equals("per_dst")) {
-            for (Iterator<Map.Entry<String, JsonNode>> perDst = result.getValue().fields(); perDst.hasNext(); ) {
+            for (Iterator<Map.Entry<String, JsonNode>> perDst = result.getValue().fields();
+                perDst.hasNext(); ) {
               Map.Entry<String, JsonNode> e = perDst.next();
               check(promptId + " per_dst " + e.getKey(), store, e.getValue());
               checked++;
@@ -98,7 +101,9 @@ class TopkConformanceTest {
     }
     JsonNode kwargs = golden.path("kwargs");
     PassType pass =
-        kwargs.has("pass_type") ? PassType.fromValue(kwargs.get("pass_type").asText()) : PassType.FORWARD;
+        kwargs.has("pass_type")
+            ? PassType.fromValue(kwargs.get("pass_type").asText())
+            : PassType.FORWARD;
     boolean largest = kwargs.path("largest").asBoolean(true);
     List<DerivedScalarType> dsts = null;
     if (kwargs.has("dsts")) {
@@ -130,7 +135,11 @@ class TopkConformanceTest {
     for (int i = 0; i < want.length; i++) {
       DerivedScalarIndex goldenIndex = parseIndex(golden.get("indices").get(i));
       float atGoldenIndex = fullStore.getScalars(List.of(goldenIndex))[0];
-      assertEquals(want[i], atGoldenIndex, tolerance(want[i]), label + ": value at golden index " + goldenIndex);
+      assertEquals(
+          want[i],
+          atGoldenIndex,
+          tolerance(want[i]),
+          label + ": value at golden index " + goldenIndex);
       boolean tiedBefore = i > 0 && nearlyEqual(want[i], want[i - 1]);
       boolean tiedAfter = i + 1 < want.length && nearlyEqual(want[i], want[i + 1]);
       if (!tiedBefore && !tiedAfter && occurrences(fullStore, goldenIndex, want[i]) == 1) {

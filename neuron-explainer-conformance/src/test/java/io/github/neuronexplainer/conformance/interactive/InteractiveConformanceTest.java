@@ -10,7 +10,6 @@ import io.github.neuronexplainer.conformance.PackFixtures;
 import io.github.neuronexplainer.debugger.DebuggerException;
 import io.github.neuronexplainer.debugger.InteractiveModel;
 import io.github.neuronexplainer.debugger.api.Endpoint;
-import io.github.neuronexplainer.debugger.json.DebuggerJson;
 import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -21,7 +20,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -56,11 +54,19 @@ class InteractiveConformanceTest {
       Endpoint endpoint = golden.endpoint();
       String request = golden.request().toString();
       if (golden.isError()) {
-        DebuggerException e = assertThrows(DebuggerException.class, () -> debugger.handle(endpoint, request));
+        DebuggerException e =
+            assertThrows(DebuggerException.class, () -> debugger.handle(endpoint, request));
         JsonNode http = golden.error().path("http");
         if (http.isObject()) {
-          assertEquals(http.path("status").asInt(), e.kind().originalHttpStatus(),
-              "refused with " + e.kind() + ": " + e.getMessage() + "; the original: " + golden.error());
+          assertEquals(
+              http.path("status").asInt(),
+              e.kind().originalHttpStatus(),
+              "refused with "
+                  + e.kind()
+                  + ": "
+                  + e.getMessage()
+                  + "; the original: "
+                  + golden.error());
         }
         LOG.info("{}: refused as the original ({}: {})", golden, e.kind(), e.getMessage());
       } else {
@@ -78,15 +84,23 @@ class InteractiveConformanceTest {
 
   @AfterAll
   static void summary() {
-    SUMMARY.forEach((key, counts) -> LOG.info("Interactive goldens {}: {} of {} pass, max abs error {}",
-        key, counts[0], counts[1], MAX_ERROR.getOrDefault(key, 0.0)));
+    SUMMARY.forEach(
+        (key, counts) ->
+            LOG.info(
+                "Interactive goldens {}: {} of {} pass, max abs error {}",
+                key,
+                counts[0],
+                counts[1],
+                MAX_ERROR.getOrDefault(key, 0.0)));
   }
 
   /** The setup's debugger: the pack's model and the setup's SAEs under the harness's names. */
-  private static InteractiveModel debugger(InteractiveGolden golden, PackFixtures fixtures, NDManager manager) {
+  private static InteractiveModel debugger(
+      InteractiveGolden golden, PackFixtures fixtures, NDManager manager) {
     Pack pack = golden.pack();
-    InteractiveModel.Builder builder = InteractiveModel.builder(fixtures.of(pack).model())
-        .modelName(pack.manifest().path("model").path("path").asText());
+    InteractiveModel.Builder builder =
+        InteractiveModel.builder(fixtures.of(pack).model())
+            .modelName(pack.manifest().path("model").path("path").asText());
     for (String family : InteractiveGolden.autoencoderFamilies(golden.setup())) {
       LazyAutoencoderContext context = InteractiveGolden.harnessAutoencoder(pack, family, manager);
       builder.autoencoder(folderName(pack, family), context);
@@ -110,13 +124,20 @@ class InteractiveConformanceTest {
 
     Comparison(InteractiveGolden golden) {
       this.golden = golden;
-      golden.json().path("topkTieStraddles").forEach(s -> boundaries.add(s.path("boundaryValue").asDouble()));
+      golden
+          .json()
+          .path("topkTieStraddles")
+          .forEach(s -> boundaries.add(s.path("boundaryValue").asDouble()));
     }
 
     void assertNoFailures() {
       if (!failures.isEmpty()) {
-        throw new AssertionError(golden + ": " + failures.size() + " differences:\n"
-            + String.join("\n", failures.subList(0, Math.min(30, failures.size()))));
+        throw new AssertionError(
+            golden
+                + ": "
+                + failures.size()
+                + " differences:\n"
+                + String.join("\n", failures.subList(0, Math.min(30, failures.size()))));
       }
       LOG.info("{}: matches, max abs error {}", golden, maxError);
     }
@@ -135,7 +156,8 @@ class InteractiveConformanceTest {
         switch (expected.path("responseDataType").asText()) {
           case "multiple_top_k_derived_scalars_response_data" -> topK(path, expected, actual);
           case "scored_tokens_response_data" -> perNode(path, expected, actual, "topTokensList");
-          case "token_pair_attribution_response_data" -> perNode(path, expected, actual, "topTokensAttendedToList");
+          case "token_pair_attribution_response_data" ->
+              perNode(path, expected, actual, "topTokensAttendedToList");
           default -> generic(path, expected, actual);
         }
         return;
@@ -186,32 +208,40 @@ class InteractiveConformanceTest {
       Map<JsonNode, Integer> theirs = index(expected.path("nodeIndices"));
       JsonNode expectedValues = expected.path("activationsByGroupId");
       JsonNode actualValues = actual.path("activationsByGroupId");
-      theirs.forEach((node, i) -> {
-        Integer j = ours.get(node);
-        if (j == null) {
-          if (!onTie(expectedValues, i)) {
-            failures.add(path + ": node " + node + " missing (not on a recorded tie)");
-          }
-          return;
-        }
-        for (Iterator<String> groups = expectedValues.fieldNames(); groups.hasNext(); ) {
-          String group = groups.next();
-          value(path + "." + group + " " + node, expectedValues.path(group).get(i).asDouble(),
-              actualValues.path(group).get(j).asDouble());
-        }
-        JsonNode strings = expected.path("vocabTokenStringsForIndices");
-        if (strings.isArray()) {
-          generic(path + ".vocabTokenStringsForIndices " + node, strings.get(i),
-              actual.path("vocabTokenStringsForIndices").get(j));
-        }
-      });
-      ours.forEach((node, j) -> {
-        if (!theirs.containsKey(node) && !onTie(actualValues, j)) {
-          failures.add(path + ": extra node " + node + " (not on a recorded tie)");
-        }
-      });
-      generic(path + ".intermediateSumActivationsByDstByGroupId",
-          expected.path("intermediateSumActivationsByDstByGroupId"), actual.path("intermediateSumActivationsByDstByGroupId"));
+      theirs.forEach(
+          (node, i) -> {
+            Integer j = ours.get(node);
+            if (j == null) {
+              if (!onTie(expectedValues, i)) {
+                failures.add(path + ": node " + node + " missing (not on a recorded tie)");
+              }
+              return;
+            }
+            for (Iterator<String> groups = expectedValues.fieldNames(); groups.hasNext(); ) {
+              String group = groups.next();
+              value(
+                  path + "." + group + " " + node,
+                  expectedValues.path(group).get(i).asDouble(),
+                  actualValues.path(group).get(j).asDouble());
+            }
+            JsonNode strings = expected.path("vocabTokenStringsForIndices");
+            if (strings.isArray()) {
+              generic(
+                  path + ".vocabTokenStringsForIndices " + node,
+                  strings.get(i),
+                  actual.path("vocabTokenStringsForIndices").get(j));
+            }
+          });
+      ours.forEach(
+          (node, j) -> {
+            if (!theirs.containsKey(node) && !onTie(actualValues, j)) {
+              failures.add(path + ": extra node " + node + " (not on a recorded tie)");
+            }
+          });
+      generic(
+          path + ".intermediateSumActivationsByDstByGroupId",
+          expected.path("intermediateSumActivationsByDstByGroupId"),
+          actual.path("intermediateSumActivationsByDstByGroupId"));
     }
 
     private boolean onTie(JsonNode valuesByGroup, int i) {
@@ -230,12 +260,16 @@ class InteractiveConformanceTest {
     private void perNode(String path, JsonNode expected, JsonNode actual, String field) {
       Map<JsonNode, Integer> ours = index(actual.path("nodeIndices"));
       Map<JsonNode, Integer> theirs = index(expected.path("nodeIndices"));
-      theirs.forEach((node, i) -> {
-        Integer j = ours.get(node);
-        if (j != null) {
-          compare(path + "." + field + " " + node, expected.path(field).get(i), actual.path(field).get(j));
-        }
-      });
+      theirs.forEach(
+          (node, i) -> {
+            Integer j = ours.get(node);
+            if (j != null) {
+              compare(
+                  path + "." + field + " " + node,
+                  expected.path(field).get(i),
+                  actual.path(field).get(j));
+            }
+          });
       if (!ours.keySet().containsAll(theirs.keySet()) && ours.size() == 0) {
         failures.add(path + ": no nodes");
       }
@@ -250,13 +284,23 @@ class InteractiveConformanceTest {
       for (int i = 0; i < expected.size(); i++) {
         double s = expected.get(i).path("scalar").asDouble();
         value(path + "[" + i + "].scalar", s, actual.get(i).path("scalar").asDouble());
-        value(path + "[" + i + "].normalizedScalar", expected.get(i).path("normalizedScalar").asDouble(),
+        value(
+            path + "[" + i + "].normalizedScalar",
+            expected.get(i).path("normalizedScalar").asDouble(),
             actual.get(i).path("normalizedScalar").asDouble());
-        boolean tied = (i > 0 && close(s, expected.get(i - 1).path("scalar").asDouble()))
-            || (i + 1 < expected.size() && close(s, expected.get(i + 1).path("scalar").asDouble()));
+        boolean tied =
+            (i > 0 && close(s, expected.get(i - 1).path("scalar").asDouble()))
+                || (i + 1 < expected.size()
+                    && close(s, expected.get(i + 1).path("scalar").asDouble()));
         if (!tied && !expected.get(i).path("token").equals(actual.get(i).path("token"))) {
-          failures.add(path + "[" + i + "].token: expected " + expected.get(i).path("token") + ", got "
-              + actual.get(i).path("token"));
+          failures.add(
+              path
+                  + "["
+                  + i
+                  + "].token: expected "
+                  + expected.get(i).path("token")
+                  + ", got "
+                  + actual.get(i).path("token"));
         }
       }
     }
@@ -270,11 +314,20 @@ class InteractiveConformanceTest {
       }
       for (int i = 0; i < e.size(); i++) {
         value(path + ".attributions[" + i + "]", e.get(i).asDouble(), a.get(i).asDouble());
-        boolean tied = (i > 0 && close(e.get(i).asDouble(), e.get(i - 1).asDouble()))
-            || (i + 1 < e.size() && close(e.get(i).asDouble(), e.get(i + 1).asDouble()));
-        if (!tied && expected.path("tokenIndices").get(i).asInt() != actual.path("tokenIndices").get(i).asInt()) {
-          failures.add(path + ".tokenIndices[" + i + "]: expected " + expected.path("tokenIndices").get(i)
-              + ", got " + actual.path("tokenIndices").get(i));
+        boolean tied =
+            (i > 0 && close(e.get(i).asDouble(), e.get(i - 1).asDouble()))
+                || (i + 1 < e.size() && close(e.get(i).asDouble(), e.get(i + 1).asDouble()));
+        if (!tied
+            && expected.path("tokenIndices").get(i).asInt()
+                != actual.path("tokenIndices").get(i).asInt()) {
+          failures.add(
+              path
+                  + ".tokenIndices["
+                  + i
+                  + "]: expected "
+                  + expected.path("tokenIndices").get(i)
+                  + ", got "
+                  + actual.path("tokenIndices").get(i));
         }
       }
     }

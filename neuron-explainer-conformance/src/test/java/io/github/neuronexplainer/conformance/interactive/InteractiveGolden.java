@@ -35,8 +35,10 @@ record InteractiveGolden(Pack pack, String file, JsonNode json) {
         continue;
       }
       try (Stream<Path> files = Files.list(dir)) {
-        files.map(p -> p.getFileName().toString())
-            .filter(n -> (n.endsWith(".json") || n.endsWith(".json.gz")) && !n.startsWith("manifest"))
+        files
+            .map(p -> p.getFileName().toString())
+            .filter(
+                n -> (n.endsWith(".json") || n.endsWith(".json.gz")) && !n.startsWith("manifest"))
             .sorted()
             .forEach(n -> args.add(Arguments.of(pack, n)));
       } catch (IOException e) {
@@ -49,12 +51,15 @@ record InteractiveGolden(Pack pack, String file, JsonNode json) {
   /** The case, or a skipped test when the pack has no interactive goldens. */
   static InteractiveGolden load(Pack pack, String file) {
     Path dir = pack.golden("interactive");
-    Assumptions.assumeTrue(Files.isDirectory(dir),
-        pack + " has no golden/interactive/ (fixtures/l4-h3-d12 leaves them out to stay within the fixture budget;"
+    Assumptions.assumeTrue(
+        Files.isDirectory(dir),
+        pack
+            + " has no golden/interactive/ (fixtures/l4-h3-d12 leaves them out to stay within the fixture budget;"
             + " run with -Dconformance.dir=<full pack>)");
     Path path = dir.resolve(file);
     try (InputStream in = Files.newInputStream(path)) {
-      return new InteractiveGolden(pack, file, Pack.JSON.readTree(file.endsWith(".gz") ? new GZIPInputStream(in) : in));
+      return new InteractiveGolden(
+          pack, file, Pack.JSON.readTree(file.endsWith(".gz") ? new GZIPInputStream(in) : in));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read " + path, e);
     }
@@ -118,7 +123,9 @@ record InteractiveGolden(Pack pack, String file, JsonNode json) {
    */
   static String difference(String path, JsonNode expected, JsonNode actual) {
     if (expected.isNumber() && actual.isNumber()) {
-      return expected.asDouble() == actual.asDouble() ? null : path + ": " + expected + " vs " + actual;
+      return expected.asDouble() == actual.asDouble()
+          ? null
+          : path + ": " + expected + " vs " + actual;
     }
     if (expected.isObject() && actual.isObject()) {
       for (Iterator<String> it = expected.fieldNames(); it.hasNext(); ) {

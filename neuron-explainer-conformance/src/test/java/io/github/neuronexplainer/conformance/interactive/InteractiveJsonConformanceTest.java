@@ -15,9 +15,9 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * The debugger's JSON against every interactive golden: each request (as the original's front end
  * sends it) reads into the Java types and writes back as the original's parsed request (every
- * default filled in); each response reads and writes back unchanged; a request the original
- * refuses at validation (a {@code specType} string) is refused with MALFORMED_REQUEST by the
- * faithful reader and read by the lenient one.
+ * default filled in); each response reads and writes back unchanged; a request the original refuses
+ * at validation (a {@code specType} string) is refused with MALFORMED_REQUEST by the faithful
+ * reader and read by the lenient one.
  */
 class InteractiveJsonConformanceTest {
   private final DebuggerJson json = DebuggerJson.faithful();
@@ -31,18 +31,21 @@ class InteractiveJsonConformanceTest {
       JsonNode parsed = golden.json().path("parsedRequest");
       if (golden.isError() && golden.error().path("http").path("status").asInt() == 422) {
         DebuggerException e =
-            assertThrows(DebuggerException.class, () -> json.read(golden.request(), endpoint.requestType()));
+            assertThrows(
+                DebuggerException.class, () -> json.read(golden.request(), endpoint.requestType()));
         assertEquals(DebuggerException.Kind.MALFORMED_REQUEST, e.kind());
         DebuggerJson.lenient().read(golden.request(), endpoint.requestType());
       } else {
         Object request = json.read(golden.request(), endpoint.requestType());
         assertNull(InteractiveGolden.difference("parsedRequest", parsed, json.toTree(request)));
-        assertEquals(request, DebuggerJson.lenient().read(json.write(request), endpoint.requestType()));
+        assertEquals(
+            request, DebuggerJson.lenient().read(json.write(request), endpoint.requestType()));
       }
     }
     if (!golden.response().isNull()) {
       Object response = json.read(golden.response(), endpoint.responseType());
-      assertNull(InteractiveGolden.difference("response", golden.response(), json.toTree(response)));
+      assertNull(
+          InteractiveGolden.difference("response", golden.response(), json.toTree(response)));
     }
   }
 }

@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
 import ai.djl.ndarray.NDArray;
-import io.github.neuronexplainer.conformance.Pack;
-import io.github.neuronexplainer.conformance.Tolerance;
 import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.neuronexplainer.conformance.Pack;
+import io.github.neuronexplainer.conformance.Tolerance;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -45,7 +45,10 @@ class ActivationConformanceTest {
   @TestFactory
   Stream<DynamicContainer> everyActivationOfEveryPromptOfEveryPack() {
     return Pack.all().stream()
-        .map(pack -> DynamicContainer.dynamicContainer(pack.toString(), everyActivationOfEveryPrompt(pack)));
+        .map(
+            pack ->
+                DynamicContainer.dynamicContainer(
+                    pack.toString(), everyActivationOfEveryPrompt(pack)));
   }
 
   private static Stream<DynamicContainer> everyActivationOfEveryPrompt(Pack pack) {
@@ -100,7 +103,8 @@ class ActivationConformanceTest {
                 assertArrayEquals(e.getValue().shape(), actual.getShape().getShape(), name);
                 maxError =
                     Math.max(
-                        maxError, Tolerance.check(name, actual.toFloatArray(), e.getValue().toFloatArray()));
+                        maxError,
+                        Tolerance.check(name, actual.toFloatArray(), e.getValue().toFloatArray()));
               }));
     }
     assertFalse(tests.size() < 3, "the golden file has no activations");

@@ -1,11 +1,5 @@
 package io.github.neuronexplainer.conformance.models;
 
-import io.github.neuronexplainer.conformance.Pack;
-import io.github.neuronexplainer.conformance.Tolerance;
-import io.github.neuronexplainer.models.autoencoder.AutoencoderConfig;
-import io.github.neuronexplainer.models.autoencoder.AutoencoderSplice;
-import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
-import io.github.neuronexplainer.models.autoencoder.LazyMultiAutoencoderContext;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -14,6 +8,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.neuronexplainer.conformance.Pack;
+import io.github.neuronexplainer.conformance.Tolerance;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.LayerIndex;
@@ -23,6 +19,10 @@ import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.Transformer;
+import io.github.neuronexplainer.models.autoencoder.AutoencoderConfig;
+import io.github.neuronexplainer.models.autoencoder.AutoencoderSplice;
+import io.github.neuronexplainer.models.autoencoder.LazyAutoencoderContext;
+import io.github.neuronexplainer.models.autoencoder.LazyMultiAutoencoderContext;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
 import io.github.neuronexplainer.models.weights.HostTensor;
@@ -48,8 +48,8 @@ import org.junit.jupiter.api.TestFactory;
  *   <li>offline latents ({@code MLP_/ATTENTION_AUTOENCODER_LATENT}, generic {@code
  *       AUTOENCODER_LATENT}): the SAE applied to the golden activations (for a RESID_DELTA_MLP SAE
  *       the original encodes {@code mlp_post_act · W_outᵀ}, without the output bias);
- *   <li>online locations ({@code ONLINE_*_LATENT}, {@code ONLINE_*_ERROR}): recorded at the splice's
- *       points in a forward pass with the SAEs injected;
+ *   <li>online locations ({@code ONLINE_*_LATENT}, {@code ONLINE_*_ERROR}): recorded at the
+ *       splice's points in a forward pass with the SAEs injected;
  *   <li>{@code ONLINE_*_ACT_TIMES_GRAD}: the recorded online tensor times its gradient (logit-diff
  *       loss), which checks that latents and errors are differentiable like any activation;
  *   <li>raw activations of the plain model: the spliced pass only changes them by float noise.
@@ -74,22 +74,33 @@ class AutoencoderConformanceTest {
     MANAGER.close();
   }
 
-  /** The SAE family's shipped context over the pack's .pt files where it has them, else the safetensors twins. */
+  /**
+   * The SAE family's shipped context over the pack's .pt files where it has them, else the
+   * safetensors twins.
+   */
   private static LazyAutoencoderContext context(Pack pack, Pack.AutoencoderFamily family) {
     return CONTEXTS.computeIfAbsent(
         pack.root() + "/" + family.key(),
-        k -> LazyAutoencoderContext.builder(pack.preferredConfig(family)).baseDir(pack.data("")).build(MANAGER));
+        k ->
+            LazyAutoencoderContext.builder(pack.preferredConfig(family))
+                .baseDir(pack.data(""))
+                .build(MANAGER));
   }
 
   @TestFactory
   Stream<DynamicContainer> everySaeScenarioOfEveryPromptOfEveryPack() {
     return Pack.all().stream()
-        .map(pack -> DynamicContainer.dynamicContainer(pack.toString(), everySaeScenarioOfEveryPrompt(pack)));
+        .map(
+            pack ->
+                DynamicContainer.dynamicContainer(
+                    pack.toString(), everySaeScenarioOfEveryPrompt(pack)));
   }
 
   private static Stream<DynamicContainer> everySaeScenarioOfEveryPrompt(Pack pack) {
     Transformer model =
-        MODELS.computeIfAbsent(pack, p -> Transformer.fromCheckpoint(Gpt2Checkpoint.load(p.modelDirs().get(0)), MANAGER));
+        MODELS.computeIfAbsent(
+            pack,
+            p -> Transformer.fromCheckpoint(Gpt2Checkpoint.load(p.modelDirs().get(0)), MANAGER));
     List<DynamicContainer> perPrompt = new ArrayList<>();
     for (Pack.Prompt prompt : pack.prompts()) {
       if (!pack.hasGolden(prompt.id() + "/dst.json")) {
@@ -105,7 +116,9 @@ class AutoencoderConformanceTest {
         }
         perScenario.add(
             DynamicContainer.dynamicContainer(
-                scenario, scenarioTests(pack, model, prompt, scenario, scenarios.path(scenario).path("dsts"))));
+                scenario,
+                scenarioTests(
+                    pack, model, prompt, scenario, scenarios.path(scenario).path("dsts"))));
       }
       assertFalse(perScenario.isEmpty(), "no SAE scenario for " + prompt.id());
       perPrompt.add(DynamicContainer.dynamicContainer(prompt.id(), perScenario));
@@ -172,8 +185,7 @@ class AutoencoderConformanceTest {
             DynamicTest.dynamicTest(
                 name,
                 () -> {
-                  HostTensor expected =
-                      files.computeIfAbsent(file, pack::tensors).get(name);
+                  HostTensor expected = files.computeIfAbsent(file, pack::tensors).get(name);
                   assertTrue(expected != null, name + " missing from " + file);
                   try (NDManager m = MANAGER.newSubManager()) {
                     NDArray actual = check.compute.apply(m);
@@ -219,7 +231,8 @@ class AutoencoderConformanceTest {
     }
     if (dst.endsWith("_ACT_TIMES_GRAD")) {
       String base = dst.substring(0, dst.length() - "_ACT_TIMES_GRAD".length());
-      ActivationLocationType online = locationOrNull(base.endsWith("_ERROR") ? base : base + "_LATENT");
+      ActivationLocationType online =
+          locationOrNull(base.endsWith("_ERROR") ? base : base + "_LATENT");
       if (online != null && splice.points().containsKey(online)) {
         HookPoint point = splice.point(online);
         return new Check(
@@ -241,7 +254,8 @@ class AutoencoderConformanceTest {
     return null;
   }
 
-  private static Pack.AutoencoderFamily familyOf(NodeType nodeType, List<Pack.AutoencoderFamily> injected) {
+  private static Pack.AutoencoderFamily familyOf(
+      NodeType nodeType, List<Pack.AutoencoderFamily> injected) {
     List<Pack.AutoencoderFamily> matching = new ArrayList<>();
     for (Pack.AutoencoderFamily f : injected) {
       AutoencoderConfig config = new AutoencoderConfig(f.input(), f.ptPaths());
@@ -257,17 +271,24 @@ class AutoencoderConformanceTest {
 
   /**
    * The SAE on the golden (SAE-free) activations, as the original's offline DSTs; for
-   * RESID_DELTA_MLP the input is {@code mlp_post_act · W_outᵀ} (its RESID_DELTA_MLP_FROM_MLP_POST_ACT).
+   * RESID_DELTA_MLP the input is {@code mlp_post_act · W_outᵀ} (its
+   * RESID_DELTA_MLP_FROM_MLP_POST_ACT).
    */
   private static NDArray offlineLatents(
-      Pack pack, Transformer model, Pack.AutoencoderFamily family, int layer, Map<String, HostTensor> activations, NDManager m) {
+      Pack pack,
+      Transformer model,
+      Pack.AutoencoderFamily family,
+      int layer,
+      Map<String, HostTensor> activations,
+      NDManager m) {
     NDArray input;
     if (family.input() == ActivationLocationType.RESID_DELTA_MLP) {
       NDArray postAct = golden(activations, "fwd/MLP_POST_ACT/" + LayerIndex.format(layer), m);
       NDArray wOut = model.parameter("xf_layers." + layer + ".mlp.out_layer.weight");
       input = postAct.matMul(wOut.transpose());
     } else {
-      input = golden(activations, "fwd/" + family.input().name() + "/" + LayerIndex.format(layer), m);
+      input =
+          golden(activations, "fwd/" + family.input().name() + "/" + LayerIndex.format(layer), m);
     }
     return context(pack, family).autoencoder(layer).encode(input);
   }

@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Every checkpoint copy of a pack (the original's {@code .pt} pieces and/or the HF safetensors)
- * loads with the shape the harness gave the model, and the copies hold the same tensors bit for bit.
+ * loads with the shape the harness gave the model, and the copies hold the same tensors bit for
+ * bit.
  */
 class CheckpointConformanceTest {
 
@@ -34,7 +35,8 @@ class CheckpointConformanceTest {
     assertEquals(shape.path("n_heads").asInt(), config.nHeads(), "heads");
     assertEquals(shape.path("d_model").asInt(), config.dModel(), "d_model");
     assertEquals(shape.path("ctx_window").asInt(), config.ctxWindow(), "context");
-    assertEquals(pack.manifest().path("model").path("n_vocab").asInt(), config.nVocab(), "vocabulary");
+    assertEquals(
+        pack.manifest().path("model").path("n_vocab").asInt(), config.nVocab(), "vocabulary");
     for (Path dir : dirs.subList(1, dirs.size())) {
       Gpt2Checkpoint other = Gpt2Checkpoint.load(dir);
       assertEquals(config, other.config(), dir.toString());

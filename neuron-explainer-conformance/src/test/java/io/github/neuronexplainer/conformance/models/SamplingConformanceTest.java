@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.ndarray.NDArray;
-import io.github.neuronexplainer.conformance.Pack;
-import io.github.neuronexplainer.conformance.Tolerance;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.github.neuronexplainer.conformance.Pack;
+import io.github.neuronexplainer.conformance.Tolerance;
 import io.github.neuronexplainer.models.Gpt2Tokenizer;
 import io.github.neuronexplainer.models.PadSide;
 import io.github.neuronexplainer.models.SampleResult;
@@ -21,6 +21,7 @@ import io.github.neuronexplainer.models.hooks.Hooks;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
 import io.github.neuronexplainer.models.weights.HostTensor;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -30,9 +31,10 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
-import java.util.LinkedHashMap;
 
-/** Greedy sampling (tokens, strings, every step's logits) and padded batches, against every pack. */
+/**
+ * Greedy sampling (tokens, strings, every step's logits) and padded batches, against every pack.
+ */
 class SamplingConformanceTest {
   private static final NDManager MANAGER = NDManager.newBaseManager();
   private static final Map<Pack, Transformer> MODELS = new LinkedHashMap<>();
@@ -93,7 +95,9 @@ class SamplingConformanceTest {
                 List<float[][]> steps = new ArrayList<>();
                 SampleResult result =
                     model.sample(
-                        List.of(prompt.tokens()), SamplingOptions.greedy(numTokens), recordLastLogits(steps));
+                        List.of(prompt.tokens()),
+                        SamplingOptions.greedy(numTokens),
+                        recordLastLogits(steps));
                 assertArrayEquals(ints(expected.path("tokens")), result.tokens().get(0));
                 assertEquals(expected.path("strings").asText(), result.strings().get(0));
                 checkStepLogits(prompt.id(), expected.path("step_logits"), steps, 0);
@@ -111,7 +115,8 @@ class SamplingConformanceTest {
     assumeTrue(prompts != null, "the pack lacks some prompts of the batched sample");
     List<float[][]> steps = new ArrayList<>();
     int numTokens = pack.json("sampling.json").path("num_tokens").asInt();
-    SampleResult result = model.sample(prompts, SamplingOptions.greedy(numTokens), recordLastLogits(steps));
+    SampleResult result =
+        model.sample(prompts, SamplingOptions.greedy(numTokens), recordLastLogits(steps));
     JsonNode stepLogits = pack.json("sampling.json").path("batched_left_padded_step_logits");
     for (int i = 0; i < prompts.size(); i++) {
       assertArrayEquals(ints(golden.path("tokens").get(i)), result.tokens().get(i));
@@ -134,8 +139,10 @@ class SamplingConformanceTest {
       }
       // the original encodes string prompts without special tokens
       int[] tokens = Gpt2Tokenizer.instance().encodeOrdinary(prompt.text());
-      assertArrayEquals(prompt.tokens(), tokens, "tokenizer differs from the original on " + prompt.id());
-      SampleResult result = model.sample(List.of(tokens), SamplingOptions.greedy(numTokens), Hooks.none());
+      assertArrayEquals(
+          prompt.tokens(), tokens, "tokenizer differs from the original on " + prompt.id());
+      SampleResult result =
+          model.sample(List.of(tokens), SamplingOptions.greedy(numTokens), Hooks.none());
       assertArrayEquals(ints(expected), result.tokens().get(0));
       checked++;
     }
@@ -153,13 +160,23 @@ class SamplingConformanceTest {
     for (PadSide side : PadSide.values()) {
       String prefix = side == PadSide.RIGHT ? "right_padded/" : "left_padded/";
       TokenBatch batch = TokenBatch.of(prompts, side);
-      assertArrayEquals(golden.get(prefix + "tokens").toLongArray(), batch.tokens(), prefix + "tokens");
+      assertArrayEquals(
+          golden.get(prefix + "tokens").toLongArray(), batch.tokens(), prefix + "tokens");
       try (NDManager m = MANAGER.newSubManager()) {
         NDArray logits = model.logits(prompts, side, Hooks.none(), m);
         long vocab = logits.getShape().get(2);
-        Tolerance.check(prefix + "logits_first2048", logits.get(new NDIndex(":, :, :2048")).toFloatArray(), golden.get(prefix + "logits_first2048").toFloatArray());
-        Tolerance.check(prefix + "logits_last_position", logits.get(new NDIndex(":, -1, :")).toFloatArray(), golden.get(prefix + "logits_last_position").toFloatArray());
-        Tolerance.check(prefix + "logits_logsumexp", logits.logSoftmax(-1).neg().add(logits).get(new NDIndex(":, :, 0")).toFloatArray(), golden.get(prefix + "logits_logsumexp").toFloatArray());
+        Tolerance.check(
+            prefix + "logits_first2048",
+            logits.get(new NDIndex(":, :, :2048")).toFloatArray(),
+            golden.get(prefix + "logits_first2048").toFloatArray());
+        Tolerance.check(
+            prefix + "logits_last_position",
+            logits.get(new NDIndex(":, -1, :")).toFloatArray(),
+            golden.get(prefix + "logits_last_position").toFloatArray());
+        Tolerance.check(
+            prefix + "logits_logsumexp",
+            logits.logSoftmax(-1).neg().add(logits).get(new NDIndex(":, :, 0")).toFloatArray(),
+            golden.get(prefix + "logits_logsumexp").toFloatArray());
         assertArrayEquals(
             golden.get(prefix + "logits_argmax").toLongArray(),
             logits.argMax(-1).toLongArray(),
@@ -168,7 +185,8 @@ class SamplingConformanceTest {
     }
   }
 
-  private static void checkStepLogits(String what, JsonNode expectedSteps, List<float[][]> steps, int row) {
+  private static void checkStepLogits(
+      String what, JsonNode expectedSteps, List<float[][]> steps, int row) {
     assertEquals(expectedSteps.size(), steps.size(), what + ": number of steps");
     for (int step = 0; step < steps.size(); step++) {
       float[] logits = steps.get(step)[row];
@@ -182,7 +200,10 @@ class SamplingConformanceTest {
       }
       Tolerance.check(what + " step " + step + " top-5 logits", actualTop, expectedTop);
       assertEquals(top[0], argmax(logits), what + " step " + step + " argmax");
-      Tolerance.check(what + " step " + step + " logsumexp", new float[] {(float) logSumExp(logits)}, new float[] {(float) e.path("logsumexp").asDouble()});
+      Tolerance.check(
+          what + " step " + step + " logsumexp",
+          new float[] {(float) logSumExp(logits)},
+          new float[] {(float) e.path("logsumexp").asDouble()});
     }
   }
 

@@ -5,8 +5,8 @@ import io.github.neuronexplainer.core.locations.NodeType;
 import java.util.List;
 
 /**
- * A family of autoencoders, one per layer, all reading the same activation location (the
- * original's {@code AutoencoderContext}). Implementations load lazily and must be thread-safe.
+ * A family of autoencoders, one per layer, all reading the same activation location (the original's
+ * {@code AutoencoderContext}). Implementations load lazily and must be thread-safe.
  */
 public interface AutoencoderContext {
   /** The activation the autoencoders read (MLP_POST_ACT, RESID_DELTA_MLP, RESID_DELTA_ATTN...). */

@@ -19,8 +19,8 @@ public interface MultiAutoencoderContext {
   Map<NodeType, AutoencoderContext> contextsByNodeType();
 
   /**
-   * The context for {@code nodeType}: null or AUTOENCODER_LATENT asks for the single context
-   * (which must exist); otherwise the context of that node type, or null if absent.
+   * The context for {@code nodeType}: null or AUTOENCODER_LATENT asks for the single context (which
+   * must exist); otherwise the context of that node type, or null if absent.
    *
    * @throws IllegalStateException when the single context is asked for but there are several
    */

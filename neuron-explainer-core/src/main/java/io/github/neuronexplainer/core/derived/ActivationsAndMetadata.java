@@ -103,10 +103,9 @@ public final class ActivationsAndMetadata {
   }
 
   /**
-   * The original's {@code apply_layer_indexer} (§8.2), without its mutation of this map (quirk
-   * Q14 fixed): layers missing from this map read as zeros shaped like another layer (or the
-   * layer-less tensor), DUMMY sources and an empty map read as 0-dim zeros created in {@code
-   * manager}.
+   * The original's {@code apply_layer_indexer} (§8.2), without its mutation of this map (quirk Q14
+   * fixed): layers missing from this map read as zeros shaped like another layer (or the layer-less
+   * tensor), DUMMY sources and an empty map read as 0-dim zeros created in {@code manager}.
    *
    * @param desired the destination layers; null = this map's own layers in numeric order
    */
@@ -161,8 +160,8 @@ public final class ActivationsAndMetadata {
    * {@code fn} applied layer by layer (the original's {@code
    * apply_layerwise_transform_fn_to_multiple_activations}): its inputs are this map's tensor and
    * the others' tensors at the same layer, in that order. Each layer runs in its own {@link
-   * NDScope}; only the results survive, attached to {@code manager} (the caller owns them; a
-   * result that is one of the inputs is copied, so the inputs' owners are never affected).
+   * NDScope}; only the results survive, attached to {@code manager} (the caller owns them; a result
+   * that is one of the inputs is copied, so the inputs' owners are never affected).
    *
    * @throws IllegalArgumentException if another map has other layers
    */
@@ -175,7 +174,11 @@ public final class ActivationsAndMetadata {
     for (ActivationsAndMetadata other : others) {
       if (!other.activationsByLayer.keySet().equals(activationsByLayer.keySet())) {
         throw new IllegalArgumentException(
-            "Cannot combine " + this + " with " + other + ": their layers differ; filter both to"
+            "Cannot combine "
+                + this
+                + " with "
+                + other
+                + ": their layers differ; filter both to"
                 + " the same layers first (filterLayers)");
       }
     }
@@ -189,7 +192,9 @@ public final class ActivationsAndMetadata {
         try (NDScope scope = new NDScope()) {
           NDArray computed = fn.apply(inputs, layer, outPassType);
           NDArray result =
-              inputs.stream().anyMatch(input -> input == computed) ? computed.duplicate() : computed;
+              inputs.stream().anyMatch(input -> input == computed)
+                  ? computed.duplicate()
+                  : computed;
           NDScope.unregister(result);
           result.attach(manager);
           out.put(layer, result);
@@ -204,17 +209,20 @@ public final class ActivationsAndMetadata {
 
   /** {@code fn} applied to every layer's tensor, results in {@code manager}; same DST and pass. */
   public ActivationsAndMetadata map(UnaryOperator<NDArray> fn, NDManager manager) {
-    return combine(List.of(), (inputs, layer, pass) -> fn.apply(inputs.get(0)), dst, passType, manager);
+    return combine(
+        List.of(), (inputs, layer, pass) -> fn.apply(inputs.get(0)), dst, passType, manager);
   }
 
   /** Layerwise sum (the original's {@code __add__}); this map's DST and pass type. */
   public ActivationsAndMetadata add(ActivationsAndMetadata other, NDManager manager) {
-    return combine(List.of(other), (in, layer, pass) -> in.get(0).add(in.get(1)), dst, passType, manager);
+    return combine(
+        List.of(other), (in, layer, pass) -> in.get(0).add(in.get(1)), dst, passType, manager);
   }
 
   /** Layerwise difference this − other (the original's {@code __sub__}). */
   public ActivationsAndMetadata subtract(ActivationsAndMetadata other, NDManager manager) {
-    return combine(List.of(other), (in, layer, pass) -> in.get(0).sub(in.get(1)), dst, passType, manager);
+    return combine(
+        List.of(other), (in, layer, pass) -> in.get(0).sub(in.get(1)), dst, passType, manager);
   }
 
   /** Sum of every scalar over every layer, accumulated in double precision. */
@@ -252,9 +260,9 @@ public final class ActivationsAndMetadata {
   }
 
   /**
-   * The original's {@code __eq__} ({@code torch.allclose} per layer) with explicit tolerances:
-   * the same layers and shapes, and {@code |a − b| ≤ atol + rtol·|b|} everywhere (NaN never
-   * close). The DST and pass type are not compared.
+   * The original's {@code __eq__} ({@code torch.allclose} per layer) with explicit tolerances: the
+   * same layers and shapes, and {@code |a − b| ≤ atol + rtol·|b|} everywhere (NaN never close). The
+   * DST and pass type are not compared.
    */
   public boolean allClose(ActivationsAndMetadata other, double rtol, double atol) {
     return compare(
@@ -266,7 +274,9 @@ public final class ActivationsAndMetadata {
         });
   }
 
-  /** {@link #allClose(ActivationsAndMetadata, double, double)} with torch's defaults (1e-5, 1e-8). */
+  /**
+   * {@link #allClose(ActivationsAndMetadata, double, double)} with torch's defaults (1e-5, 1e-8).
+   */
   public boolean allClose(ActivationsAndMetadata other) {
     return allClose(other, 1e-5, 1e-8);
   }
@@ -412,9 +422,15 @@ public final class ActivationsAndMetadata {
       StringBuilder sb = new StringBuilder("TopK[" + values.length + "]");
       for (int i = 0; i < values.length; i++) {
         DerivedScalarIndex index = indices.get(i);
-        sb.append(String.format(java.util.Locale.ROOT, "%n  %+.6g  %s layer %s %s %s", values[i],
-            index.dst(), io.github.neuronexplainer.core.locations.LayerIndex.format(index.layerIndex()),
-            index.passType().value(), index.tensorIndices()));
+        sb.append(
+            String.format(
+                java.util.Locale.ROOT,
+                "%n  %+.6g  %s layer %s %s %s",
+                values[i],
+                index.dst(),
+                io.github.neuronexplainer.core.locations.LayerIndex.format(index.layerIndex()),
+                index.passType().value(),
+                index.tensorIndices()));
       }
       return sb.toString();
     }
@@ -442,6 +458,12 @@ public final class ActivationsAndMetadata {
 
   @Override
   public String toString() {
-    return "ActivationsAndMetadata[" + dst + "/" + passType.value() + ", layers " + layerIndices() + "]";
+    return "ActivationsAndMetadata["
+        + dst
+        + "/"
+        + passType.value()
+        + ", layers "
+        + layerIndices()
+        + "]";
   }
 }

@@ -1,7 +1,7 @@
 package io.github.neuronexplainer.core.derived;
 
-import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 
 import ai.djl.ndarray.NDArray;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
@@ -57,8 +57,7 @@ final class AttentionDerivers {
             unflattenedAttnWriteToFinalResidualGrad(config)
                 .applyTransform(dst, DerivedScalarKernels::flattenLowerTriangle));
     factories.put(
-        ATTN_WRITE_NORM_PER_SEQUENCE_TOKEN,
-        (dst, config) -> attnWriteNormPerSequenceToken(config));
+        ATTN_WRITE_NORM_PER_SEQUENCE_TOKEN, (dst, config) -> attnWriteNormPerSequenceToken(config));
     factories.put(
         ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD_PER_SEQUENCE_TOKEN,
         (dst, config) ->
@@ -101,7 +100,8 @@ final class AttentionDerivers {
           NDArray weighted = inputs.get(0);
           NDArray wo =
               model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, layer, weighted.getManager());
-          NDArray out = DerivedScalarKernels.valueChannelWriteToDirection(weighted, wo, inputs.get(1));
+          NDArray out =
+              DerivedScalarKernels.valueChannelWriteToDirection(weighted, wo, inputs.get(1));
           return precedes(layer, location, g.layer(), g.location()) ? out : out.zerosLike();
         });
   }

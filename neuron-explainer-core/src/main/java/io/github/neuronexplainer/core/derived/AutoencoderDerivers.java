@@ -1,7 +1,7 @@
 package io.github.neuronexplainer.core.derived;
 
-import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 
 import ai.djl.ndarray.NDArray;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
@@ -157,12 +157,13 @@ final class AutoencoderDerivers {
   }
 
   /**
-   * C7's reshape of an offline autoencoder's input into rows of the autoencoder's inputs: (T, K)
-   * as is; (T, U, K) → the C1 lower triangle (P, K); (T, H, K) → (T, H·K); (T, U, H, K) → (P·H,
-   * K), pair-major and head-minor. As in the original, the latents' first dimension is then P or
-   * P·H, not T, for the attention shapes.
+   * C7's reshape of an offline autoencoder's input into rows of the autoencoder's inputs: (T, K) as
+   * is; (T, U, K) → the C1 lower triangle (P, K); (T, H, K) → (T, H·K); (T, U, H, K) → (P·H, K),
+   * pair-major and head-minor. As in the original, the latents' first dimension is then P or P·H,
+   * not T, for the attention shapes.
    */
-  private static UnaryOperator<NDArray> encoderRows(DerivedScalarType dst, DerivedScalarType input) {
+  private static UnaryOperator<NDArray> encoderRows(
+      DerivedScalarType dst, DerivedScalarType input) {
     List<Dimension> spec = input.shapeSpecPerTokenSequence();
     if (spec.size() == 2) {
       return x -> x;
@@ -182,8 +183,12 @@ final class AutoencoderDerivers {
       };
     }
     throw new UnsupportedDerivationException(
-        dst + ": the original applies offline autoencoders to activations of shape (T, K), (T, U, K),"
-            + " (T, H, K) or (T, U, H, K) only; " + input + " has " + spec);
+        dst
+            + ": the original applies offline autoencoders to activations of shape (T, K), (T, U, K),"
+            + " (T, H, K) or (T, U, H, K) only; "
+            + input
+            + " has "
+            + spec);
   }
 
   private static ScalarDeriver offlineWriteNorm(NodeType kind, DstConfig config) {

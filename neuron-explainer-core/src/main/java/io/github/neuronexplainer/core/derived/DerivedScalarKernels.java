@@ -136,9 +136,9 @@ final class DerivedScalarKernels {
   }
 
   /**
-   * {@code A[t,u,h]·Σ_e V[u,h,e]·P[t,h,e]} with {@code P = directionPerHeadChannel(WO, g)} →
-   * (T, U, H): the V-channel kernel of C4 applied to ATTN_WEIGHTED_VALUE, computed without
-   * materialising the (T, U, H, e) weighted values (one batched matmul per head instead).
+   * {@code A[t,u,h]·Σ_e V[u,h,e]·P[t,h,e]} with {@code P = directionPerHeadChannel(WO, g)} → (T, U,
+   * H): the V-channel kernel of C4 applied to ATTN_WEIGHTED_VALUE, computed without materialising
+   * the (T, U, H, e) weighted values (one batched matmul per head instead).
    */
   static NDArray attentionWriteToDirection(
       NDArray probs, NDArray values, NDArray attnToResidual, NDArray g) {
@@ -166,9 +166,9 @@ final class DerivedScalarKernels {
   }
 
   /**
-   * C8 LNvjp: the gradient w.r.t. the residual {@code r} (T, D) of {@code u·LN(r)} for a
-   * cotangent {@code u} (T, D) on the layer-norm output with gain {@code gain} and the model's
-   * {@code epsilon}; with {@code detachScale} the scale is treated as a constant.
+   * C8 LNvjp: the gradient w.r.t. the residual {@code r} (T, D) of {@code u·LN(r)} for a cotangent
+   * {@code u} (T, D) on the layer-norm output with gain {@code gain} and the model's {@code
+   * epsilon}; with {@code detachScale} the scale is treated as a constant.
    */
   static NDArray layerNormVjp(
       NDArray r, NDArray gain, float epsilon, NDArray u, boolean detachScale) {
@@ -184,9 +184,9 @@ final class DerivedScalarKernels {
   }
 
   /**
-   * C8 LNjvp: the change of {@code LN(r)} (T, D) for a change {@code w} (T, D) of the residual,
-   * for a layer norm with gain {@code gain} and the model's {@code epsilon}; with {@code
-   * detachScale} the scale is treated as a constant.
+   * C8 LNjvp: the change of {@code LN(r)} (T, D) for a change {@code w} (T, D) of the residual, for
+   * a layer norm with gain {@code gain} and the model's {@code epsilon}; with {@code detachScale}
+   * the scale is treated as a constant.
    */
   static NDArray layerNormJvp(
       NDArray r, NDArray gain, float epsilon, NDArray w, boolean detachScale) {
@@ -209,8 +209,8 @@ final class DerivedScalarKernels {
   }
 
   /**
-   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose})
-   * → (T, H, e) (or (U, H, e)).
+   * Per head, {@code dLg (T, U) · other (U, e)} (or {@code dLgᵀ · other} with {@code transpose}) →
+   * (T, H, e) (or (U, H, e)).
    */
   static NDArray headwiseProducts(NDArray dLogits, NDArray other, boolean transpose) {
     NDArray perHead = dLogits.transpose(2, 0, 1); // (H, T, U)
@@ -232,8 +232,8 @@ final class DerivedScalarKernels {
 
   /**
    * The softmax JVP for a change {@code dLogits} (T, U, H) of the attention logits (masked entries
-   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}. The softmax Jacobian is symmetric, so this
-   * is also its VJP: the cotangent on the logits for a cotangent {@code dLogits} on the probabilities.
+   * must be 0): {@code dA = A ⊙ (dLg − Σ_u A ⊙ dLg)}. The softmax Jacobian is symmetric, so this is
+   * also its VJP: the cotangent on the logits for a cotangent {@code dLogits} on the probabilities.
    */
   static NDArray softmaxJvp(NDArray probs, NDArray dLogits) {
     NDArray mean = probs.mul(dLogits).sum(new int[] {1}, true);

@@ -10,7 +10,6 @@ import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.Dimension;
-import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import java.util.ArrayList;
@@ -29,8 +28,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Derived scalars of one token sequence by (DST, pass type) and layer (the original's {@code
  * DerivedScalarStore}). A store made by {@link #deriveFromRaw} owns its tensors and frees them on
- * {@link #close()}; filtered stores are views that share the tensors (closing a view frees
- * nothing, and a view must not be used after its owner is closed).
+ * {@link #close()}; filtered stores are views that share the tensors (closing a view frees nothing,
+ * and a view must not be used after its owner is closed).
  *
  * <p>Immutable after construction; reads may run concurrently.
  */
@@ -75,8 +74,7 @@ public final class DerivedScalarStore implements AutoCloseable {
       for (ScalarDeriver deriver : derivers) {
         for (PassType passType : deriver.derivablePassTypes()) {
           long start = System.nanoTime();
-          entries.put(
-              new Key(deriver.dst(), passType), deriveOne(raw, deriver, passType, manager));
+          entries.put(new Key(deriver.dst(), passType), deriveOne(raw, deriver, passType, manager));
           LOG.debug(
               "Derived {}/{} in {} us",
               deriver.dst(),
@@ -91,7 +89,9 @@ public final class DerivedScalarStore implements AutoCloseable {
     return new DerivedScalarStore(entries, manager);
   }
 
-  /** As {@link #deriveFromRaw(RawActivationStore, List, NDManager)} under the raw store's parent. */
+  /**
+   * As {@link #deriveFromRaw(RawActivationStore, List, NDManager)} under the raw store's parent.
+   */
   public static DerivedScalarStore deriveFromRaw(
       RawActivationStore raw, List<ScalarDeriver> derivers) {
     return deriveFromRaw(raw, derivers, raw.manager().getParentManager());
@@ -101,7 +101,8 @@ public final class DerivedScalarStore implements AutoCloseable {
       RawActivationStore raw, ScalarDeriver deriver, PassType passType, NDManager manager) {
     Map<Integer, NDArray> kept = new LinkedHashMap<>();
     // Identity, not NDArray.equals (which compares contents).
-    Set<NDArray> keptArrays = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+    Set<NDArray> keptArrays =
+        java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
     try (NDScope scope = new NDScope();
         NDManager scratch = manager.newSubManager()) {
       ActivationsAndMetadata result = deriver.deriveFromRaw(raw, passType, scratch);
@@ -110,7 +111,8 @@ public final class DerivedScalarStore implements AutoCloseable {
           .forEach(
               (layer, array) -> {
                 // Raw tensors and tensors shared by several layers (fill-ins) get their own copy.
-                NDArray own = raw.owns(array) || keptArrays.contains(array) ? array.duplicate() : array;
+                NDArray own =
+                    raw.owns(array) || keptArrays.contains(array) ? array.duplicate() : array;
                 keptArrays.add(own);
                 keptArrays.add(array);
                 NDScope.unregister(own);
@@ -137,7 +139,10 @@ public final class DerivedScalarStore implements AutoCloseable {
     for (ActivationsAndMetadata am : list) {
       if (entries.put(new Key(am.dst(), am.passType()), am) != null) {
         throw new IllegalArgumentException(
-            "Duplicate entry " + am.dst() + "/" + am.passType().value()
+            "Duplicate entry "
+                + am.dst()
+                + "/"
+                + am.passType().value()
                 + ": a store holds one map per DST and pass type");
       }
     }
@@ -273,7 +278,10 @@ public final class DerivedScalarStore implements AutoCloseable {
     return topk(k, PassType.FORWARD, null, null, true);
   }
 
-  /** {@link #topkLikeOriginal(Integer, PassType, Collection, List, boolean)} of every DST, FORWARD, largest. */
+  /**
+   * {@link #topkLikeOriginal(Integer, PassType, Collection, List, boolean)} of every DST, FORWARD,
+   * largest.
+   */
   public ActivationsAndMetadata.TopK topkLikeOriginal(Integer k) {
     return topkLikeOriginal(k, PassType.FORWARD, null, null, true);
   }
@@ -329,18 +337,22 @@ public final class DerivedScalarStore implements AutoCloseable {
         dsts.add(dst);
       }
     }
-    ActivationsAndMetadata.TopK all = topkLikeOriginal(1, PassType.FORWARD, dsts, layerIndices, true);
+    ActivationsAndMetadata.TopK all =
+        topkLikeOriginal(1, PassType.FORWARD, dsts, layerIndices, true);
     if (all.values().length == 0) {
       throw new IllegalArgumentException(
-          "No FORWARD scalar of node type " + (nodeType == null ? "any" : nodeType) + " in " + this);
+          "No FORWARD scalar of node type "
+              + (nodeType == null ? "any" : nodeType)
+              + " in "
+              + this);
     }
     return new ActivationsAndMetadata.TopK(
         new float[] {all.values()[0]}, List.of(all.indices().get(0)));
   }
 
   /**
-   * Sum of every scalar of DSTs of {@code nodeType} (null = all) over the given layers (null =
-   * all; honoured here, unlike in topk) and over every pass type.
+   * Sum of every scalar of DSTs of {@code nodeType} (null = all) over the given layers (null = all;
+   * honoured here, unlike in topk) and over every pass type.
    */
   public double sum(NodeType nodeType, List<Integer> layerIndices) {
     return sum(nodeType, layerIndices, null).scalar();
@@ -355,11 +367,11 @@ public final class DerivedScalarStore implements AutoCloseable {
   }
 
   /**
-   * The original's {@code sum(node_type, layer_indices, dims_to_keep)}: every tensor of the DSTs
-   * of {@code nodeType} (null = all), over the given layers (null = all) and every pass type,
-   * summed over all its dimensions but {@code dimsToKeep}, and the results added up. The kept
-   * dimensions come out in the DSTs' shape-spec order. {@code dimsToKeep} null sums everything
-   * (a 0-dimensional result); an empty list too. Accumulated in double precision.
+   * The original's {@code sum(node_type, layer_indices, dims_to_keep)}: every tensor of the DSTs of
+   * {@code nodeType} (null = all), over the given layers (null = all) and every pass type, summed
+   * over all its dimensions but {@code dimsToKeep}, and the results added up. The kept dimensions
+   * come out in the DSTs' shape-spec order. {@code dimsToKeep} null sums everything (a
+   * 0-dimensional result); an empty list too. Accumulated in double precision.
    *
    * @throws IllegalArgumentException if {@code dimsToKeep} is given and the selected DSTs have
    *     different shape specs, a kept dimension is not in their shape spec or is repeated, or
@@ -368,12 +380,14 @@ public final class DerivedScalarStore implements AutoCloseable {
    * @throws IllegalStateException if a tensor's rank is not its DST's (a store whose shapes were
    *     changed by {@link #map})
    */
-  public SummedScalars sum(NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
+  public SummedScalars sum(
+      NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
     return reduceKeeping(nodeType, layerIndices, dimsToKeep, x -> x);
   }
 
   /** {@link #sum(NodeType, List, List)} of the absolute values (the original's {@code sum_abs}). */
-  public SummedScalars sumAbs(NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
+  public SummedScalars sumAbs(
+      NodeType nodeType, List<Integer> layerIndices, List<Dimension> dimsToKeep) {
     return reduceKeeping(nodeType, layerIndices, dimsToKeep, NDArray::abs);
   }
 
@@ -398,19 +412,30 @@ public final class DerivedScalarStore implements AutoCloseable {
       selected.dsts().forEach(dst -> specs.add(dst.shapeSpecPerTokenSequence()));
       if (specs.isEmpty()) {
         throw new IllegalArgumentException(
-            "Nothing to sum keeping " + dimsToKeep + ": no DST of node type " + nodeType
-                + " in " + this);
+            "Nothing to sum keeping "
+                + dimsToKeep
+                + ": no DST of node type "
+                + nodeType
+                + " in "
+                + this);
       }
       if (specs.size() > 1) {
         throw new IllegalArgumentException(
-            "Cannot keep " + dimsToKeep + " across DSTs with different shape specs " + specs
-                + " (" + selected.dsts() + "); sum one DST at a time (filterDsts)");
+            "Cannot keep "
+                + dimsToKeep
+                + " across DSTs with different shape specs "
+                + specs
+                + " ("
+                + selected.dsts()
+                + "); sum one DST at a time (filterDsts)");
       }
       List<Dimension> spec = specs.iterator().next();
       for (Dimension dim : dimsToKeep) {
         if (!spec.contains(dim) || dimsToKeep.indexOf(dim) != dimsToKeep.lastIndexOf(dim)) {
           throw new IllegalArgumentException(
-              "Cannot keep " + dimsToKeep + ": each must appear once in the DSTs' shape spec "
+              "Cannot keep "
+                  + dimsToKeep
+                  + ": each must appear once in the DSTs' shape spec "
                   + spec);
         }
       }
@@ -438,9 +463,15 @@ public final class DerivedScalarStore implements AutoCloseable {
             total = values;
           } else if (!java.util.Arrays.equals(shape, s)) {
             throw new IllegalArgumentException(
-                "Cannot add sums of shape " + java.util.Arrays.toString(shape) + " and "
-                    + java.util.Arrays.toString(s) + " (" + e.getKey() + "): the kept dimensions "
-                    + kept + " differ in size between tensors");
+                "Cannot add sums of shape "
+                    + java.util.Arrays.toString(shape)
+                    + " and "
+                    + java.util.Arrays.toString(s)
+                    + " ("
+                    + e.getKey()
+                    + "): the kept dimensions "
+                    + kept
+                    + " differ in size between tensors");
           } else {
             for (int i = 0; i < total.length; i++) {
               total[i] += values[i];
@@ -452,8 +483,13 @@ public final class DerivedScalarStore implements AutoCloseable {
     if (total == null) {
       if (!kept.isEmpty()) {
         throw new IllegalArgumentException(
-            "Nothing to sum keeping " + kept + ": the selection (node type " + nodeType
-                + ", layers " + layerIndices + ") has no tensors");
+            "Nothing to sum keeping "
+                + kept
+                + ": the selection (node type "
+                + nodeType
+                + ", layers "
+                + layerIndices
+                + ") has no tensors");
       }
       return new SummedScalars(kept, new long[0], new double[] {0});
     }
@@ -466,8 +502,12 @@ public final class DerivedScalarStore implements AutoCloseable {
           for (NDArray tensor : am.activationsByLayer().values()) {
             if (tensor.getShape().dimension() != key.dst().ndimPerTokenSequence()) {
               throw new IllegalStateException(
-                  key + " tensor has shape " + tensor.getShape() + " but the DST has "
-                      + key.dst().ndimPerTokenSequence() + " dimensions "
+                  key
+                      + " tensor has shape "
+                      + tensor.getShape()
+                      + " but the DST has "
+                      + key.dst().ndimPerTokenSequence()
+                      + " dimensions "
                       + key.dst().shapeSpecPerTokenSequence()
                       + "; sums need the DSTs' own shapes (not a store reshaped by map)");
             }
@@ -476,9 +516,9 @@ public final class DerivedScalarStore implements AutoCloseable {
   }
 
   /**
-   * The largest absolute FORWARD scalar among DSTs of {@code nodeType} (null = all), with its
-   * index (the original's {@code max_abs}: {@link #max} of the absolute values, so the value is
-   * {@code |x|}; like the faithful topk it ignores {@code layerIndices}, quirk Q4).
+   * The largest absolute FORWARD scalar among DSTs of {@code nodeType} (null = all), with its index
+   * (the original's {@code max_abs}: {@link #max} of the absolute values, so the value is {@code
+   * |x|}; like the faithful topk it ignores {@code layerIndices}, quirk Q4).
    */
   public ActivationsAndMetadata.TopK maxAbs(NodeType nodeType, List<Integer> layerIndices) {
     NDManager parent = anyTensor().getManager();
@@ -519,8 +559,11 @@ public final class DerivedScalarStore implements AutoCloseable {
     for (DerivedScalarStore other : others) {
       if (!other.entries.keySet().equals(entries.keySet())) {
         throw new IllegalArgumentException(
-            "Cannot combine stores with different entries: " + entries.keySet() + " vs "
-                + other.entries.keySet() + "; filter both to the same DSTs and pass types first");
+            "Cannot combine stores with different entries: "
+                + entries.keySet()
+                + " vs "
+                + other.entries.keySet()
+                + "; filter both to the same DSTs and pass types first");
       }
     }
     NDManager manager = parent.newSubManager();
@@ -530,8 +573,7 @@ public final class DerivedScalarStore implements AutoCloseable {
         List<ActivationsAndMetadata> sources = new ArrayList<>();
         others.forEach(other -> sources.add(other.entries.get(e.getKey())));
         out.add(
-            e.getValue()
-                .combine(sources, fn, e.getKey().dst(), e.getKey().passType(), manager));
+            e.getValue().combine(sources, fn, e.getKey().dst(), e.getKey().passType(), manager));
       }
     } catch (RuntimeException e) {
       manager.close();
@@ -540,7 +582,10 @@ public final class DerivedScalarStore implements AutoCloseable {
     return fromList(out, manager);
   }
 
-  /** Entry- and layerwise sum (the original's {@code __add__}); owns a sub-manager of {@code parent}. */
+  /**
+   * Entry- and layerwise sum (the original's {@code __add__}); owns a sub-manager of {@code
+   * parent}.
+   */
   public DerivedScalarStore add(DerivedScalarStore other, NDManager parent) {
     return combine(List.of(other), (in, layer, pass) -> in.get(0).add(in.get(1)), parent);
   }
@@ -587,12 +632,11 @@ public final class DerivedScalarStore implements AutoCloseable {
   }
 
   /**
-   * The scalar(s) at {@code index} as a new float array (row-major; one element for a full
-   * index).
+   * The scalar(s) at {@code index} as a new float array (row-major; one element for a full index).
    *
    * @throws IllegalArgumentException if the DST, pass or layer is absent, or the index has more
-   *     tensor indices than the DST has dimensions or one outside its dimension (the message
-   *     names the valid range)
+   *     tensor indices than the DST has dimensions or one outside its dimension (the message names
+   *     the valid range)
    */
   public float[] get(DerivedScalarIndex index) {
     NDArray tensor = checkIndex(index);
@@ -650,13 +694,14 @@ public final class DerivedScalarStore implements AutoCloseable {
    * get_ds_indices_for_node_indices}), each checked against the store (negative tensor indices
    * count from the end, as in torch).
    *
-   * @throws IllegalArgumentException if a node's type has no single DST here, or its pass, layer
-   *     or tensor indices are not in the store (the message names the valid range)
+   * @throws IllegalArgumentException if a node's type has no single DST here, or its pass, layer or
+   *     tensor indices are not in the store (the message names the valid range)
    */
   public List<DerivedScalarIndex> dsIndicesForNodeIndices(List<NodeIndex> nodeIndices) {
     List<DerivedScalarIndex> out = new ArrayList<>();
     for (NodeIndex node : nodeIndices) {
-      DerivedScalarIndex index = DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType()));
+      DerivedScalarIndex index =
+          DerivedScalarIndex.fromNodeIndex(node, dstForNodeType(node.nodeType()));
       checkIndex(index);
       out.add(index);
     }
@@ -671,8 +716,18 @@ public final class DerivedScalarStore implements AutoCloseable {
     List<Dimension> spec = index.dst().shapeSpecPerTokenSequence();
     if (indices.size() > shape.length) {
       throw new IllegalArgumentException(
-          index + " has " + indices.size() + " tensor indices, but " + index.dst() + " has "
-              + shape.length + " dimensions " + spec + " (shape " + tensor.getShape() + ")");
+          index
+              + " has "
+              + indices.size()
+              + " tensor indices, but "
+              + index.dst()
+              + " has "
+              + shape.length
+              + " dimensions "
+              + spec
+              + " (shape "
+              + tensor.getShape()
+              + ")");
     }
     for (int d = 0; d < indices.size(); d++) {
       Integer i = indices.get(d);
@@ -680,8 +735,15 @@ public final class DerivedScalarStore implements AutoCloseable {
       // token index -1 is the last token.
       if (i != null && (i < -shape[d] || i >= shape[d])) {
         throw new IllegalArgumentException(
-            index + ": " + (d < spec.size() ? spec.get(d).value() : "dimension " + d) + " index "
-                + i + " is out of range; valid " + (-shape[d]) + ".." + (shape[d] - 1)
+            index
+                + ": "
+                + (d < spec.size() ? spec.get(d).value() : "dimension " + d)
+                + " index "
+                + i
+                + " is out of range; valid "
+                + (-shape[d])
+                + ".."
+                + (shape[d] - 1)
                 + " (negative indices count from the end)");
       }
     }

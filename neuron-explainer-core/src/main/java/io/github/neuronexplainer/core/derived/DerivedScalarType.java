@@ -24,69 +24,73 @@ import java.util.Optional;
 public enum DerivedScalarType {
   LOGITS(raw(ActivationLocationType.LOGITS), SEQUENCE_TOKENS, VOCAB_SIZE),
   RESID_POST_EMBEDDING(
-      raw(ActivationLocationType.RESID_POST_EMBEDDING),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      raw(ActivationLocationType.RESID_POST_EMBEDDING), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   MLP_PRE_ACT(raw(ActivationLocationType.MLP_PRE_ACT), SEQUENCE_TOKENS, MLP_ACTS),
   MLP_POST_ACT(raw(ActivationLocationType.MLP_POST_ACT), SEQUENCE_TOKENS, MLP_ACTS),
   RESID_DELTA_MLP(
-      raw(ActivationLocationType.RESID_DELTA_MLP),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      raw(ActivationLocationType.RESID_DELTA_MLP), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   RESID_POST_MLP(
-      raw(ActivationLocationType.RESID_POST_MLP),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      raw(ActivationLocationType.RESID_POST_MLP), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   ATTN_QUERY(
-      raw(ActivationLocationType.ATTN_QUERY),
-      SEQUENCE_TOKENS, ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+      raw(ActivationLocationType.ATTN_QUERY), SEQUENCE_TOKENS, ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
   ATTN_KEY(
       raw(ActivationLocationType.ATTN_KEY),
-      ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, QUERY_AND_KEY_CHANNELS),
+      ATTENDED_TO_SEQUENCE_TOKENS,
+      ATTN_HEADS,
+      QUERY_AND_KEY_CHANNELS),
   ATTN_VALUE(
       raw(ActivationLocationType.ATTN_VALUE),
-      ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+      ATTENDED_TO_SEQUENCE_TOKENS,
+      ATTN_HEADS,
+      VALUE_CHANNELS),
   ATTN_QK_LOGITS(
       raw(ActivationLocationType.ATTN_QK_LOGITS),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      SEQUENCE_TOKENS,
+      ATTENDED_TO_SEQUENCE_TOKENS,
+      ATTN_HEADS),
   ATTN_QK_PROBS(
       raw(ActivationLocationType.ATTN_QK_PROBS),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      SEQUENCE_TOKENS,
+      ATTENDED_TO_SEQUENCE_TOKENS,
+      ATTN_HEADS),
   ATTN_WEIGHTED_SUM_OF_VALUES(
       raw(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES),
-      SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+      SEQUENCE_TOKENS,
+      ATTN_HEADS,
+      VALUE_CHANNELS),
   RESID_DELTA_ATTN(
-      raw(ActivationLocationType.RESID_DELTA_ATTN),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      raw(ActivationLocationType.RESID_DELTA_ATTN), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   RESID_POST_ATTN(
-      raw(ActivationLocationType.RESID_POST_ATTN),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      raw(ActivationLocationType.RESID_POST_ATTN), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   RESID_FINAL_LAYER_NORM_SCALE(
-      raw(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE),
-      SEQUENCE_TOKENS, SINGLETON),
+      raw(ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE), SEQUENCE_TOKENS, SINGLETON),
   ATTN_INPUT_LAYER_NORM_SCALE(
-      raw(ActivationLocationType.ATTN_INPUT_LAYER_NORM_SCALE),
-      SEQUENCE_TOKENS, SINGLETON),
+      raw(ActivationLocationType.ATTN_INPUT_LAYER_NORM_SCALE), SEQUENCE_TOKENS, SINGLETON),
   MLP_INPUT_LAYER_NORM_SCALE(
-      raw(ActivationLocationType.MLP_INPUT_LAYER_NORM_SCALE),
-      SEQUENCE_TOKENS, SINGLETON),
+      raw(ActivationLocationType.MLP_INPUT_LAYER_NORM_SCALE), SEQUENCE_TOKENS, SINGLETON),
   ONLINE_AUTOENCODER_LATENT(
       activation(ActivationLocationType.ONLINE_AUTOENCODER_LATENT)
           .online()
           .latentsOf(NodeType.AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ATTN_WRITE_NORM(derived().originalTokenPairs(), SEQUENCE_TOKENS, ATTN_HEADS),
   FLATTENED_ATTN_POST_SOFTMAX(derived().originalTokenPairs(), SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_ACT_TIMES_GRAD(derived().needsGradient().originalTokenPairs(), SEQUENCE_TOKENS, ATTN_HEADS),
   RESID_DELTA_MLP_FROM_MLP_POST_ACT(
       recomputes(ActivationLocationType.RESID_DELTA_MLP),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      RESIDUAL_STREAM_CHANNELS),
   MLP_WRITE_NORM(derived(), SEQUENCE_TOKENS, MLP_ACTS),
   MLP_ACT_TIMES_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, MLP_ACTS),
-  AUTOENCODER_LATENT(derived().latentsOf(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
-  AUTOENCODER_WRITE_NORM(derived().reads(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  AUTOENCODER_LATENT(
+      derived().latentsOf(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+  AUTOENCODER_WRITE_NORM(
+      derived().reads(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
   MLP_WRITE_TO_FINAL_RESIDUAL_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, MLP_ACTS),
   ATTN_WRITE_NORM_PER_SEQUENCE_TOKEN(derived(), SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD_PER_SEQUENCE_TOKEN(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_ACT_TIMES_GRAD_PER_SEQUENCE_TOKEN(derived().needsGradient(), SEQUENCE_TOKENS, ATTN_HEADS),
   RESID_POST_EMBEDDING_NORM(derived(), SEQUENCE_TOKENS, SINGLETON),
   RESID_POST_MLP_NORM(derived(), SEQUENCE_TOKENS, SINGLETON),
@@ -94,216 +98,231 @@ public enum DerivedScalarType {
   RESID_POST_ATTN_NORM(derived(), SEQUENCE_TOKENS, SINGLETON),
   ATTN_LAYER_WRITE_NORM(derived(), SEQUENCE_TOKENS, SINGLETON),
   RESID_POST_EMBEDDING_PROJ_TO_FINAL_RESIDUAL_GRAD(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, SINGLETON),
+      derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   RESID_POST_MLP_PROJ_TO_FINAL_RESIDUAL_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   MLP_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   RESID_POST_ATTN_PROJ_TO_FINAL_RESIDUAL_GRAD(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, SINGLETON),
+      derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   ATTN_LAYER_WRITE_TO_FINAL_RESIDUAL_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   UNFLATTENED_ATTN_ACT_TIMES_GRAD(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   UNFLATTENED_ATTN_WRITE_NORM(derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   UNFLATTENED_ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD(
-      derived().needsGradient().tokenPairs(),
-      SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient().tokenPairs(), SEQUENCE_TOKENS, ATTN_HEADS),
   ONLINE_AUTOENCODER_ACT_TIMES_GRAD(
       derived().online().reads(NodeType.AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_AUTOENCODER_WRITE_NORM(
-      derived().online().reads(NodeType.AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      derived().online().reads(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
   ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(
       derived().online().reads(NodeType.AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_ERROR(
       activation(ActivationLocationType.ONLINE_MLP_AUTOENCODER_ERROR)
           .online()
           .reads(NodeType.MLP_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, MLP_ACTS),
+      SEQUENCE_TOKENS,
+      MLP_ACTS),
   ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR(
       activation(ActivationLocationType.ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR)
           .online()
           .reads(NodeType.MLP_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      RESIDUAL_STREAM_CHANNELS),
   ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR(
       activation(ActivationLocationType.ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR)
           .online()
           .reads(NodeType.ATTENTION_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      RESIDUAL_STREAM_CHANNELS),
   ONLINE_MLP_AUTOENCODER_ERROR_ACT_TIMES_GRAD(
       derived().online().reads(NodeType.MLP_AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, MLP_ACTS),
+      SEQUENCE_TOKENS,
+      MLP_ACTS),
   ONLINE_MLP_AUTOENCODER_ERROR_WRITE_NORM(
-      derived().online().reads(NodeType.MLP_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, MLP_ACTS),
+      derived().online().reads(NodeType.MLP_AUTOENCODER_LATENT), SEQUENCE_TOKENS, MLP_ACTS),
   ONLINE_MLP_AUTOENCODER_ERROR_WRITE_TO_FINAL_RESIDUAL_GRAD(
       derived().online().reads(NodeType.MLP_AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, MLP_ACTS),
+      SEQUENCE_TOKENS,
+      MLP_ACTS),
   ATTN_WRITE(
       derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      ATTENDED_TO_SEQUENCE_TOKENS,
+      ATTN_HEADS,
+      RESIDUAL_STREAM_CHANNELS),
   ATTN_WRITE_SUM_HEADS(
-      derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   MLP_WRITE(derived(), SEQUENCE_TOKENS, MLP_ACTS, RESIDUAL_STREAM_CHANNELS),
   ONLINE_AUTOENCODER_WRITE(
       derived().online().reads(NodeType.AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS,
+      RESIDUAL_STREAM_CHANNELS),
   ATTN_WEIGHTED_VALUE(
-      derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
+      derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS, VALUE_CHANNELS),
   PREVIOUS_LAYER_RESID_POST_MLP(derived(), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(derived(), SEQUENCE_TOKENS, MLP_ACTS),
   UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(
-      derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(
-      derived().online().reads(NodeType.AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      derived().online().reads(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
   RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(
-      derived(),
-      SEQUENCE_TOKENS, SINGLETON),
+      derived(), SEQUENCE_TOKENS, SINGLETON),
   AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT(derived(), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   AUTOENCODER_LATENT_GRAD_WRT_MLP_POST_ACT_INPUT(derived(), SEQUENCE_TOKENS, MLP_ACTS),
   ATTN_WRITE_TO_LATENT(derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS(
-      derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, SINGLETON),
+      derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, SINGLETON),
   FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS(
-      derived().tokenPairs(),
-      SEQUENCE_TOKENS, SINGLETON),
+      derived().tokenPairs(), SEQUENCE_TOKENS, SINGLETON),
   FLATTENED_ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS_BATCHED(
-      derived().tokenPairs(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      derived().tokenPairs(), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
   ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN(derived(), SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_WRITE_TO_LATENT_PER_SEQUENCE_TOKEN_BATCHED(
-      derived(),
-      SEQUENCE_TOKENS, ATTN_HEADS, AUTOENCODER_LATENTS),
+      derived(), SEQUENCE_TOKENS, ATTN_HEADS, AUTOENCODER_LATENTS),
   TOKEN_ATTRIBUTION(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   SINGLE_NODE_WRITE(derived(), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
+      derived().needsGradient(), SEQUENCE_TOKENS, RESIDUAL_STREAM_CHANNELS),
   ATTN_OUT_EDGE_ATTRIBUTION(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   MLP_OUT_EDGE_ATTRIBUTION(derived().needsGradient(), SEQUENCE_TOKENS, MLP_ACTS),
   ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION(
       derived().online().reads(NodeType.AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ATTN_QUERY_IN_EDGE_ATTRIBUTION(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_KEY_IN_EDGE_ATTRIBUTION(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_VALUE_IN_EDGE_ATTRIBUTION(
-      derived().needsGradient(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived().needsGradient(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   MLP_IN_EDGE_ATTRIBUTION(derived().needsGradient(), SEQUENCE_TOKENS, MLP_ACTS),
   ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION(
       derived().online().reads(NodeType.AUTOENCODER_LATENT).needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   TOKEN_OUT_EDGE_ATTRIBUTION(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   SINGLE_NODE_WRITE_TO_FINAL_RESIDUAL_GRAD(derived().needsGradient(), SEQUENCE_TOKENS, SINGLETON),
   VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION(derived(), SEQUENCE_TOKENS, VOCAB_SIZE),
   ALWAYS_ONE(derived(), SEQUENCE_TOKENS, SINGLETON),
   ATTN_QUERY_IN_EDGE_ACTIVATION(
-      derived(),
-      SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
+      derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   ATTN_KEY_IN_EDGE_ACTIVATION(derived(), SEQUENCE_TOKENS, ATTENDED_TO_SEQUENCE_TOKENS, ATTN_HEADS),
   MLP_IN_EDGE_ACTIVATION(derived(), SEQUENCE_TOKENS, MLP_ACTS),
   ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION(
-      derived().online().reads(NodeType.AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      derived().online().reads(NodeType.AUTOENCODER_LATENT), SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
   MLP_AUTOENCODER_LATENT(
       derived().latentsOf(NodeType.MLP_AUTOENCODER_LATENT).variantOf(AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   MLP_AUTOENCODER_WRITE_NORM(
       derived().latentsOf(NodeType.MLP_AUTOENCODER_LATENT).variantOf(AUTOENCODER_WRITE_NORM),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_LATENT(
       activation(ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT)
           .online()
           .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_WRITE(
-      derived().online().latentsOf(NodeType.MLP_AUTOENCODER_LATENT).variantOf(ONLINE_AUTOENCODER_WRITE),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+      derived()
+          .online()
+          .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
+          .variantOf(ONLINE_AUTOENCODER_WRITE),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS,
+      RESIDUAL_STREAM_CHANNELS),
   ONLINE_MLP_AUTOENCODER_WRITE_NORM(
-      derived().online().latentsOf(NodeType.MLP_AUTOENCODER_LATENT).variantOf(ONLINE_AUTOENCODER_WRITE_NORM),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      derived()
+          .online()
+          .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
+          .variantOf(ONLINE_AUTOENCODER_WRITE_NORM),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_ACT_TIMES_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_ACT_TIMES_GRAD)
           .needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD)
           .needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_MLP_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.MLP_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ATTENTION_AUTOENCODER_LATENT(
       derived().latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT).variantOf(AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ATTENTION_AUTOENCODER_WRITE_NORM(
       derived().latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT).variantOf(AUTOENCODER_WRITE_NORM),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_ATTENTION_AUTOENCODER_LATENT(
       activation(ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT)
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_LATENT),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_ATTENTION_AUTOENCODER_WRITE(
       derived()
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS, RESIDUAL_STREAM_CHANNELS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS,
+      RESIDUAL_STREAM_CHANNELS),
   ONLINE_ATTENTION_AUTOENCODER_WRITE_NORM(
       derived()
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE_NORM),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_ATTENTION_AUTOENCODER_ACT_TIMES_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_ACT_TIMES_GRAD)
           .needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE_TO_FINAL_RESIDUAL_GRAD)
           .needsGradient(),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS),
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS),
   ONLINE_ATTENTION_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD(
       derived()
           .online()
           .latentsOf(NodeType.ATTENTION_AUTOENCODER_LATENT)
           .variantOf(ONLINE_AUTOENCODER_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD),
-      SEQUENCE_TOKENS, AUTOENCODER_LATENTS);
+      SEQUENCE_TOKENS,
+      AUTOENCODER_LATENTS);
 
   /**
    * What a DST is, declared once on its constant: the activation it passes through or equals, the
@@ -325,44 +344,107 @@ public enum DerivedScalarType {
 
     /** Reads raw data of the autoencoders spliced into the forward pass (the ONLINE_* DSTs). */
     Properties online() {
-      return new Properties(activation, raw, sameNameAsActivation, true, autoencoderKind,
-          indexedByLatents, genericVariant, requiresGradient, indexedByTokenPairs, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          true,
+          autoencoderKind,
+          indexedByLatents,
+          genericVariant,
+          requiresGradient,
+          indexedByTokenPairs,
+          isOriginalTokenPairs);
     }
 
     /** Is built on the latents of the autoencoder of {@code kind} (last dimension not latents). */
     Properties reads(NodeType kind) {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, kind,
-          false, genericVariant, requiresGradient, indexedByTokenPairs, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          kind,
+          false,
+          genericVariant,
+          requiresGradient,
+          indexedByTokenPairs,
+          isOriginalTokenPairs);
     }
 
     /** Its last dimension indexes the latents of the autoencoder of {@code kind}. */
     Properties latentsOf(NodeType kind) {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, kind,
-          true, genericVariant, requiresGradient, indexedByTokenPairs, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          kind,
+          true,
+          genericVariant,
+          requiresGradient,
+          indexedByTokenPairs,
+          isOriginalTokenPairs);
     }
 
     /** The per-autoencoder-kind variant of the generic DST {@code generic}. */
     Properties variantOf(DerivedScalarType generic) {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, autoencoderKind,
-          indexedByLatents, generic, requiresGradient, indexedByTokenPairs, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          autoencoderKind,
+          indexedByLatents,
+          generic,
+          requiresGradient,
+          indexedByTokenPairs,
+          isOriginalTokenPairs);
     }
 
     /** Computing the forward value needs a backward pass (a loss or a trace). */
     Properties needsGradient() {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, autoencoderKind,
-          indexedByLatents, genericVariant, true, indexedByTokenPairs, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          autoencoderKind,
+          indexedByLatents,
+          genericVariant,
+          true,
+          indexedByTokenPairs,
+          isOriginalTokenPairs);
     }
 
     /** The first dimension is the flattened lower triangle of token pairs (quirk Q8, fixed). */
     Properties tokenPairs() {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, autoencoderKind,
-          indexedByLatents, genericVariant, requiresGradient, true, isOriginalTokenPairs);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          autoencoderKind,
+          indexedByLatents,
+          genericVariant,
+          requiresGradient,
+          true,
+          isOriginalTokenPairs);
     }
 
     /** As {@link #tokenPairs}, and the original's sequence_dim_is_sequence_token_pairs says so. */
     Properties originalTokenPairs() {
-      return new Properties(activation, raw, sameNameAsActivation, isOnline, autoencoderKind,
-          indexedByLatents, genericVariant, requiresGradient, true, true);
+      return new Properties(
+          activation,
+          raw,
+          sameNameAsActivation,
+          isOnline,
+          autoencoderKind,
+          indexedByLatents,
+          genericVariant,
+          requiresGradient,
+          true,
+          true);
     }
   }
 
@@ -395,8 +477,8 @@ public enum DerivedScalarType {
   }
 
   /** Generic autoencoder DST → its variant per autoencoder node type, from {@code variantOf}. */
-  private static final Map<DerivedScalarType, Map<NodeType, DerivedScalarType>> AUTOENCODER_VARIANTS =
-      new EnumMap<>(DerivedScalarType.class);
+  private static final Map<DerivedScalarType, Map<NodeType, DerivedScalarType>>
+      AUTOENCODER_VARIANTS = new EnumMap<>(DerivedScalarType.class);
 
   static {
     for (DerivedScalarType dst : values()) {
@@ -428,14 +510,16 @@ public enum DerivedScalarType {
     return properties.raw();
   }
 
-  /** The 18 DSTs whose last dimension indexes autoencoder latents of a specific autoencoder kind. */
+  /**
+   * The 18 DSTs whose last dimension indexes autoencoder latents of a specific autoencoder kind.
+   */
   public boolean isAutoencoderLatent() {
     return properties.indexedByLatents();
   }
 
   /**
-   * The node type of the autoencoder whose latents this DST is built on (AUTOENCODER_LATENT for
-   * the generic DSTs, which use the single configured autoencoder), or empty for DSTs that read no
+   * The node type of the autoencoder whose latents this DST is built on (AUTOENCODER_LATENT for the
+   * generic DSTs, which use the single configured autoencoder), or empty for DSTs that read no
    * autoencoder.
    */
   public Optional<NodeType> autoencoderNodeType() {
@@ -455,7 +539,9 @@ public enum DerivedScalarType {
     return properties.requiresGradient();
   }
 
-  /** BACKWARD always needs gradients; FORWARD needs them when {@link #requiresGradForForwardPass}. */
+  /**
+   * BACKWARD always needs gradients; FORWARD needs them when {@link #requiresGradForForwardPass}.
+   */
   public boolean requiresGradForPassType(PassType passType) {
     return passType == PassType.BACKWARD || requiresGradForForwardPass();
   }
@@ -470,8 +556,8 @@ public enum DerivedScalarType {
 
   /**
    * True for every DST whose first dimension is the flattened lower triangle of (query, key) token
-   * pairs (row {@code p = t(t+1)/2 + u}), although its shape spec says SEQUENCE_TOKENS: the three of
-   * {@link #sequenceDimIsSequenceTokenPairs} plus ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD and the two
+   * pairs (row {@code p = t(t+1)/2 + u}), although its shape spec says SEQUENCE_TOKENS: the three
+   * of {@link #sequenceDimIsSequenceTokenPairs} plus ATTN_WRITE_TO_FINAL_RESIDUAL_GRAD and the two
    * FLATTENED_ATTN_WRITE_TO_LATENT_* DSTs (quirk Q8, fixed).
    */
   public boolean isIndexedByTokenPairs() {
@@ -504,8 +590,8 @@ public enum DerivedScalarType {
   }
 
   /**
-   * Whether the DST has one tensor per model rather than per layer. Defined for raw types only,
-   * as in the original.
+   * Whether the DST has one tensor per model rather than per layer. Defined for raw types only, as
+   * in the original.
    *
    * @throws UnsupportedOperationException for non-raw DSTs
    */
@@ -562,7 +648,8 @@ public enum DerivedScalarType {
     if (properties.activation() != null) {
       return properties.activation();
     }
-    throw new IllegalArgumentException(this + " does not have a corresponding ActivationLocationType");
+    throw new IllegalArgumentException(
+        this + " does not have a corresponding ActivationLocationType");
   }
 
   public static DerivedScalarType fromValue(String value) {

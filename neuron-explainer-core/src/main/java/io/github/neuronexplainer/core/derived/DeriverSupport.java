@@ -24,8 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * The building blocks every deriver family shares: raw sources and the pass-through deriver, the
  * write tensors (C2), the direction g of the direct-effect DSTs (C3) with its precedence rule, the
  * projections onto it (C4), the online autoencoder latents and the location of a DST (§2.3). It
- * builds derivers only from raw sources and never calls the registry ({@link ScalarDerivers}) or
- * a family, so the families can share it without cycles.
+ * builds derivers only from raw sources and never calls the registry ({@link ScalarDerivers}) or a
+ * family, so the families can share it without cycles.
  *
  * <p>Stateless apart from a cache of MLP write norms per model; thread-safe.
  */
@@ -83,7 +83,8 @@ final class DeriverSupport {
         dst,
         config,
         List.of(
-            ScalarSource.Raw.of(alt, PassType.FORWARD), ScalarSource.Raw.of(alt, PassType.BACKWARD)),
+            ScalarSource.Raw.of(alt, PassType.FORWARD),
+            ScalarSource.Raw.of(alt, PassType.BACKWARD)),
         (inputs, layer, pass) -> {
           requireForward(dst, pass, "act × grad has no gradient");
           return inputs.get(0).mul(inputs.get(1));
@@ -123,7 +124,8 @@ final class DeriverSupport {
         float[] norms =
             MLP_WRITE_NORMS
                 .computeIfAbsent(model, m -> new ConcurrentHashMap<>())
-                .computeIfAbsent(layer, l -> DerivedScalarKernels.rowNorms(at(l, like)).toFloatArray());
+                .computeIfAbsent(
+                    layer, l -> DerivedScalarKernels.rowNorms(at(l, like)).toFloatArray());
         return like.getManager().create(norms);
       }
     };
@@ -139,7 +141,9 @@ final class DeriverSupport {
             || input == ActivationLocationType.RESID_DELTA_ATTN;
     if (input != ActivationLocationType.MLP_POST_ACT && !residualBasis) {
       throw new UnsupportedDerivationException(
-          dst + ": no write tensor for an autoencoder reading " + input
+          dst
+              + ": no write tensor for an autoencoder reading "
+              + input
               + " (supported: MLP_POST_ACT, RESID_DELTA_MLP, RESID_DELTA_ATTN)");
     }
     ModelContext model = residualBasis ? null : config.requireModelContext(dst);
@@ -165,8 +169,7 @@ final class DeriverSupport {
         });
   }
 
-  static ScalarDeriver write(
-      ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor) {
+  static ScalarDeriver write(ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor) {
     return forwardWrite(inner, dst, writeTensor, DerivedScalarKernels::write);
   }
 
@@ -189,7 +192,6 @@ final class DeriverSupport {
           return kernel.apply(a, writeTensor.at(layer, a));
         });
   }
-
 
   // ---------------------------------------------------------------- final residual grad (C3, C4)
 
@@ -246,13 +248,16 @@ final class DeriverSupport {
         if (context == null) {
           throw new UnsupportedDerivationException(
               "The node is an autoencoder latent (a trace or attribution node) but no autoencoder of node type "
-                  + nodeType + " is configured");
+                  + nodeType
+                  + " is configured");
         }
         return switch (context.inputLocation()) {
           case RESID_DELTA_ATTN -> PREVIOUS_LAYER_RESID_POST_MLP;
           case RESID_DELTA_MLP, MLP_POST_ACT -> RESID_POST_ATTN;
-          default -> throw new UnsupportedDerivationException(
-              "No previous residual stream for an autoencoder reading " + context.inputLocation());
+          default ->
+              throw new UnsupportedDerivationException(
+                  "No previous residual stream for an autoencoder reading "
+                      + context.inputLocation());
         };
       default:
         throw new UnsupportedDerivationException(
@@ -293,7 +298,10 @@ final class DeriverSupport {
 
   /** C4 for node activations onto any direction source (final residual grad or edge gradient). */
   static ScalarDeriver nodeWriteToDirection(
-      ScalarDeriver inner, DerivedScalarType dst, WriteTensor writeTensor, FinalResidualGradSource g) {
+      ScalarDeriver inner,
+      DerivedScalarType dst,
+      WriteTensor writeTensor,
+      FinalResidualGradSource g) {
     Optional<LocationWithinLayer> location = inner.location();
     return inner.applyLayerwiseTransformWithOther(
         dst,
@@ -362,8 +370,8 @@ final class DeriverSupport {
   }
 
   /**
-   * PREVIOUS_LAYER_RESID_POST_MLP: RESID_POST_MLP of the previous layer, the embedding at layer
-   * 0. Quirk Q2 (faithful, C3 relies on it): with derive_gradients both passes return gradients.
+   * PREVIOUS_LAYER_RESID_POST_MLP: RESID_POST_MLP of the previous layer, the embedding at layer 0.
+   * Quirk Q2 (faithful, C3 relies on it): with derive_gradients both passes return gradients.
    */
   static ScalarDeriver previousLayerResidPostMlp(DstConfig config) {
     DerivedScalarType dst = PREVIOUS_LAYER_RESID_POST_MLP;
@@ -405,7 +413,8 @@ final class DeriverSupport {
   static ActivationLocationType onlineLatentLocation(NodeType kind) {
     return switch (kind) {
       case MLP_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
-      case ATTENTION_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
+      case ATTENTION_AUTOENCODER_LATENT ->
+          ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
       default -> ActivationLocationType.ONLINE_AUTOENCODER_LATENT;
     };
   }
@@ -423,9 +432,9 @@ final class DeriverSupport {
   // ---------------------------------------------------------------- locations (§2.3)
 
   /**
-   * The location a DST implies under {@code config}: raw DSTs their activation's; autoencoder
-   * DSTs their autoencoder input's; residual DSTs ATTN_WRITE → ATTN, PREVIOUS_LAYER_RESID_POST_MLP
-   * → END_OF_PREV_LAYER; otherwise the node type's.
+   * The location a DST implies under {@code config}: raw DSTs their activation's; autoencoder DSTs
+   * their autoencoder input's; residual DSTs ATTN_WRITE → ATTN, PREVIOUS_LAYER_RESID_POST_MLP →
+   * END_OF_PREV_LAYER; otherwise the node type's.
    */
   static Optional<LocationWithinLayer> locationForDst(DerivedScalarType dst, DstConfig config) {
     if (dst.isRawActivationType()) {

@@ -56,14 +56,19 @@ public record DstConfig(
       throw new IllegalArgumentException("activation_index_for_fake_grad must be BACKWARD");
     }
     if (modelContext != null) {
-      checkAgainstModel(modelContext, layerIndices, traceConfig, nodeIndexForAttentionWrite,
-          activationIndexForFakeGrad, nodeIndexForAttribution);
+      checkAgainstModel(
+          modelContext,
+          layerIndices,
+          traceConfig,
+          nodeIndexForAttentionWrite,
+          activationIndexForFakeGrad,
+          nodeIndexForAttribution);
     }
   }
 
   /**
-   * Refuses layers, token positions, neurons, heads and residual channels outside the model
-   * (tokens are checked against the context length; the runner checks them against the prompt).
+   * Refuses layers, token positions, neurons, heads and residual channels outside the model (tokens
+   * are checked against the context length; the runner checks them against the prompt).
    */
   private static void checkAgainstModel(
       ModelContext model,
@@ -81,25 +86,42 @@ public record DstConfig(
       }
     }
     if (traceConfig != null) {
-      checkNode("traceConfig", traceConfig.nodeType(), traceConfig.tensorIndices(), traceConfig.layerIndex(), model);
+      checkNode(
+          "traceConfig",
+          traceConfig.nodeType(),
+          traceConfig.tensorIndices(),
+          traceConfig.layerIndex(),
+          model);
     }
     if (nodeIndexForAttentionWrite != null) {
-      checkNode("nodeIndexForAttentionWrite", nodeIndexForAttentionWrite.nodeType(),
-          nodeIndexForAttentionWrite.tensorIndices(), nodeIndexForAttentionWrite.layerIndex(), model);
+      checkNode(
+          "nodeIndexForAttentionWrite",
+          nodeIndexForAttentionWrite.nodeType(),
+          nodeIndexForAttentionWrite.tensorIndices(),
+          nodeIndexForAttentionWrite.layerIndex(),
+          model);
     }
     if (nodeIndexForAttribution != null) {
-      checkNode("nodeIndexForAttribution", nodeIndexForAttribution.nodeType(),
-          nodeIndexForAttribution.tensorIndices(), nodeIndexForAttribution.layerIndex(), model);
+      checkNode(
+          "nodeIndexForAttribution",
+          nodeIndexForAttribution.nodeType(),
+          nodeIndexForAttribution.tensorIndices(),
+          nodeIndexForAttribution.layerIndex(),
+          model);
     }
     if (activationIndexForFakeGrad != null) {
-      checkLayer("activationIndexForFakeGrad", activationIndexForFakeGrad.layerIndex(), true, model);
+      checkLayer(
+          "activationIndexForFakeGrad", activationIndexForFakeGrad.layerIndex(), true, model);
     }
   }
 
   private static void checkLayer(String what, int layer, boolean layerLess, ModelContext model) {
     if (!(layerLess && layer == LayerIndex.NONE) && (layer < 0 || layer >= model.nLayers())) {
       throw new IllegalArgumentException(
-          what + ": layer " + layer + " is out of range; the model has layers 0.."
+          what
+              + ": layer "
+              + layer
+              + " is out of range; the model has layers 0.."
               + (model.nLayers() - 1));
     }
   }
@@ -169,7 +191,9 @@ public record DstConfig(
 
   /** The pass types a deriver with this config computes. */
   public List<PassType> derivablePassTypes() {
-    return deriveGradients ? List.of(PassType.FORWARD, PassType.BACKWARD) : List.of(PassType.FORWARD);
+    return deriveGradients
+        ? List.of(PassType.FORWARD, PassType.BACKWARD)
+        : List.of(PassType.FORWARD);
   }
 
   /**

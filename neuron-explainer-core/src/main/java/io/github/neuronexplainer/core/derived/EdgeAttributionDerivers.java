@@ -19,8 +19,8 @@ import java.util.Map;
 
 /**
  * "Out edges" (§6.1): many upstream nodes → one downstream subnode {@code
- * config.nodeIndexForAttribution()}. The gradient of the downstream node's attribution {@code act
- * ⊙ stopgrad(∂S/∂act)} w.r.t. the residual stream before it (GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION) is
+ * config.nodeIndexForAttribution()}. The gradient of the downstream node's attribution {@code act ⊙
+ * stopgrad(∂S/∂act)} w.r.t. the residual stream before it (GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION) is
  * computed analytically (C8 VJPs), then every upstream node's write is projected onto it (C4).
  * Downstream subnodes: MLP neurons, attention Q, K and V subnodes, and the latents of MLP
  * (MLP_POST_ACT, RESID_DELTA_MLP) and attention (RESID_DELTA_ATTN) autoencoders.
@@ -33,7 +33,8 @@ final class EdgeAttributionDerivers {
   static Map<DerivedScalarType, DeriverFactory> factories() {
     Map<DerivedScalarType, DeriverFactory> factories = new EnumMap<>(DerivedScalarType.class);
     factories.put(
-        GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION, (dst, config) -> gradOfSingleSubnodeAttribution(config));
+        GRAD_OF_SINGLE_SUBNODE_ATTRIBUTION,
+        (dst, config) -> gradOfSingleSubnodeAttribution(config));
     for (DerivedScalarType outEdge :
         List.of(
             MLP_OUT_EDGE_ATTRIBUTION,
@@ -80,7 +81,8 @@ final class EdgeAttributionDerivers {
   }
 
   /** The residual stream DST before the downstream node (C5). */
-  private static DerivedScalarType residualBefore(NodeIndex node, DerivedScalarType dst, DstConfig config) {
+  private static DerivedScalarType residualBefore(
+      NodeIndex node, DerivedScalarType dst, DstConfig config) {
     if (node.nodeType() == NodeType.ATTENTION_HEAD && !(node instanceof AttnSubNodeIndex)) {
       throw new UnsupportedDerivationException(
           dst + ": an attention node for attribution must be an AttnSubNodeIndex (Q, K or V)");
@@ -89,7 +91,9 @@ final class EdgeAttributionDerivers {
   }
 
   private static LocationWithinLayer locationOf(DerivedScalarType residual) {
-    return residual == RESID_POST_ATTN ? LocationWithinLayer.RESID_POST_ATTN : LocationWithinLayer.END_OF_PREV_LAYER;
+    return residual == RESID_POST_ATTN
+        ? LocationWithinLayer.RESID_POST_ATTN
+        : LocationWithinLayer.END_OF_PREV_LAYER;
   }
 
   /**
@@ -109,7 +113,9 @@ final class EdgeAttributionDerivers {
     DstConfig atLayer =
         config.toBuilder().layerIndices(List.of(layer)).deriveGradients(false).build();
     DerivedScalarType residual = residualBefore(node, dst, config);
-    ScalarSource residualSource = ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD);
+    ScalarSource residualSource =
+        ScalarSource.Derived.of(
+            ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD);
     List<Integer> idx = node.tensorIndices();
     return switch (node.nodeType()) {
       case MLP_NEURON -> {
@@ -126,14 +132,16 @@ final class EdgeAttributionDerivers {
               DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
               NDArray r = inputs.get(0);
               NDArray win = model.getWeight(WeightLocationType.MLP_TO_HIDDEN, l, r.getManager());
-              NDArray cotangent = r.getManager().zeros(new Shape(win.getShape().get(1)), r.getDataType());
+              NDArray cotangent =
+                  r.getManager().zeros(new Shape(win.getShape().get(1)), r.getDataType());
               cotangent.set(new NDIndex(neuron), inputs.get(1).get(token, neuron));
               return LayerDerivatives.mlpVjp(model, l, r, inputs.get(2), token, cotangent, detach);
             },
             LocationWithinLayer.RESID_POST_ATTN);
       }
-      case ATTENTION_HEAD -> attentionSubnodeAttributionGrad(
-          dst, atLayer, model, residualSource, (AttnSubNodeIndex) node, detach);
+      case ATTENTION_HEAD ->
+          attentionSubnodeAttributionGrad(
+              dst, atLayer, model, residualSource, (AttnSubNodeIndex) node, detach);
       default -> latentAttributionGrad(dst, atLayer, model, residual, residualSource, node, detach);
     };
   }
@@ -156,7 +164,8 @@ final class EdgeAttributionDerivers {
           atLayer,
           List.of(
               residualSource,
-              ScalarSource.Raw.of(ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, PassType.BACKWARD),
+              ScalarSource.Raw.of(
+                  ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES, PassType.BACKWARD),
               ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD)),
           (inputs, l, pass) -> {
             DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
@@ -164,11 +173,14 @@ final class EdgeAttributionDerivers {
             // Only V is attached: dV[key,head,:] = A[query,key,head]·gradZ[query,head,:], then
             // through the value projection of that head and the attention layer norm.
             NDArray dv = inputs.get(1).get(query, head).mul(inputs.get(2).get(query, key, head));
-            NDArray wv = model.getWeight(WeightLocationType.ATTN_TO_VALUE, l, r.getManager()).get(head);
+            NDArray wv =
+                model.getWeight(WeightLocationType.ATTN_TO_VALUE, l, r.getManager()).get(head);
             NDArray u = r.zerosLike();
             u.set(new NDIndex(key), wv.matMul(dv));
-            NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-            return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
+            NDArray gain =
+                model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
+            return DerivedScalarKernels.layerNormVjp(
+                r, gain, (float) model.layerNormEpsilon(), u, detach);
           },
           LocationWithinLayer.END_OF_PREV_LAYER);
     }
@@ -186,11 +198,16 @@ final class EdgeAttributionDerivers {
           DeriverSupport.requireForward(dst, pass, "edge attribution gradients");
           NDArray probs = inputs.get(2);
           NDArray dProbs = probs.zerosLike();
-          dProbs.set(new NDIndex(query + ", " + key + ", " + head), inputs.get(1).get(query, key, head));
-          NDArray du = LayerDerivatives.attentionVjp(model, l, probs, inputs.get(3), inputs.get(4), null, dProbs, null, part);
+          dProbs.set(
+              new NDIndex(query + ", " + key + ", " + head), inputs.get(1).get(query, key, head));
+          NDArray du =
+              LayerDerivatives.attentionVjp(
+                  model, l, probs, inputs.get(3), inputs.get(4), null, dProbs, null, part);
           NDArray r = inputs.get(0);
-          NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-          return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), du, detach);
+          NDArray gain =
+              model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
+          return DerivedScalarKernels.layerNormVjp(
+              r, gain, (float) model.layerNormEpsilon(), du, detach);
         },
         LocationWithinLayer.END_OF_PREV_LAYER);
   }
@@ -208,11 +225,12 @@ final class EdgeAttributionDerivers {
     ActivationLocationType latents = DeriverSupport.onlineLatentLocation(kind);
     int token = node.tensorIndices().get(0);
     int latent = node.tensorIndices().get(1);
-    List<ScalarSource> sources = new java.util.ArrayList<>(
-        List.of(
-            residualSource,
-            ScalarSource.Raw.of(latents, PassType.FORWARD),
-            ScalarSource.Raw.of(latents, PassType.BACKWARD)));
+    List<ScalarSource> sources =
+        new java.util.ArrayList<>(
+            List.of(
+                residualSource,
+                ScalarSource.Raw.of(latents, PassType.FORWARD),
+                ScalarSource.Raw.of(latents, PassType.BACKWARD)));
     sources.addAll(LayerDerivatives.latentVjpSources(context));
     return new ScalarDeriver(
         dst,
@@ -223,7 +241,15 @@ final class EdgeAttributionDerivers {
           NDArray z = inputs.get(1).get(token, latent);
           NDArray factor = inputs.get(2).get(token, latent).mul(LayerDerivatives.activeLatent(z));
           return LayerDerivatives.latentVjp(
-              model, context, l, inputs.get(0), inputs.subList(3, inputs.size()), token, latent, factor, detach);
+              model,
+              context,
+              l,
+              inputs.get(0),
+              inputs.subList(3, inputs.size()),
+              token,
+              latent,
+              factor,
+              detach);
         },
         locationOf(residual));
   }
@@ -244,18 +270,22 @@ final class EdgeAttributionDerivers {
             layer,
             location);
     return switch (dst) {
-      case MLP_OUT_EDGE_ATTRIBUTION -> DeriverSupport.nodeWriteToDirection(
-          ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config),
-          dst,
-          DeriverSupport.mlpWriteTensor(config, dst),
-          direction);
-      case ATTN_OUT_EDGE_ATTRIBUTION -> DeriverSupport.attentionWriteToDirection(dst, config, direction);
-      case ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION -> DeriverSupport.nodeWriteToDirection(
-          DeriverSupport.onlineLatent(NodeType.AUTOENCODER_LATENT, config),
-          dst,
-          DeriverSupport.autoencoderWriteTensor(config, NodeType.AUTOENCODER_LATENT, dst),
-          direction);
-      case TOKEN_OUT_EDGE_ATTRIBUTION -> DeriverSupport.residualProjection(
+      case MLP_OUT_EDGE_ATTRIBUTION ->
+          DeriverSupport.nodeWriteToDirection(
+              ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config),
+              dst,
+              DeriverSupport.mlpWriteTensor(config, dst),
+              direction);
+      case ATTN_OUT_EDGE_ATTRIBUTION ->
+          DeriverSupport.attentionWriteToDirection(dst, config, direction);
+      case ONLINE_AUTOENCODER_OUT_EDGE_ATTRIBUTION ->
+          DeriverSupport.nodeWriteToDirection(
+              DeriverSupport.onlineLatent(NodeType.AUTOENCODER_LATENT, config),
+              dst,
+              DeriverSupport.autoencoderWriteTensor(config, NodeType.AUTOENCODER_LATENT, dst),
+              direction);
+      case TOKEN_OUT_EDGE_ATTRIBUTION ->
+          DeriverSupport.residualProjection(
               ScalarDerivers.makeScalarDeriver(RESID_POST_EMBEDDING, config), dst, direction);
       default -> throw new IllegalArgumentException(dst + " is not an out-edge DST");
     };
@@ -264,7 +294,8 @@ final class EdgeAttributionDerivers {
   // ---------------------------------------------------------------- in edges (§6.2, §6.3)
 
   /** The upstream node's location (for precedence). */
-  private static LocationWithinLayer upstreamLocation(NodeIndex node, DstConfig config, DerivedScalarType dst) {
+  private static LocationWithinLayer upstreamLocation(
+      NodeIndex node, DstConfig config, DerivedScalarType dst) {
     return switch (node.nodeType()) {
       case ATTENTION_HEAD -> LocationWithinLayer.ATTN;
       case MLP_NEURON -> LocationWithinLayer.MLP;
@@ -274,9 +305,12 @@ final class EdgeAttributionDerivers {
             ? LocationWithinLayer.ATTN
             : LocationWithinLayer.MLP;
       }
-      default -> throw new UnsupportedDerivationException(
-          dst + ": single-node writes exist for attention heads, MLP neurons and autoencoder"
-              + " latents, not " + node.nodeType());
+      default ->
+          throw new UnsupportedDerivationException(
+              dst
+                  + ": single-node writes exist for attention heads, MLP neurons and autoencoder"
+                  + " latents, not "
+                  + node.nodeType());
     };
   }
 
@@ -307,8 +341,13 @@ final class EdgeAttributionDerivers {
             (inputs, l, pass) -> {
               DeriverSupport.requireForward(dst, pass, "single-node write");
               NDArray values = inputs.get(1);
-              NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, values.getManager());
-              NDArray w = values.get(key, head).matMul(wo.get(head)).mul(inputs.get(0).get(token, key, head));
+              NDArray wo =
+                  model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, values.getManager());
+              NDArray w =
+                  values
+                      .get(key, head)
+                      .matMul(wo.get(head))
+                      .mul(inputs.get(0).get(token, key, head));
               return rowOnly(values.getShape().get(0), wo.getShape().get(2), token, w);
             },
             location);
@@ -320,7 +359,8 @@ final class EdgeAttributionDerivers {
                 dst,
                 (inputs, l, pass) -> {
                   NDArray a = inputs.get(0);
-                  NDArray wout = model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, a.getManager());
+                  NDArray wout =
+                      model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, a.getManager());
                   NDArray w = wout.get(neuron).mul(a.get(token, neuron));
                   return rowOnly(a.getShape().get(0), wout.getShape().get(1), token, w);
                 });
@@ -328,7 +368,8 @@ final class EdgeAttributionDerivers {
       default -> {
         int latent = idx.get(1);
         NodeType kind = node.nodeType();
-        DeriverSupport.WriteTensor write = DeriverSupport.autoencoderWriteTensor(atLayer, kind, dst);
+        DeriverSupport.WriteTensor write =
+            DeriverSupport.autoencoderWriteTensor(atLayer, kind, dst);
         return DeriverSupport.onlineLatent(kind, atLayer)
             .applyLayerwiseTransform(
                 dst,
@@ -343,7 +384,8 @@ final class EdgeAttributionDerivers {
   }
 
   private static NDArray rowOnly(long tokens, long channels, int token, NDArray row) {
-    NDArray out = row.getManager().zeros(new ai.djl.ndarray.types.Shape(tokens, channels), row.getDataType());
+    NDArray out =
+        row.getManager().zeros(new ai.djl.ndarray.types.Shape(tokens, channels), row.getDataType());
     out.set(new NDIndex(token), row);
     return out;
   }
@@ -361,7 +403,8 @@ final class EdgeAttributionDerivers {
             (inputs, l, pass) -> {
               DeriverSupport.requireForward(dst, pass, "direct effects have no gradient");
               NDArray out = DerivedScalarKernels.residualProjection(inputs.get(0), inputs.get(1));
-              return DeriverSupport.precedes(l, java.util.Optional.of(location), g.layer(), g.location())
+              return DeriverSupport.precedes(
+                      l, java.util.Optional.of(location), g.layer(), g.location())
                   ? out
                   : out.zerosLike();
             });
@@ -389,7 +432,8 @@ final class EdgeAttributionDerivers {
           case ATTN_QUERY_IN_EDGE_ACTIVATION,
               ATTN_KEY_IN_EDGE_ACTIVATION,
               MLP_IN_EDGE_ACTIVATION,
-              ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> false;
+              ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION ->
+              false;
           default -> true;
         };
     // Edge activations always detach the layer-norm scale (hard-coded in the original).
@@ -402,7 +446,8 @@ final class EdgeAttributionDerivers {
       case MLP_IN_EDGE_ATTRIBUTION, MLP_IN_EDGE_ACTIVATION -> {
         List<ScalarSource> sources =
             List.of(
-                ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Derived.of(
+                    ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_POST_ACT, PassType.BACKWARD),
                 write);
@@ -413,53 +458,86 @@ final class EdgeAttributionDerivers {
             (inputs, l, pass) -> {
               DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
               NDArray pre = inputs.get(1);
-              if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+              if (!DeriverSupport.precedes(
+                  upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return pre.zerosLike();
               }
-              NDArray dPost = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
+              NDArray dPost =
+                  LayerDerivatives.mlpPostJvp(
+                      model, l, inputs.get(0), pre, inputs.get(inputs.size() - 1), detach);
               return attribution ? dPost.mul(inputs.get(2)) : dPost;
             },
             LocationWithinLayer.MLP);
       }
       case ONLINE_AUTOENCODER_IN_EDGE_ATTRIBUTION, ONLINE_AUTOENCODER_IN_EDGE_ACTIVATION -> {
-        var context = DeriverSupport.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
+        var context =
+            DeriverSupport.requireAutoencoderContext(config, NodeType.AUTOENCODER_LATENT, dst);
         ActivationLocationType input = context.inputLocation();
         if (input == ActivationLocationType.RESID_DELTA_ATTN) {
-          return attentionAutoencoderInEdge(dst, config, inner, model, context, write, upstreamLayer, upstreamLocation, attribution, detach);
+          return attentionAutoencoderInEdge(
+              dst,
+              config,
+              inner,
+              model,
+              context,
+              write,
+              upstreamLayer,
+              upstreamLocation,
+              attribution,
+              detach);
         }
-        if (input != ActivationLocationType.MLP_POST_ACT && input != ActivationLocationType.RESID_DELTA_MLP) {
+        if (input != ActivationLocationType.MLP_POST_ACT
+            && input != ActivationLocationType.RESID_DELTA_MLP) {
           throw new UnsupportedDerivationException(
               dst + ": no residual stream before an autoencoder reading " + input);
         }
         List<ScalarSource> sources =
             List.of(
-                ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
+                ScalarSource.Derived.of(
+                    ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, inner), PassType.FORWARD),
                 ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD),
-                ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD),
-                ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD),
+                ScalarSource.Raw.of(
+                    ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD),
+                ScalarSource.Raw.of(
+                    ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD),
                 write);
         return new ScalarDeriver(
             dst,
             config,
-            attribution ? sources : List.of(sources.get(0), sources.get(1), sources.get(2), sources.get(4)),
+            attribution
+                ? sources
+                : List.of(sources.get(0), sources.get(1), sources.get(2), sources.get(4)),
             (inputs, l, pass) -> {
               DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
               NDArray latents = inputs.get(2);
-              if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
+              if (!DeriverSupport.precedes(
+                  upstreamLayer, upstreamLocation, l, LocationWithinLayer.RESID_POST_ATTN)) {
                 return latents.zerosLike();
               }
-              NDArray dInput = LayerDerivatives.mlpPostJvp(model, l, inputs.get(0), inputs.get(1), inputs.get(inputs.size() - 1), detach);
+              NDArray dInput =
+                  LayerDerivatives.mlpPostJvp(
+                      model,
+                      l,
+                      inputs.get(0),
+                      inputs.get(1),
+                      inputs.get(inputs.size() - 1),
+                      detach);
               if (input == ActivationLocationType.RESID_DELTA_MLP) {
-                dInput = dInput.matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, l, dInput.getManager()));
+                dInput =
+                    dInput.matMul(
+                        model.getWeight(
+                            WeightLocationType.MLP_TO_RESIDUAL, l, dInput.getManager()));
               }
               NDArray encoder = context.autoencoder(l).encoderWeight(dInput.getManager());
-              NDArray dz = dInput.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
+              NDArray dz =
+                  dInput.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
               return attribution ? dz.mul(inputs.get(3)) : dz;
             },
             LocationWithinLayer.MLP);
       }
       default -> {
-        return attentionInEdge(dst, config, inner, model, write, upstreamLayer, upstreamLocation, attribution, detach);
+        return attentionInEdge(
+            dst, config, inner, model, write, upstreamLayer, upstreamLocation, attribution, detach);
       }
     }
   }
@@ -480,16 +558,21 @@ final class EdgeAttributionDerivers {
       java.util.Optional<LocationWithinLayer> upstreamLocation,
       boolean attribution,
       boolean detach) {
-    List<ScalarSource> sources = new java.util.ArrayList<>(
-        List.of(
-            ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD),
-            ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD)));
+    List<ScalarSource> sources =
+        new java.util.ArrayList<>(
+            List.of(
+                ScalarSource.Derived.of(
+                    ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner),
+                    PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD),
+                ScalarSource.Raw.of(ActivationLocationType.ATTN_VALUE, PassType.FORWARD),
+                ScalarSource.Raw.of(
+                    ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.FORWARD)));
     if (attribution) {
-      sources.add(ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD));
+      sources.add(
+          ScalarSource.Raw.of(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD));
     }
     sources.add(write);
     return new ScalarDeriver(
@@ -499,13 +582,24 @@ final class EdgeAttributionDerivers {
         (inputs, l, pass) -> {
           DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
           NDArray latents = inputs.get(5);
-          if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
+          if (!DeriverSupport.precedes(
+              upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
             return latents.zerosLike();
           }
           NDArray residual = inputs.get(0);
-          NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
-          NDArray dOut = LayerDerivatives.attentionJvp(model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
+          NDArray gain =
+              model.getWeight(
+                  WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
+          NDArray dx =
+              DerivedScalarKernels.layerNormJvp(
+                  residual,
+                  gain,
+                  (float) model.layerNormEpsilon(),
+                  inputs.get(inputs.size() - 1),
+                  detach);
+          NDArray dOut =
+              LayerDerivatives.attentionJvp(
+                  model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
           NDArray encoder = context.autoencoder(l).encoderWeight(dOut.getManager());
           NDArray dz = dOut.matMul(encoder.transpose()).mul(LayerDerivatives.activeLatent(latents));
           return attribution ? dz.mul(inputs.get(6)) : dz;
@@ -525,8 +619,10 @@ final class EdgeAttributionDerivers {
       boolean detach) {
     ActivationLocationType part =
         switch (dst) {
-          case ATTN_QUERY_IN_EDGE_ATTRIBUTION, ATTN_QUERY_IN_EDGE_ACTIVATION -> ActivationLocationType.ATTN_QUERY;
-          case ATTN_KEY_IN_EDGE_ATTRIBUTION, ATTN_KEY_IN_EDGE_ACTIVATION -> ActivationLocationType.ATTN_KEY;
+          case ATTN_QUERY_IN_EDGE_ATTRIBUTION, ATTN_QUERY_IN_EDGE_ACTIVATION ->
+              ActivationLocationType.ATTN_QUERY;
+          case ATTN_KEY_IN_EDGE_ATTRIBUTION, ATTN_KEY_IN_EDGE_ACTIVATION ->
+              ActivationLocationType.ATTN_KEY;
           case ATTN_VALUE_IN_EDGE_ATTRIBUTION -> ActivationLocationType.ATTN_VALUE;
           default -> throw new IllegalArgumentException(dst + " is not an in-edge DST");
         };
@@ -537,7 +633,8 @@ final class EdgeAttributionDerivers {
           case ATTN_KEY -> ActivationLocationType.ATTN_QUERY;
           default -> ActivationLocationType.ATTN_WEIGHTED_SUM_OF_VALUES;
         };
-    PassType otherPass = part == ActivationLocationType.ATTN_VALUE ? PassType.BACKWARD : PassType.FORWARD;
+    PassType otherPass =
+        part == ActivationLocationType.ATTN_VALUE ? PassType.BACKWARD : PassType.FORWARD;
     WeightLocationType projection =
         switch (part) {
           case ATTN_QUERY -> WeightLocationType.ATTN_TO_QUERY;
@@ -545,7 +642,10 @@ final class EdgeAttributionDerivers {
           default -> WeightLocationType.ATTN_TO_VALUE;
         };
     List<ScalarSource> sources = new java.util.ArrayList<>();
-    sources.add(ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner), PassType.FORWARD));
+    sources.add(
+        ScalarSource.Derived.of(
+            ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner),
+            PassType.FORWARD));
     sources.add(ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD));
     sources.add(ScalarSource.Raw.of(otherLocation, otherPass));
     if (attribution && part != ActivationLocationType.ATTN_VALUE) {
@@ -560,12 +660,21 @@ final class EdgeAttributionDerivers {
         (inputs, l, pass) -> {
           DeriverSupport.requireForward(dst, pass, "edge values have no gradient");
           NDArray probs = inputs.get(1);
-          if (!DeriverSupport.precedes(upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
+          if (!DeriverSupport.precedes(
+              upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
             return probs.zerosLike();
           }
           NDArray residual = inputs.get(0);
-          NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx = DerivedScalarKernels.layerNormJvp(residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
+          NDArray gain =
+              model.getWeight(
+                  WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
+          NDArray dx =
+              DerivedScalarKernels.layerNormJvp(
+                  residual,
+                  gain,
+                  (float) model.layerNormEpsilon(),
+                  inputs.get(inputs.size() - 1),
+                  detach);
           NDArray weight = model.getWeight(projection, l, residual.getManager());
           NDArray change = DerivedScalarKernels.perHeadProjection(dx, weight); // (T, H, e)
           NDArray other = inputs.get(2);

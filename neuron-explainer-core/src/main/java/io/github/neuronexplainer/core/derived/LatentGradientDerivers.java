@@ -54,14 +54,16 @@ final class LatentGradientDerivers {
     TraceConfig trace = config.traceConfig();
     if (trace == null) {
       throw new UnsupportedDerivationException(
-          dst + " needs a trace_config naming the latent: tensor indices (null, j) on an autoencoder latent");
+          dst
+              + " needs a trace_config naming the latent: tensor indices (null, j) on an autoencoder latent");
     }
     if (!trace.nodeType().isAutoencoderLatent()
         || trace.tensorIndices().size() != 2
         || trace.tensorIndices().get(0) != null
         || trace.tensorIndices().get(1) == null) {
       throw new UnsupportedDerivationException(
-          dst + ": the trace_config must be an autoencoder latent with tensor indices (null, j), got "
+          dst
+              + ": the trace_config must be an autoencoder latent with tensor indices (null, j), got "
               + trace.nodeIndex());
     }
     return trace.tensorIndices().get(1);
@@ -77,10 +79,12 @@ final class LatentGradientDerivers {
   }
 
   /** {@code 1[z[t,j] > 0]·W_enc[j,:]} → (T, n_in). */
-  private static NDArray latentInputGradient(AutoencoderContext context, int aeLayer, NDArray input, int latent) {
+  private static NDArray latentInputGradient(
+      AutoencoderContext context, int aeLayer, NDArray input, int latent) {
     var autoencoder = context.autoencoder(aeLayer);
     NDArray z = autoencoder.encode(input).get(":, " + latent + ":" + (latent + 1)); // (T, 1)
-    NDArray row = autoencoder.encoderWeight(input.getManager()).get(latent).expandDims(0); // (1, n_in)
+    NDArray row =
+        autoencoder.encoderWeight(input.getManager()).get(latent).expandDims(0); // (1, n_in)
     return LayerDerivatives.activeLatent(z).mul(row);
   }
 
@@ -92,10 +96,13 @@ final class LatentGradientDerivers {
       DerivedScalarType dst, DstConfig config, AutoencoderContext context) {
     int latent = tracedLatent(dst, config);
     ActivationLocationType input = context.inputLocation();
-    if (input != ActivationLocationType.RESID_DELTA_ATTN && input != ActivationLocationType.RESID_DELTA_MLP) {
+    if (input != ActivationLocationType.RESID_DELTA_ATTN
+        && input != ActivationLocationType.RESID_DELTA_MLP) {
       throw new UnsupportedDerivationException(
-          dst + " needs an autoencoder on a residual write (RESID_DELTA_ATTN or RESID_DELTA_MLP), but"
-              + " the configured one reads " + input);
+          dst
+              + " needs an autoencoder on a residual write (RESID_DELTA_ATTN or RESID_DELTA_MLP), but"
+              + " the configured one reads "
+              + input);
     }
     return new ScalarDeriver(
         AUTOENCODER_LATENT_GRAD_WRT_RESIDUAL_INPUT,
@@ -116,7 +123,8 @@ final class LatentGradientDerivers {
   private static AutoencoderContext defaultContext(DerivedScalarType dst, DstConfig config) {
     AutoencoderContext context = config.autoencoderContext(null);
     if (context == null) {
-      throw new UnsupportedDerivationException(dst + " needs an autoencoder: set DstConfig autoencoderContext");
+      throw new UnsupportedDerivationException(
+          dst + " needs an autoencoder: set DstConfig autoencoderContext");
     }
     return context;
   }
@@ -128,23 +136,28 @@ final class LatentGradientDerivers {
     AutoencoderContext context = defaultContext(dst, config);
     if (context.inputLocation() != ActivationLocationType.MLP_POST_ACT) {
       throw new UnsupportedDerivationException(
-          dst + " needs an autoencoder on MLP_POST_ACT, but the configured one reads " + context.inputLocation());
+          dst
+              + " needs an autoencoder on MLP_POST_ACT, but the configured one reads "
+              + context.inputLocation());
     }
     int traceLayer = config.traceConfig().layerIndex();
     if (config.layerIndices() != null && !config.layerIndices().equals(List.of(traceLayer))) {
       throw new UnsupportedDerivationException(
           dst + ": layerIndices must be [" + traceLayer + "] (the trace layer) or unset");
     }
-    return ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config.toBuilder().deriveGradients(false).build())
+    return ScalarDerivers.makeScalarDeriver(
+            MLP_POST_ACT, config.toBuilder().deriveGradients(false).build())
         .applyLayerwiseTransform(
-            dst, (inputs, l, pass) -> latentInputGradient(context, traceLayer, inputs.get(0), latent));
+            dst,
+            (inputs, l, pass) -> latentInputGradient(context, traceLayer, inputs.get(0), latent));
   }
 
   /** The direction gz of the attention→latent DSTs, at the single layer (no precedence check). */
   private static DeriverSupport.FinalResidualGradSource latentDirection(
       DerivedScalarType dst, DstConfig config, AutoencoderContext context, int layer) {
     ScalarDeriver gz = gradWrtResidualInput(dst, config, context);
-    // Any later location: the attention at this layer always "precedes" (the original has no check).
+    // Any later location: the attention at this layer always "precedes" (the original has no
+    // check).
     return new DeriverSupport.FinalResidualGradSource(
         new ScalarSource.Derived(gz, PassType.FORWARD, new LayerIndexer.Constant(layer)),
         layer,
@@ -155,7 +168,8 @@ final class LatentGradientDerivers {
   private static ScalarDeriver attnWriteToLatent(DerivedScalarType dst, DstConfig config) {
     int layer = requireSingleLayer(dst, config);
     AutoencoderContext context =
-        DeriverSupport.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
+        DeriverSupport.requireAutoencoderContext(
+            config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
     int traceLayer = traceLayer(dst, config);
     if (traceLayer != layer) {
       throw new UnsupportedDerivationException(
@@ -166,11 +180,13 @@ final class LatentGradientDerivers {
             ATTN_WRITE_TO_LATENT, config, latentDirection(dst, config, context, layer));
     return switch (dst) {
       case ATTN_WRITE_TO_LATENT -> perHead;
-      case ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS -> perHead.applyTransform(
-          dst, x -> x.sum(new int[] {2}, true));
-      default -> perHead
-          .applyTransform(ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS, x -> x.sum(new int[] {2}, true))
-          .applyTransform(dst, DerivedScalarKernels::flattenLowerTriangle);
+      case ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS ->
+          perHead.applyTransform(dst, x -> x.sum(new int[] {2}, true));
+      default ->
+          perHead
+              .applyTransform(
+                  ATTN_WRITE_TO_LATENT_SUMMED_OVER_HEADS, x -> x.sum(new int[] {2}, true))
+              .applyTransform(dst, DerivedScalarKernels::flattenLowerTriangle);
     };
   }
 
@@ -187,7 +203,8 @@ final class LatentGradientDerivers {
     AutoencoderContext context = defaultContext(dst, config);
     ModelContext model = config.requireModelContext(dst);
     DeriverSupport.FinalResidualGradSource g = latentDirection(dst, config, context, layer);
-    return ScalarDerivers.makeScalarDeriver(ATTN_WEIGHTED_SUM_OF_VALUES, config.toBuilder().deriveGradients(false).build())
+    return ScalarDerivers.makeScalarDeriver(
+            ATTN_WEIGHTED_SUM_OF_VALUES, config.toBuilder().deriveGradients(false).build())
         .applyLayerwiseTransformWithOther(
             dst,
             g.source(),
@@ -201,11 +218,13 @@ final class LatentGradientDerivers {
   /** The two *_BATCHED DSTs: every latent of the attention autoencoder at once (no trace). */
   private static ScalarDeriver batched(DerivedScalarType dst, DstConfig config) {
     if (config.deriveGradients()) {
-      throw new UnsupportedDerivationException(dst + " has no backward pass: use derive_gradients=false");
+      throw new UnsupportedDerivationException(
+          dst + " has no backward pass: use derive_gradients=false");
     }
     int layer = requireSingleLayer(dst, config);
     AutoencoderContext context =
-        DeriverSupport.requireAutoencoderContext(config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
+        DeriverSupport.requireAutoencoderContext(
+            config, NodeType.ATTENTION_AUTOENCODER_LATENT, dst);
     ModelContext model = config.requireModelContext(dst);
     ScalarSource latents =
         new ScalarSource.Derived(
@@ -219,9 +238,11 @@ final class LatentGradientDerivers {
               latents,
               (inputs, l, pass) -> {
                 NDArray writes = inputs.get(0); // (T, U, D)
-                NDArray encoder = context.autoencoder(l).encoderWeight(writes.getManager()); // (NA, D)
+                NDArray encoder =
+                    context.autoencoder(l).encoderWeight(writes.getManager()); // (NA, D)
                 NDArray perLatent = writes.matMul(encoder.transpose()); // (T, U, NA)
-                NDArray out = perLatent.mul(LayerDerivatives.activeLatent(inputs.get(1)).expandDims(1));
+                NDArray out =
+                    perLatent.mul(LayerDerivatives.activeLatent(inputs.get(1)).expandDims(1));
                 return DerivedScalarKernels.flattenLowerTriangle(out);
               });
     }
@@ -231,10 +252,13 @@ final class LatentGradientDerivers {
             latents,
             (inputs, l, pass) -> {
               NDArray z = inputs.get(0); // (T, H, e)
-              NDArray wo = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, l, z.getManager()); // (H, e, D)
+              NDArray wo =
+                  model.getWeight(
+                      WeightLocationType.ATTN_TO_RESIDUAL, l, z.getManager()); // (H, e, D)
               NDArray encoder = context.autoencoder(l).encoderWeight(z.getManager()); // (NA, D)
               NDArray perHead = wo.matMul(encoder.transpose()); // (H, e, NA)
-              NDArray out = z.transpose(1, 0, 2).batchMatMul(perHead).transpose(1, 0, 2); // (T, H, NA)
+              NDArray out =
+                  z.transpose(1, 0, 2).batchMatMul(perHead).transpose(1, 0, 2); // (T, H, NA)
               return out.mul(LayerDerivatives.activeLatent(inputs.get(1)).expandDims(1));
             });
   }

@@ -47,7 +47,8 @@ sealed interface LayerIndexer
 
   /**
    * Each layer reads {@code layer + offset}; as in the original the source must itself be one of
-   * the destination layers, otherwise it is {@link #DUMMY} (quirk Q15, faithful: capture all layers).
+   * the destination layers, otherwise it is {@link #DUMMY} (quirk Q15, faithful: capture all
+   * layers).
    */
   record Offset(int offset) implements LayerIndexer {
     @Override

@@ -1,7 +1,7 @@
 package io.github.neuronexplainer.core.derived;
 
-import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import java.util.EnumMap;

@@ -18,8 +18,8 @@ import java.util.function.UnaryOperator;
 
 /**
  * One {@link DerivedScalarStore} per group, all derived from the same raw activations (the
- * original's {@code MultiGroupDerivedScalarStore}), and the node-table top-k over all groups.
- * Owns the group stores; close it when done.
+ * original's {@code MultiGroupDerivedScalarStore}), and the node-table top-k over all groups. Owns
+ * the group stores; close it when done.
  *
  * <p>Immutable after construction; reads may be concurrent.
  *
@@ -72,8 +72,14 @@ public final class MultiGroupDerivedScalarStore<G> implements AutoCloseable {
         for (PassType pass : deriver.derivablePassTypes()) {
           if (!derived.contains(deriver.dst(), pass)) {
             throw new IllegalArgumentException(
-                "Group " + e.getKey() + " needs " + deriver.dst() + "/" + pass.value()
-                    + ", which the store does not hold (it has " + derived.entries().keySet()
+                "Group "
+                    + e.getKey()
+                    + " needs "
+                    + deriver.dst()
+                    + "/"
+                    + pass.value()
+                    + ", which the store does not hold (it has "
+                    + derived.entries().keySet()
                     + "); derive it with deriveFromRaw instead");
           }
           entries.add(derived.get(deriver.dst(), pass));
@@ -136,11 +142,23 @@ public final class MultiGroupDerivedScalarStore<G> implements AutoCloseable {
         DerivedScalarStore ranked = transformed(e.getValue(), transformActivations);
         List<DerivedScalarIndex> indices =
             new ArrayList<>(
-                ranked.topkLikeOriginal(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, true).indices());
+                ranked
+                    .topkLikeOriginal(
+                        k,
+                        io.github.neuronexplainer.core.locations.PassType.FORWARD,
+                        null,
+                        null,
+                        true)
+                    .indices());
         if (!derivers.excludeBottomK(e.getKey())) {
           indices.addAll(
               ranked
-                  .topkLikeOriginal(k, io.github.neuronexplainer.core.locations.PassType.FORWARD, null, null, false)
+                  .topkLikeOriginal(
+                      k,
+                      io.github.neuronexplainer.core.locations.PassType.FORWARD,
+                      null,
+                      null,
+                      false)
                   .indices());
         }
         for (DerivedScalarIndex index : indices) {
@@ -151,7 +169,8 @@ public final class MultiGroupDerivedScalarStore<G> implements AutoCloseable {
     }
     List<NodeIndex> nodeList = new ArrayList<>(nodes);
     Map<G, float[]> values = new LinkedHashMap<>();
-    stores.forEach((group, store) -> values.put(group, store.derivedScalarsForNodeIndices(nodeList)));
+    stores.forEach(
+        (group, store) -> values.put(group, store.derivedScalarsForNodeIndices(nodeList)));
     return new TopK<>(nodeList, values);
   }
 

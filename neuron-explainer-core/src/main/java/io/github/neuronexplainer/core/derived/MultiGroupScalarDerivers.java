@@ -43,7 +43,11 @@ public final class MultiGroupScalarDerivers<G> {
       } else if (!first.equals(nodeTypes)) {
         throw new IllegalArgumentException(
             "Every group must cover the same node types in the same order; group "
-                + e.getKey() + " has " + nodeTypes + ", the first group " + first);
+                + e.getKey()
+                + " has "
+                + nodeTypes
+                + ", the first group "
+                + first);
       }
     }
     Map<G, Boolean> exclude = new LinkedHashMap<>();
@@ -61,7 +65,8 @@ public final class MultiGroupScalarDerivers<G> {
         (group, list) -> {
           List<ScalarDeriver> built = new ArrayList<>();
           for (Map.Entry<DerivedScalarType, DstConfig> e : list) {
-            built.add(ScalarDerivers.makeScalarDeriver(e.getKey(), Objects.requireNonNull(e.getValue())));
+            built.add(
+                ScalarDerivers.makeScalarDeriver(e.getKey(), Objects.requireNonNull(e.getValue())));
           }
           derivers.put(group, built);
         });

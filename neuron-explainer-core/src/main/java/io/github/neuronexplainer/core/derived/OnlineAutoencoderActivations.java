@@ -11,9 +11,9 @@ import java.util.List;
 /**
  * Adds the {@code ONLINE_*} raw activations of autoencoders spliced into the model (§1.6) to a raw
  * store that holds their input activations: latents {@code encode(x)}, errors {@code x −
- * decode(encode(x))}, and, where the input's gradient {@code gx} is stored, latent gradients
- * {@code gx·W_dec} and error gradients {@code gx}. This equals what hooks splicing {@code
- * decode(z) + error} into the forward pass record, because that splice is the identity.
+ * decode(encode(x))}, and, where the input's gradient {@code gx} is stored, latent gradients {@code
+ * gx·W_dec} and error gradients {@code gx}. This equals what hooks splicing {@code decode(z) +
+ * error} into the forward pass record, because that splice is the identity.
  *
  * <p>Stateless and thread-safe.
  */
@@ -68,7 +68,8 @@ public final class OnlineAutoencoderActivations {
         raw.put(latents, PassType.BACKWARD, layer, zGrad);
         raw.put(errors, PassType.BACKWARD, layer, errorGrad);
         if (single) {
-          raw.put(ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD, layer, zGrad);
+          raw.put(
+              ActivationLocationType.ONLINE_AUTOENCODER_LATENT, PassType.BACKWARD, layer, zGrad);
         }
       }
     }

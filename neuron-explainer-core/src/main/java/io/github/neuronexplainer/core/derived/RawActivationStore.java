@@ -43,8 +43,11 @@ public final class RawActivationStore implements AutoCloseable {
       ActivationLocationType location, PassType passType, int layer, NDArray tensor) {
     if (location.hasNoLayers() != (layer == LayerIndex.NONE)) {
       throw new IllegalArgumentException(
-          location + " " + (location.hasNoLayers() ? "has no layers" : "needs a layer index")
-              + "; got layer " + LayerIndex.format(layer));
+          location
+              + " "
+              + (location.hasNoLayers() ? "has no layers" : "needs a layer index")
+              + "; got layer "
+              + LayerIndex.format(layer));
     }
     Map<Integer, NDArray> byLayer =
         tensors.computeIfAbsent(new RawActivationKey(location, passType), k -> new TreeMap<>());

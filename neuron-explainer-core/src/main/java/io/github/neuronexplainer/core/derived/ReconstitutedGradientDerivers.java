@@ -65,7 +65,8 @@ final class ReconstitutedGradientDerivers {
     }
     if (trace.tensorIndices().contains(null)) {
       throw new UnsupportedDerivationException(
-          dst + ": the trace must name a single activation (all tensor indices ints), got "
+          dst
+              + ": the trace must name a single activation (all tensor indices ints), got "
               + trace.tensorIndices());
     }
     ModelContext model = config.requireModelContext(dst);
@@ -86,7 +87,8 @@ final class ReconstitutedGradientDerivers {
               RESID_POST_ATTN,
               atLayer,
               List.of(
-                  ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, atLayer), PassType.FORWARD),
+                  ScalarSource.Derived.of(
+                      ScalarDerivers.makeScalarDeriver(RESID_POST_ATTN, atLayer), PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.MLP_PRE_ACT, PassType.FORWARD)),
               (inputs, l, pass) -> {
                 NDArray r = inputs.get(0);
@@ -97,15 +99,19 @@ final class ReconstitutedGradientDerivers {
                 }
                 NDArray u = r.zerosLike();
                 u.set(new NDIndex(token), row);
-                NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), u, detach);
+                NDArray gain =
+                    model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_MLP, l, r.getManager());
+                return DerivedScalarKernels.layerNormVjp(
+                    r, gain, (float) model.layerNormEpsilon(), u, detach);
               },
               location);
     } else if (trace.nodeType() == NodeType.ATTENTION_HEAD) {
       AttentionTraceType type = trace.attentionTraceType();
       if (type == null || type == AttentionTraceType.V) {
         throw new UnsupportedDerivationException(
-            dst + ": an attention trace for a reconstituted gradient needs trace type QK, Q or K, got " + type);
+            dst
+                + ": an attention trace for a reconstituted gradient needs trace type QK, Q or K, got "
+                + type);
       }
       int query = idx.get(0);
       int key = idx.get(1);
@@ -118,7 +124,8 @@ final class ReconstitutedGradientDerivers {
               atLayer,
               List.of(
                   ScalarSource.Derived.of(
-                      ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, atLayer), PassType.FORWARD),
+                      ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, atLayer),
+                      PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_QK_PROBS, PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_QUERY, PassType.FORWARD),
                   ScalarSource.Raw.of(ActivationLocationType.ATTN_KEY, PassType.FORWARD)),
@@ -132,16 +139,31 @@ final class ReconstitutedGradientDerivers {
                 NDArray dx = r.zerosLike();
                 if (type != AttentionTraceType.K) {
                   // dQ[t,h,:] = c·Σ_u dLg[t,u,h]·K[u,h,:]
-                  NDArray dq = DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(3), false).mul(scale);
-                  dx = dx.add(DerivedScalarKernels.perHeadBackProjection(dq, model.getWeight(WeightLocationType.ATTN_TO_QUERY, l, r.getManager())));
+                  NDArray dq =
+                      DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(3), false)
+                          .mul(scale);
+                  dx =
+                      dx.add(
+                          DerivedScalarKernels.perHeadBackProjection(
+                              dq,
+                              model.getWeight(
+                                  WeightLocationType.ATTN_TO_QUERY, l, r.getManager())));
                 }
                 if (type != AttentionTraceType.Q) {
                   // dK[u,h,:] = c·Σ_t dLg[t,u,h]·Q[t,h,:]
-                  NDArray dk = DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(2), true).mul(scale);
-                  dx = dx.add(DerivedScalarKernels.perHeadBackProjection(dk, model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
+                  NDArray dk =
+                      DerivedScalarKernels.headwiseProducts(dLogits, inputs.get(2), true)
+                          .mul(scale);
+                  dx =
+                      dx.add(
+                          DerivedScalarKernels.perHeadBackProjection(
+                              dk,
+                              model.getWeight(WeightLocationType.ATTN_TO_KEY, l, r.getManager())));
                 }
-                NDArray gain = model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
-                return DerivedScalarKernels.layerNormVjp(r, gain, (float) model.layerNormEpsilon(), dx, detach);
+                NDArray gain =
+                    model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, r.getManager());
+                return DerivedScalarKernels.layerNormVjp(
+                    r, gain, (float) model.layerNormEpsilon(), dx, detach);
               },
               location);
     } else if (trace.nodeType().isAutoencoderLatent()) {
@@ -151,11 +173,16 @@ final class ReconstitutedGradientDerivers {
       int token = idx.get(0);
       int latent = idx.get(1);
       location =
-          residual == RESID_POST_ATTN ? LocationWithinLayer.RESID_POST_ATTN : LocationWithinLayer.END_OF_PREV_LAYER;
-      List<ScalarSource> sources = new java.util.ArrayList<>(
-          List.of(
-              ScalarSource.Derived.of(ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD),
-              ScalarSource.Raw.of(DeriverSupport.onlineLatentLocation(kind), PassType.FORWARD)));
+          residual == RESID_POST_ATTN
+              ? LocationWithinLayer.RESID_POST_ATTN
+              : LocationWithinLayer.END_OF_PREV_LAYER;
+      List<ScalarSource> sources =
+          new java.util.ArrayList<>(
+              List.of(
+                  ScalarSource.Derived.of(
+                      ScalarDerivers.makeScalarDeriver(residual, atLayer), PassType.FORWARD),
+                  ScalarSource.Raw.of(
+                      DeriverSupport.onlineLatentLocation(kind), PassType.FORWARD)));
       sources.addAll(LayerDerivatives.latentVjpSources(context));
       gradient =
           new ScalarDeriver(
@@ -166,14 +193,25 @@ final class ReconstitutedGradientDerivers {
                 NDArray r = inputs.get(0);
                 // d(latent)/d(pre-activation): φ' for POST, 1 for PRE.
                 NDArray factor =
-                    post ? LayerDerivatives.activeLatent(inputs.get(1).get(token, latent)) : TransformerMath.constant(r, 1f);
+                    post
+                        ? LayerDerivatives.activeLatent(inputs.get(1).get(token, latent))
+                        : TransformerMath.constant(r, 1f);
                 return LayerDerivatives.latentVjp(
-                    model, context, l, r, inputs.subList(2, inputs.size()), token, latent, factor, detach);
+                    model,
+                    context,
+                    l,
+                    r,
+                    inputs.subList(2, inputs.size()),
+                    token,
+                    latent,
+                    factor,
+                    detach);
               },
               location);
     } else {
       throw new UnsupportedDerivationException(
-          dst + ": a reconstituted gradient exists for MLP neuron, attention and autoencoder latent traces, not "
+          dst
+              + ": a reconstituted gradient exists for MLP neuron, attention and autoencoder latent traces, not "
               + trace.nodeType());
     }
     return new DeriverSupport.FinalResidualGradSource(
@@ -183,16 +221,22 @@ final class ReconstitutedGradientDerivers {
   }
 
   /** The §5.5 DSTs: the §4.5 kernels onto G_rc. */
-  private static ScalarDeriver writeToFinalActivationResidualGrad(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver writeToFinalActivationResidualGrad(
+      DerivedScalarType dst, DstConfig config) {
     dst.autoencoderNodeType()
         .ifPresent(kind -> DeriverSupport.requireAutoencoderContext(config, kind, dst));
     DeriverSupport.FinalResidualGradSource g = reconstitutedGradient(dst, config);
     return switch (dst) {
-      case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport.nodeWriteToDirection(
-          ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config), dst, DeriverSupport.mlpWriteTensor(config, dst), g);
-      case UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport
-          .attentionWriteToDirection(dst, config, g);
-      case RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD -> DeriverSupport.residualProjection(
+      case MLP_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD ->
+          DeriverSupport.nodeWriteToDirection(
+              ScalarDerivers.makeScalarDeriver(MLP_POST_ACT, config),
+              dst,
+              DeriverSupport.mlpWriteTensor(config, dst),
+              g);
+      case UNFLATTENED_ATTN_WRITE_TO_FINAL_ACTIVATION_RESIDUAL_GRAD ->
+          DeriverSupport.attentionWriteToDirection(dst, config, g);
+      case RESID_POST_EMBEDDING_PROJ_TO_FINAL_ACTIVATION_RESIDUAL_GRAD ->
+          DeriverSupport.residualProjection(
               ScalarDerivers.makeScalarDeriver(RESID_POST_EMBEDDING, config), dst, g);
       default -> {
         NodeType kind = dst.autoencoderNodeType().orElseThrow();

@@ -1,7 +1,7 @@
 package io.github.neuronexplainer.core.derived;
 
-import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 import static io.github.neuronexplainer.core.derived.DerivedScalarType.*;
+import static io.github.neuronexplainer.core.derived.DeriverSupport.*;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -65,21 +65,24 @@ final class ResidualDerivers {
         (dst, config) ->
             passthrough(RESID_POST_EMBEDDING, config)
                 .applyTransform(dst, x -> x.get(new NDIndex(":, 0:1")).onesLike()));
-    factories.put(VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION, ResidualDerivers::vocabTokenWriteToInputDirection);
+    factories.put(
+        VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION, ResidualDerivers::vocabTokenWriteToInputDirection);
     return factories;
   }
 
   /**
-   * VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION: for every vocabulary token, the pre-activation the node of
-   * {@code activationIndexForFakeGrad} would have if the residual stream were exactly the token's
-   * embedding (an MLP neuron: ln_2 then the input layer; an MLP autoencoder latent: the whole MLP,
-   * then the encoder), the same row for every sequence token {@code [T, vocab]}.
+   * VOCAB_TOKEN_WRITE_TO_INPUT_DIRECTION: for every vocabulary token, the pre-activation the node
+   * of {@code activationIndexForFakeGrad} would have if the residual stream were exactly the
+   * token's embedding (an MLP neuron: ln_2 then the input layer; an MLP autoencoder latent: the
+   * whole MLP, then the encoder), the same row for every sequence token {@code [T, vocab]}.
    */
-  private static ScalarDeriver vocabTokenWriteToInputDirection(DerivedScalarType dst, DstConfig config) {
+  private static ScalarDeriver vocabTokenWriteToInputDirection(
+      DerivedScalarType dst, DstConfig config) {
     ActivationIndex index = config.activationIndexForFakeGrad();
     if (index == null) {
       throw new UnsupportedDerivationException(
-          dst + " needs DstConfig.activationIndexForFakeGrad (the MLP neuron or MLP autoencoder latent"
+          dst
+              + " needs DstConfig.activationIndexForFakeGrad (the MLP neuron or MLP autoencoder latent"
               + " whose input direction is wanted)");
     }
     ActivationLocationType location = index.activationLocationType();
@@ -97,9 +100,11 @@ final class ResidualDerivers {
     int node = index.tensorIndices().get(1);
     int layer = index.layerIndex();
     ModelContext model = config.requireModelContext(dst);
-    AutoencoderContext autoencoder = latent ? config.autoencoderContext(NodeType.MLP_AUTOENCODER_LATENT) : null;
+    AutoencoderContext autoencoder =
+        latent ? config.autoencoderContext(NodeType.MLP_AUTOENCODER_LATENT) : null;
     if (latent && autoencoder == null) {
-      throw new UnsupportedDerivationException(dst + " of a latent needs the MLP autoencoder context");
+      throw new UnsupportedDerivationException(
+          dst + " of a latent needs the MLP autoencoder context");
     }
     return passthrough(RESID_POST_EMBEDDING, config)
         .applyTransform(
@@ -125,7 +130,11 @@ final class ResidualDerivers {
                           .matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, m))
                           .add(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL_BIAS, layer, m));
                 }
-                perToken = autoencoder.autoencoder(layer).encodePreActivation(input).get(new NDIndex(":, {}", node));
+                perToken =
+                    autoencoder
+                        .autoencoder(layer)
+                        .encodePreActivation(input)
+                        .get(new NDIndex(":, {}", node));
               }
               long tokens = x.getShape().get(0);
               return perToken.reshape(1, -1).repeat(0, tokens);

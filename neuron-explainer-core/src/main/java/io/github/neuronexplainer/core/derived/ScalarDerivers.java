@@ -1,6 +1,5 @@
 package io.github.neuronexplainer.core.derived;
 
-
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
@@ -10,10 +9,10 @@ import java.util.Map;
 /**
  * The registry of derivers (the original's {@code make_scalar_deriver} and {@code
  * _DERIVED_SCALAR_TYPE_REGISTRY}): maps every implemented DST to the factory of its family
- * (residual stream, MLP, attention, autoencoders, edges, latent gradients, reconstituted
- * gradients; every DST has one, checked when the class loads), which builds the {@link ScalarDeriver} for a config or refuses the combination with
- * an {@link UnsupportedDerivationException} for the original's reasons. See DERIVED_SCALARS.md for
- * the structure and how to add a DST.
+ * (residual stream, MLP, attention, autoencoders, edges, latent gradients, reconstituted gradients;
+ * every DST has one, checked when the class loads), which builds the {@link ScalarDeriver} for a
+ * config or refuses the combination with an {@link UnsupportedDerivationException} for the
+ * original's reasons. See DERIVED_SCALARS.md for the structure and how to add a DST.
  *
  * <p>Immutable after class initialization and thread-safe.
  */
@@ -58,5 +57,4 @@ public final class ScalarDerivers {
   public static ScalarDeriver makeScalarDeriver(DerivedScalarType dst, DstConfig config) {
     return FACTORIES.get(dst).make(dst, config);
   }
-
 }

@@ -28,8 +28,13 @@ public final class SummedScalars {
     }
     if (dimensions.size() != shape.length || n != values.length) {
       throw new IllegalArgumentException(
-          "shape " + Arrays.toString(shape) + " does not fit dimensions " + dimensions + " and "
-              + values.length + " values");
+          "shape "
+              + Arrays.toString(shape)
+              + " does not fit dimensions "
+              + dimensions
+              + " and "
+              + values.length
+              + " values");
     }
   }
 
@@ -59,7 +64,11 @@ public final class SummedScalars {
   public double get(long... index) {
     if (index.length != shape.length) {
       throw new IllegalArgumentException(
-          "need " + shape.length + " indices for shape " + Arrays.toString(shape) + ", got "
+          "need "
+              + shape.length
+              + " indices for shape "
+              + Arrays.toString(shape)
+              + ", got "
               + index.length);
     }
     long flat = 0;

@@ -8,9 +8,9 @@ import java.util.Locale;
 /**
  * Resolves names that come from outside (URL paths, weight file names, cache keys) to files inside
  * a root folder, refusing anything that could land elsewhere: absolute paths, drive letters,
- * backslashes, NUL and other control characters, and empty, {@code .} or {@code ..} segments,
- * also when percent-encoded ({@code %2e%2e}, {@code %2f}, {@code %5c}). Every file the library
- * writes goes through {@link #resolveInside}.
+ * backslashes, NUL and other control characters, and empty, {@code .} or {@code ..} segments, also
+ * when percent-encoded ({@code %2e%2e}, {@code %2f}, {@code %5c}). Every file the library writes
+ * goes through {@link #resolveInside}.
  *
  * <p>Stateless and thread-safe.
  */
@@ -76,8 +76,12 @@ public final class SafePaths {
         throw refused(relative, what, "it contains a backslash");
       }
       if (c < 0x20 || c == 0x7f) {
-        throw refused(relative, what, "it contains a control character (U+"
-            + String.format(Locale.ROOT, "%04X", (int) c) + ")");
+        throw refused(
+            relative,
+            what,
+            "it contains a control character (U+"
+                + String.format(Locale.ROOT, "%04X", (int) c)
+                + ")");
       }
     }
   }
@@ -96,7 +100,12 @@ public final class SafePaths {
   private static IllegalArgumentException refused(String relative, String what, String why) {
     String shown = relative == null ? "null" : relative.replace("\0", "\\0");
     return new IllegalArgumentException(
-        "Refusing " + what + " '" + shown + "': " + why
+        "Refusing "
+            + what
+            + " '"
+            + shown
+            + "': "
+            + why
             + "; use a relative path of plain '/'-separated names");
   }
 }

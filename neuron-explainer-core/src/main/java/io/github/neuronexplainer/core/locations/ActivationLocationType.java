@@ -94,7 +94,8 @@ public enum ActivationLocationType {
           ONLINE_ATTENTION_AUTOENCODER_LATENT,
           ONLINE_MLP_AUTOENCODER_ERROR,
           ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR,
-          ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR -> true;
+          ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR ->
+          true;
       default -> false;
     };
   }
@@ -119,8 +120,8 @@ public enum ActivationLocationType {
   }
 
   /**
-   * Where the latents of an autoencoder that reads this activation live when it is spliced into
-   * the pass.
+   * Where the latents of an autoencoder that reads this activation live when it is spliced into the
+   * pass.
    *
    * @throws IllegalArgumentException for activations autoencoders cannot be spliced in at
    */

@@ -39,8 +39,8 @@ public enum NodeType {
     return switch (this) {
       case MLP_NEURON -> Optional.of(LocationWithinLayer.MLP);
       case ATTENTION_HEAD, QK_CHANNEL, V_CHANNEL -> Optional.of(LocationWithinLayer.ATTN);
-      case VOCAB_TOKEN -> throw new IllegalStateException(
-          "Vocab tokens don't have a location within layer");
+      case VOCAB_TOKEN ->
+          throw new IllegalStateException("Vocab tokens don't have a location within layer");
       default -> Optional.empty();
     };
   }

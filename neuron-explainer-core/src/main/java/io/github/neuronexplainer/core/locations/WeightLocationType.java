@@ -12,10 +12,10 @@ import java.util.List;
 
 /**
  * Named weight tensors with their standard shapes (the original's {@code WeightLocationType}):
- * privileged basis first (heads), then input, then output. The {@code *_BIAS} constants (not in
- * the original, which reads biases from the model directly) name the bias added after the weight
- * of the same name, and the layer norms' biases sit next to their gains, so every parameter a
- * derived scalar needs is read the same way, through {@code ModelContext.getWeight}.
+ * privileged basis first (heads), then input, then output. The {@code *_BIAS} constants (not in the
+ * original, which reads biases from the model directly) name the bias added after the weight of the
+ * same name, and the layer norms' biases sit next to their gains, so every parameter a derived
+ * scalar needs is read the same way, through {@code ModelContext.getWeight}.
  *
  * <p>Immutable and thread-safe.
  */
@@ -89,7 +89,12 @@ public enum WeightLocationType {
     int index = shapeSpec.indexOf(dimension);
     if (index < 0 || shapeSpec.lastIndexOf(dimension) != index) {
       throw new IllegalArgumentException(
-          "Weight " + this + " must contain dimension " + dimension + " exactly once: " + shapeSpec);
+          "Weight "
+              + this
+              + " must contain dimension "
+              + dimension
+              + " exactly once: "
+              + shapeSpec);
     }
     return index;
   }

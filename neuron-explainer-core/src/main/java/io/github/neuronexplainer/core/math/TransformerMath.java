@@ -5,13 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 
 /**
- * The transformer's elementary operations, written once and used by both the model and the
- * derived scalars that recompute parts of it (the original copy-pasted them into {@code
- * reconstituted.py}). Each follows the original's operation order so results match bitwise where
- * libtorch allows.
+ * The transformer's elementary operations, written once and used by both the model and the derived
+ * scalars that recompute parts of it (the original copy-pasted them into {@code reconstituted.py}).
+ * Each follows the original's operation order so results match bitwise where libtorch allows.
  *
- * <p>Scalars are always passed as arrays ({@link #constant}): DJL's {@code NDArray.mul(Number)}
- * and friends wrap the number in a tensor over a Java buffer that can be garbage-collected while
+ * <p>Scalars are always passed as arrays ({@link #constant}): DJL's {@code NDArray.mul(Number)} and
+ * friends wrap the number in a tensor over a Java buffer that can be garbage-collected while
  * autograd still holds it, which silently corrupts gradients.
  *
  * <p>Stateless and thread-safe. Results belong to the manager of the first array argument.
@@ -60,8 +59,8 @@ public final class TransformerMath {
 
   /**
    * The scale applied to queries and to keys, each, before their dot product: {@code
-   * 1/sqrt(sqrt(dHead))}, so the logits are scaled by {@code 1/sqrt(dHead)}, as the original's attention
-   * ({@code qk_scale}) computes it.
+   * 1/sqrt(sqrt(dHead))}, so the logits are scaled by {@code 1/sqrt(dHead)}, as the original's
+   * attention ({@code qk_scale}) computes it.
    */
   public static float queryKeyScale(int dHead) {
     return (float) (1.0 / Math.sqrt(Math.sqrt(dHead)));
@@ -119,7 +118,9 @@ public final class TransformerMath {
     return manager.create(mask, new Shape(batch, 1, q, nKeys));
   }
 
-  /** Lower-triangle indices {@code (q, k)} with {@code k ≤ q}, in {@code torch.tril_indices} order. */
+  /**
+   * Lower-triangle indices {@code (q, k)} with {@code k ≤ q}, in {@code torch.tril_indices} order.
+   */
   public static int[][] trilIndices(int n) {
     int[][] result = new int[2][n * (n + 1) / 2];
     int idx = 0;

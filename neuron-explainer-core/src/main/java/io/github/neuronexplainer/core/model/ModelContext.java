@@ -10,9 +10,8 @@ import java.util.List;
 
 /**
  * What the derived-scalar engine and the debugger computations need to know about a model: its
- * dimension sizes, its weights and biases in the standard shapes of {@link WeightLocationType},
- * its layer-norm epsilon and attention scale, and its tokenizer. The original's {@code
- * ModelContext}.
+ * dimension sizes, its weights and biases in the standard shapes of {@link WeightLocationType}, its
+ * layer-norm epsilon and attention scale, and its tokenizer. The original's {@code ModelContext}.
  *
  * <p>Implementations must be safe for concurrent reads.
  */
@@ -47,8 +46,7 @@ public interface ModelContext {
       WeightLocationType location, int layer, Dimension normalizeDimension, NDManager manager) {
     NDArray weight = getWeight(location, layer, manager);
     int axis = location.dimensionIndex(normalizeDimension);
-    NDArray norm =
-        weight.norm(new int[] {axis}, true).maximum(weight.getManager().create(1e-12f));
+    NDArray norm = weight.norm(new int[] {axis}, true).maximum(weight.getManager().create(1e-12f));
     return weight.div(norm);
   }
 

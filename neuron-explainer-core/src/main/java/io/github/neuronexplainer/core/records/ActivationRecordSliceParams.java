@@ -6,9 +6,10 @@ package io.github.neuronexplainer.core.records;
  * @param nExamplesPerSplit records per split, or {@code null}
  */
 public record ActivationRecordSliceParams(Integer nExamplesPerSplit) {
-    public ActivationRecordSliceParams {
-        if (nExamplesPerSplit != null && nExamplesPerSplit < 0) {
-            throw new IllegalArgumentException("nExamplesPerSplit must be >= 0, got " + nExamplesPerSplit);
-        }
+  public ActivationRecordSliceParams {
+    if (nExamplesPerSplit != null && nExamplesPerSplit < 0) {
+      throw new IllegalArgumentException(
+          "nExamplesPerSplit must be >= 0, got " + nExamplesPerSplit);
     }
+  }
 }

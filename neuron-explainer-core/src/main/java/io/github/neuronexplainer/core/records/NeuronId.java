@@ -10,16 +10,16 @@ import java.util.LinkedHashMap;
  * @param layerIndex layer index
  */
 public record NeuronId(int neuronIndex, int layerIndex) implements FastDataclass {
-    @Override
-    public String dataclassName() {
-        return "NeuronId";
-    }
+  @Override
+  public String dataclassName() {
+    return "NeuronId";
+  }
 
-    @Override
-    public LinkedHashMap<String, Object> fields() {
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("neuron_index", (long) neuronIndex);
-        m.put("layer_index", (long) layerIndex);
-        return m;
-    }
+  @Override
+  public LinkedHashMap<String, Object> fields() {
+    LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+    m.put("neuron_index", (long) neuronIndex);
+    m.put("layer_index", (long) layerIndex);
+    return m;
+  }
 }

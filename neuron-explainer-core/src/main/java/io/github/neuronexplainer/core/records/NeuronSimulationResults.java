@@ -5,28 +5,29 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * All scored explanations of one neuron (one JSON line of an explanations file). Immutable and thread-safe.
+ * All scored explanations of one neuron (one JSON line of an explanations file). Immutable and
+ * thread-safe.
  *
  * @param neuronId the neuron
  * @param scoredExplanations its scored explanations
  */
 public record NeuronSimulationResults(NeuronId neuronId, List<ScoredExplanation> scoredExplanations)
-        implements FastDataclass {
-    public NeuronSimulationResults {
-        Objects.requireNonNull(neuronId, "neuronId");
-        scoredExplanations = List.copyOf(scoredExplanations);
-    }
+    implements FastDataclass {
+  public NeuronSimulationResults {
+    Objects.requireNonNull(neuronId, "neuronId");
+    scoredExplanations = List.copyOf(scoredExplanations);
+  }
 
-    @Override
-    public String dataclassName() {
-        return "NeuronSimulationResults";
-    }
+  @Override
+  public String dataclassName() {
+    return "NeuronSimulationResults";
+  }
 
-    @Override
-    public LinkedHashMap<String, Object> fields() {
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("neuron_id", neuronId);
-        m.put("scored_explanations", scoredExplanations);
-        return m;
-    }
+  @Override
+  public LinkedHashMap<String, Object> fields() {
+    LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+    m.put("neuron_id", neuronId);
+    m.put("scored_explanations", scoredExplanations);
+    return m;
+  }
 }

@@ -9,23 +9,24 @@ import java.util.Objects;
  * @param explanation the explanation text
  * @param scoredAttentionSimulation its scores
  */
-public record ScoredAttentionExplanation(String explanation, ScoredAttentionSimulation scoredAttentionSimulation)
-        implements FastDataclass {
-    public ScoredAttentionExplanation {
-        Objects.requireNonNull(explanation, "explanation");
-        Objects.requireNonNull(scoredAttentionSimulation, "scoredAttentionSimulation");
-    }
+public record ScoredAttentionExplanation(
+    String explanation, ScoredAttentionSimulation scoredAttentionSimulation)
+    implements FastDataclass {
+  public ScoredAttentionExplanation {
+    Objects.requireNonNull(explanation, "explanation");
+    Objects.requireNonNull(scoredAttentionSimulation, "scoredAttentionSimulation");
+  }
 
-    @Override
-    public String dataclassName() {
-        return "ScoredAttentionExplanation";
-    }
+  @Override
+  public String dataclassName() {
+    return "ScoredAttentionExplanation";
+  }
 
-    @Override
-    public LinkedHashMap<String, Object> fields() {
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("explanation", explanation);
-        m.put("scored_attention_simulation", scoredAttentionSimulation);
-        return m;
-    }
+  @Override
+  public LinkedHashMap<String, Object> fields() {
+    LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+    m.put("explanation", explanation);
+    m.put("scored_attention_simulation", scoredAttentionSimulation);
+    return m;
+  }
 }

@@ -9,27 +9,27 @@ import java.util.List;
  * @param attentionSimulations the predictions
  * @param rocAucScore ROC-AUC (the preferred score), or {@code null}
  */
-public record ScoredAttentionSimulation(List<AttentionSimulation> attentionSimulations, Double rocAucScore)
-        implements FastDataclass {
-    public ScoredAttentionSimulation {
-        attentionSimulations = List.copyOf(attentionSimulations);
-    }
+public record ScoredAttentionSimulation(
+    List<AttentionSimulation> attentionSimulations, Double rocAucScore) implements FastDataclass {
+  public ScoredAttentionSimulation {
+    attentionSimulations = List.copyOf(attentionSimulations);
+  }
 
-    /** The preferred score: ROC-AUC. */
-    public Double preferredScore() {
-        return rocAucScore;
-    }
+  /** The preferred score: ROC-AUC. */
+  public Double preferredScore() {
+    return rocAucScore;
+  }
 
-    @Override
-    public String dataclassName() {
-        return "ScoredAttentionSimulation";
-    }
+  @Override
+  public String dataclassName() {
+    return "ScoredAttentionSimulation";
+  }
 
-    @Override
-    public LinkedHashMap<String, Object> fields() {
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("attention_simulations", attentionSimulations);
-        m.put("roc_auc_score", rocAucScore);
-        return m;
-    }
+  @Override
+  public LinkedHashMap<String, Object> fields() {
+    LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+    m.put("attention_simulations", attentionSimulations);
+    m.put("roc_auc_score", rocAucScore);
+    return m;
+  }
 }

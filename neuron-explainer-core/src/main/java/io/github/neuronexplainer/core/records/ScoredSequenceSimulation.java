@@ -15,31 +15,34 @@ import java.util.Objects;
  * @param absoluteDevExplainedScore absolute deviation explained, or {@code null}
  */
 public record ScoredSequenceSimulation(
-        SequenceSimulation sequenceSimulation,
-        List<Number> trueActivations,
-        Double evCorrelationScore,
-        Double rsquaredScore,
-        Double absoluteDevExplainedScore) implements FastDataclass {
+    SequenceSimulation sequenceSimulation,
+    List<Number> trueActivations,
+    Double evCorrelationScore,
+    Double rsquaredScore,
+    Double absoluteDevExplainedScore)
+    implements FastDataclass {
 
-    public ScoredSequenceSimulation {
-        Objects.requireNonNull(sequenceSimulation, "sequenceSimulation");
-        trueActivations = trueActivations == null ? null
-                : ActivationRecord.Numbers.immutableCopy(trueActivations, "trueActivations");
-    }
+  public ScoredSequenceSimulation {
+    Objects.requireNonNull(sequenceSimulation, "sequenceSimulation");
+    trueActivations =
+        trueActivations == null
+            ? null
+            : ActivationRecord.Numbers.immutableCopy(trueActivations, "trueActivations");
+  }
 
-    @Override
-    public String dataclassName() {
-        return "ScoredSequenceSimulation";
-    }
+  @Override
+  public String dataclassName() {
+    return "ScoredSequenceSimulation";
+  }
 
-    @Override
-    public LinkedHashMap<String, Object> fields() {
-        LinkedHashMap<String, Object> m = new LinkedHashMap<>();
-        m.put("sequence_simulation", sequenceSimulation);
-        m.put("true_activations", trueActivations);
-        m.put("ev_correlation_score", evCorrelationScore);
-        m.put("rsquared_score", rsquaredScore);
-        m.put("absolute_dev_explained_score", absoluteDevExplainedScore);
-        return m;
-    }
+  @Override
+  public LinkedHashMap<String, Object> fields() {
+    LinkedHashMap<String, Object> m = new LinkedHashMap<>();
+    m.put("sequence_simulation", sequenceSimulation);
+    m.put("true_activations", trueActivations);
+    m.put("ev_correlation_score", evCorrelationScore);
+    m.put("rsquared_score", rsquaredScore);
+    m.put("absolute_dev_explained_score", absoluteDevExplainedScore);
+    return m;
+  }
 }

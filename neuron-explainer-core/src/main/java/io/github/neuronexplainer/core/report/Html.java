@@ -36,7 +36,8 @@ final class Html {
 
   /**
    * A value as stored in {@code data-value}: exactly, and in the shortest form that reads back as
-   * the same float when it is one ({@code 0.1f} is {@code "0.1"}, not {@code "0.10000000149011612"}).
+   * the same float when it is one ({@code 0.1f} is {@code "0.1"}, not {@code
+   * "0.10000000149011612"}).
    */
   static String exact(double value) {
     float f = (float) value;

@@ -81,8 +81,13 @@ public final class HtmlReport {
     sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
         .append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none';")
         .append(" style-src 'unsafe-inline'\">")
-        .append("<title>").append(escape(title)).append("</title><style>").append(STYLE)
-        .append("</style></head>\n<body>\n<h1>").append(escape(title)).append("</h1>\n");
+        .append("<title>")
+        .append(escape(title))
+        .append("</title><style>")
+        .append(STYLE)
+        .append("</style></head>\n<body>\n<h1>")
+        .append(escape(title))
+        .append("</h1>\n");
     sections.forEach(s -> sb.append(s).append('\n'));
     return sb.append("</body></html>\n").toString();
   }
@@ -100,7 +105,8 @@ public final class HtmlReport {
       }
       return Files.writeString(file, html(), StandardCharsets.UTF_8);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot write the HTML report to " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException(
+          "Cannot write the HTML report to " + file + ": " + e.getMessage(), e);
     }
   }
 
@@ -131,23 +137,29 @@ public final class HtmlReport {
     public Builder tokenHeatmap(String caption, List<String> tokens, double[] values) {
       if (tokens.size() != values.length) {
         throw new IllegalArgumentException(
-            "A token heatmap needs one value per token: " + tokens.size() + " tokens, "
-                + values.length + " values");
+            "A token heatmap needs one value per token: "
+                + tokens.size()
+                + " tokens, "
+                + values.length
+                + " values");
       }
       double maxAbs = maxAbs(values);
-      StringBuilder sb = new StringBuilder("<section class=\"heatmap\"><h2>")
-          .append(escape(caption)).append("</h2>\n");
+      StringBuilder sb =
+          new StringBuilder("<section class=\"heatmap\"><h2>")
+              .append(escape(caption))
+              .append("</h2>\n");
       sb.append("<div class=\"tokens\">");
       appendTokens(sb, tokens, values, maxAbs);
-      sb.append("</div>\n<div class=\"legend\">max |value| ").append(shown(maxAbs))
+      sb.append("</div>\n<div class=\"legend\">max |value| ")
+          .append(shown(maxAbs))
           .append(" (red positive, blue negative)</div></section>");
       sections.add(sb.toString());
       return this;
     }
 
     /**
-     * One grid per head: row = attending (query) token, column = attended-to (key) token, shaded
-     * by the head's attention probability relative to its largest.
+     * One grid per head: row = attending (query) token, column = attended-to (key) token, shaded by
+     * the head's attention probability relative to its largest.
      *
      * @param pattern {@code [heads][query][key]}, each query and key dimension the prompt's length
      * @throws IllegalArgumentException if the shape does not match the tokens
@@ -156,18 +168,32 @@ public final class HtmlReport {
       int n = tokens.size();
       for (int h = 0; h < pattern.length; h++) {
         if (pattern[h].length != n) {
-          throw new IllegalArgumentException("Head " + h + " has " + pattern[h].length
-              + " query rows for " + n + " tokens; pass [heads][query][key]");
+          throw new IllegalArgumentException(
+              "Head "
+                  + h
+                  + " has "
+                  + pattern[h].length
+                  + " query rows for "
+                  + n
+                  + " tokens; pass [heads][query][key]");
         }
         for (float[] row : pattern[h]) {
           if (row.length != n) {
-            throw new IllegalArgumentException("Head " + h + " has a row of " + row.length
-                + " keys for " + n + " tokens; pass [heads][query][key]");
+            throw new IllegalArgumentException(
+                "Head "
+                    + h
+                    + " has a row of "
+                    + row.length
+                    + " keys for "
+                    + n
+                    + " tokens; pass [heads][query][key]");
           }
         }
       }
-      StringBuilder sb = new StringBuilder("<section class=\"attention\"><h2>")
-          .append(escape(caption)).append("</h2>\n<div class=\"heads\">");
+      StringBuilder sb =
+          new StringBuilder("<section class=\"attention\"><h2>")
+              .append(escape(caption))
+              .append("</h2>\n<div class=\"heads\">");
       for (int h = 0; h < pattern.length; h++) {
         double max = 0;
         for (float[] row : pattern[h]) {
@@ -175,14 +201,21 @@ public final class HtmlReport {
             max = Math.max(max, Math.abs(p));
           }
         }
-        sb.append("<div><div class=\"legend\">head ").append(h).append("</div>")
-            .append("<table class=\"attn\" data-head=\"").append(h).append("\">");
+        sb.append("<div><div class=\"legend\">head ")
+            .append(h)
+            .append("</div>")
+            .append("<table class=\"attn\" data-head=\"")
+            .append(h)
+            .append("\">");
         for (int q = 0; q < n; q++) {
           sb.append("<tr><th>").append(escape(tokens.get(q))).append("</th>");
           for (int k = 0; k < n; k++) {
             float p = pattern[h][q][k];
-            sb.append("<td data-value=\"").append(exact(p)).append("\" style=\"background:")
-                .append(color(p, max)).append("\" title=\"")
+            sb.append("<td data-value=\"")
+                .append(exact(p))
+                .append("\" style=\"background:")
+                .append(color(p, max))
+                .append("\" title=\"")
                 .append(escape(tokens.get(q) + " \u2192 " + tokens.get(k) + ": " + shown(p)))
                 .append("\"></td>");
           }
@@ -196,16 +229,19 @@ public final class HtmlReport {
     }
 
     /**
-     * As {@link #attentionPatterns(String, List, float[][][])} for an array of shape {@code
-     * [heads, query, key]} (select the batch item and layer first).
+     * As {@link #attentionPatterns(String, List, float[][][])} for an array of shape {@code [heads,
+     * query, key]} (select the batch item and layer first).
      *
      * @throws IllegalArgumentException if the array is not 3-dimensional
      */
     public Builder attentionPatterns(String caption, List<String> tokens, NDArray pattern) {
       long[] shape = pattern.getShape().getShape();
       if (shape.length != 3) {
-        throw new IllegalArgumentException("An attention pattern array must be [heads, query, key],"
-            + " not " + pattern.getShape() + "; select one batch item (and layer) first");
+        throw new IllegalArgumentException(
+            "An attention pattern array must be [heads, query, key],"
+                + " not "
+                + pattern.getShape()
+                + "; select one batch item (and layer) first");
       }
       float[] flat = pattern.toType(DataType.FLOAT32, false).toFloatArray();
       int heads = (int) shape[0];
@@ -226,20 +262,32 @@ public final class HtmlReport {
       for (NodeRow r : rows) {
         maxAbs = Double.isFinite(r.value()) ? Math.max(maxAbs, Math.abs(r.value())) : maxAbs;
       }
-      StringBuilder sb = new StringBuilder("<section class=\"node-table\"><h2>")
-          .append(escape(caption)).append("</h2>\n<table class=\"nodes\"><thead><tr>")
-          .append("<th>node</th><th>layer</th><th>token</th><th>value</th>")
-          .append("<th>top upvoted</th><th>top downvoted</th></tr></thead><tbody>");
+      StringBuilder sb =
+          new StringBuilder("<section class=\"node-table\"><h2>")
+              .append(escape(caption))
+              .append("</h2>\n<table class=\"nodes\"><thead><tr>")
+              .append("<th>node</th><th>layer</th><th>token</th><th>value</th>")
+              .append("<th>top upvoted</th><th>top downvoted</th></tr></thead><tbody>");
       for (NodeRow r : rows) {
-        sb.append("<tr data-node=\"").append(escape(r.label())).append("\"><td>")
-            .append(escape(r.label())).append("</td><td class=\"num\">")
-            .append(r.layer() < 0 ? "" : Integer.toString(r.layer())).append("</td><td class=\"mono\">")
+        sb.append("<tr data-node=\"")
+            .append(escape(r.label()))
+            .append("\"><td>")
+            .append(escape(r.label()))
+            .append("</td><td class=\"num\">")
+            .append(r.layer() < 0 ? "" : Integer.toString(r.layer()))
+            .append("</td><td class=\"mono\">")
             .append(r.tokenIndex() < 0 ? "" : escape(r.tokenIndex() + " " + quoted(r.token())))
-            .append("</td><td class=\"num\" data-value=\"").append(exact(r.value()))
-            .append("\" style=\"background:").append(color(r.value(), maxAbs)).append("\">")
-            .append(shown(r.value())).append("</td><td class=\"mono\">")
-            .append(tokenList(r.topUpvotedTokens())).append("</td><td class=\"mono\">")
-            .append(tokenList(r.topDownvotedTokens())).append("</td></tr>");
+            .append("</td><td class=\"num\" data-value=\"")
+            .append(exact(r.value()))
+            .append("\" style=\"background:")
+            .append(color(r.value(), maxAbs))
+            .append("\">")
+            .append(shown(r.value()))
+            .append("</td><td class=\"mono\">")
+            .append(tokenList(r.topUpvotedTokens()))
+            .append("</td><td class=\"mono\">")
+            .append(tokenList(r.topDownvotedTokens()))
+            .append("</td></tr>");
       }
       sb.append("</tbody></table></section>");
       sections.add(sb.toString());
@@ -260,11 +308,18 @@ public final class HtmlReport {
       for (ActivationRecord r : top) {
         max = Math.max(max, maxAbs(r.activationArray()));
       }
-      StringBuilder sb = new StringBuilder("<section class=\"neuron-record\"><h2>")
-          .append(escape("Layer " + record.neuronId().layerIndex() + ", neuron "
-              + record.neuronId().neuronIndex()))
-          .append("</h2>\n<div class=\"legend\">")
-          .append(top.size()).append(" top-activating records; max activation ").append(shown(max));
+      StringBuilder sb =
+          new StringBuilder("<section class=\"neuron-record\"><h2>")
+              .append(
+                  escape(
+                      "Layer "
+                          + record.neuronId().layerIndex()
+                          + ", neuron "
+                          + record.neuronId().neuronIndex()))
+              .append("</h2>\n<div class=\"legend\">")
+              .append(top.size())
+              .append(" top-activating records; max activation ")
+              .append(shown(max));
       if (record.mean() != null && Double.isFinite(record.mean())) {
         sb.append("; mean ").append(shown(record.mean()));
       }
@@ -273,8 +328,16 @@ public final class HtmlReport {
         ActivationRecord r = top.get(i);
         double[] values = r.activationArray();
         if (values.length != r.tokens().size()) {
-          throw new IllegalArgumentException("Top record " + i + " of " + record.neuronId() + " has "
-              + r.tokens().size() + " tokens but " + values.length + " activations");
+          throw new IllegalArgumentException(
+              "Top record "
+                  + i
+                  + " of "
+                  + record.neuronId()
+                  + " has "
+                  + r.tokens().size()
+                  + " tokens but "
+                  + values.length
+                  + " activations");
         }
         sb.append("<div class=\"excerpt tokens\" data-excerpt=\"").append(i).append("\">");
         appendTokens(sb, r.tokens(), values, max);
@@ -288,12 +351,20 @@ public final class HtmlReport {
       return new HtmlReport(title, sections);
     }
 
-    private static void appendTokens(StringBuilder sb, List<String> tokens, double[] values, double maxAbs) {
+    private static void appendTokens(
+        StringBuilder sb, List<String> tokens, double[] values, double maxAbs) {
       for (int i = 0; i < values.length; i++) {
-        sb.append("<span class=\"tok\" data-index=\"").append(i).append("\" data-value=\"")
-            .append(exact(values[i])).append("\" style=\"background:").append(color(values[i], maxAbs))
-            .append("\" title=\"").append(escape(i + " " + quoted(tokens.get(i)) + ": " + shown(values[i])))
-            .append("\">").append(escape(tokens.get(i))).append("</span>");
+        sb.append("<span class=\"tok\" data-index=\"")
+            .append(i)
+            .append("\" data-value=\"")
+            .append(exact(values[i]))
+            .append("\" style=\"background:")
+            .append(color(values[i], maxAbs))
+            .append("\" title=\"")
+            .append(escape(i + " " + quoted(tokens.get(i)) + ": " + shown(values[i])))
+            .append("\">")
+            .append(escape(tokens.get(i)))
+            .append("</span>");
       }
     }
 

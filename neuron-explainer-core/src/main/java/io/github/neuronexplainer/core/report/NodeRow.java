@@ -59,7 +59,11 @@ public record NodeRow(
       Integer position = byDim.get(Dimension.SEQUENCE_TOKENS);
       if (position != null && (position < 0 || position >= tokens.size())) {
         throw new IllegalArgumentException(
-            index + " is at token " + position + " but the prompt has " + tokens.size()
+            index
+                + " is at token "
+                + position
+                + " but the prompt has "
+                + tokens.size()
                 + " tokens; pass the token strings of the prompt the store was computed on");
       }
       rows.add(
@@ -84,13 +88,18 @@ public record NodeRow(
     String where = layer == LayerIndex.NONE ? "" : " L" + layer;
     return switch (type) {
       case MLP_NEURON -> "MLP" + where + " n" + orAll(byDim.get(Dimension.MLP_ACTS));
-      case ATTENTION_HEAD -> "attn" + where + " h" + orAll(byDim.get(Dimension.ATTN_HEADS))
-          + (byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) == null
-              ? "" : " (to " + byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) + ")");
+      case ATTENTION_HEAD ->
+          "attn"
+              + where
+              + " h"
+              + orAll(byDim.get(Dimension.ATTN_HEADS))
+              + (byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) == null
+                  ? ""
+                  : " (to " + byDim.get(Dimension.ATTENDED_TO_SEQUENCE_TOKENS) + ")");
       case AUTOENCODER_LATENT, MLP_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT ->
           "latent" + where + " " + orAll(byDim.get(Dimension.AUTOENCODER_LATENTS));
-      case RESIDUAL_STREAM_CHANNEL -> "resid" + where + " c"
-          + orAll(byDim.get(Dimension.RESIDUAL_STREAM_CHANNELS));
+      case RESIDUAL_STREAM_CHANNEL ->
+          "resid" + where + " c" + orAll(byDim.get(Dimension.RESIDUAL_STREAM_CHANNELS));
       default -> type.value() + where;
     };
   }

@@ -49,24 +49,46 @@ class BadIndexTest {
   void storeLookupsNameTheValidRange() {
     try (NDManager manager = NDManager.newBaseManager()) {
       DerivedScalarStore store = store(manager);
-      assertArrayEquals(new float[] {12}, store.get(new DerivedScalarIndex(MLP, List.of(1, 2), 3, PassType.FORWARD)));
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(2, 0), 3, PassType.FORWARD)),
-          "sequence_tokens index 2", "valid -2..1");
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 3), 1, PassType.FORWARD)),
-          "mlp_acts index 3", "valid -3..2");
+      assertArrayEquals(
+          new float[] {12},
+          store.get(new DerivedScalarIndex(MLP, List.of(1, 2), 3, PassType.FORWARD)));
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(2, 0), 3, PassType.FORWARD)),
+          "sequence_tokens index 2",
+          "valid -2..1");
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(0, 3), 1, PassType.FORWARD)),
+          "mlp_acts index 3",
+          "valid -3..2");
       // as in torch, a negative index counts from the end
-      assertArrayEquals(new float[] {4}, store.get(new DerivedScalarIndex(MLP, List.of(-1, 0), 1, PassType.FORWARD)));
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(-3, 0), 1, PassType.FORWARD)),
-          "index -3", "valid -2..1");
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0, 0), 1, PassType.FORWARD)),
-          "3 tensor indices", "2 dimensions");
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0), 2, PassType.FORWARD)),
-          "no layer 2", "[1, 3]");
-      refused(() -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0), 1, PassType.BACKWARD)),
+      assertArrayEquals(
+          new float[] {4},
+          store.get(new DerivedScalarIndex(MLP, List.of(-1, 0), 1, PassType.FORWARD)));
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(-3, 0), 1, PassType.FORWARD)),
+          "index -3",
+          "valid -2..1");
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0, 0), 1, PassType.FORWARD)),
+          "3 tensor indices",
+          "2 dimensions");
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0), 2, PassType.FORWARD)),
+          "no layer 2",
+          "[1, 3]");
+      refused(
+          () -> store.get(new DerivedScalarIndex(MLP, List.of(0, 0), 1, PassType.BACKWARD)),
           "no MLP_POST_ACT/backward");
-      refused(() -> store.getScalars(List.of(new DerivedScalarIndex(MLP, Arrays.asList(0, null), 1, PassType.FORWARD))),
+      refused(
+          () ->
+              store.getScalars(
+                  List.of(
+                      new DerivedScalarIndex(MLP, Arrays.asList(0, null), 1, PassType.FORWARD))),
           "does not name a single scalar");
-      refused(() -> store.getScalars(List.of(new DerivedScalarIndex(MLP, List.of(1, 5), 1, PassType.FORWARD))),
+      refused(
+          () ->
+              store.getScalars(
+                  List.of(new DerivedScalarIndex(MLP, List.of(1, 5), 1, PassType.FORWARD))),
           "valid -3..2");
     }
   }
@@ -80,14 +102,24 @@ class BadIndexTest {
           List.of(new DerivedScalarIndex(MLP, List.of(1, 0), 1, PassType.FORWARD)),
           store.dsIndicesForNodeIndices(List.of(good)));
       assertArrayEquals(new float[] {4}, store.derivedScalarsForNodeIndices(List.of(good)));
-      refused(() -> store.dsIndicesForNodeIndices(
-              List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 7), 1, PassType.FORWARD))),
-          "mlp_acts index 7", "valid -3..2");
-      refused(() -> store.dsIndicesForNodeIndices(
-              List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 0), 0, PassType.FORWARD))),
-          "no layer 0", "[1, 3]");
-      refused(() -> store.dsIndicesForNodeIndices(
-              List.of(new NodeIndex(NodeType.ATTENTION_HEAD, List.of(0, 0, 0), 1, PassType.FORWARD))),
+      refused(
+          () ->
+              store.dsIndicesForNodeIndices(
+                  List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 7), 1, PassType.FORWARD))),
+          "mlp_acts index 7",
+          "valid -3..2");
+      refused(
+          () ->
+              store.dsIndicesForNodeIndices(
+                  List.of(new NodeIndex(NodeType.MLP_NEURON, List.of(0, 0), 0, PassType.FORWARD))),
+          "no layer 0",
+          "[1, 3]");
+      refused(
+          () ->
+              store.dsIndicesForNodeIndices(
+                  List.of(
+                      new NodeIndex(
+                          NodeType.ATTENTION_HEAD, List.of(0, 0, 0), 1, PassType.FORWARD))),
           "exactly one DST of node type ATTENTION_HEAD");
     }
   }
@@ -96,7 +128,8 @@ class BadIndexTest {
   void topkRefusesANegativeK() {
     try (NDManager manager = NDManager.newBaseManager()) {
       DerivedScalarStore store = store(manager);
-      refused(() -> store.get(MLP, PassType.FORWARD).topk(-1, true), "k must be >= 0", "12 scalars");
+      refused(
+          () -> store.get(MLP, PassType.FORWARD).topk(-1, true), "k must be >= 0", "12 scalars");
       refused(() -> store.topkLikeOriginal(-2), "k must be >= 0");
       refused(() -> store.topk(-1, PassType.FORWARD, null, null, true), "k must be >= 0");
       // k larger than the store returns everything, as in the original.
@@ -117,31 +150,68 @@ class BadIndexTest {
                 Dimension.MAX_CONTEXT_LENGTH, 16));
     DstConfig.Builder base = DstConfig.builder().modelContext(model);
     assertEquals(List.of(0, 1), base.layerIndices(List.of(0, 1)).build().layerIndices());
-    refused(() -> base.layerIndices(List.of(0, 2)).build(), "layerIndices", "layer 2", "layers 0..1");
+    refused(
+        () -> base.layerIndices(List.of(0, 2)).build(), "layerIndices", "layer 2", "layers 0..1");
     refused(() -> base.layerIndices(List.of(-1)).build(), "layer -1", "layers 0..1");
     DstConfig.Builder noLayers = DstConfig.builder().modelContext(model);
-    refused(() -> noLayers.traceConfig(mlpTrace(List.of(3, 8), 1)).build(), "traceConfig", "neuron index 8", "valid 0..7");
-    refused(() -> noLayers.traceConfig(mlpTrace(List.of(16, 0), 1)).build(), "token index 16", "valid 0..15");
+    refused(
+        () -> noLayers.traceConfig(mlpTrace(List.of(3, 8), 1)).build(),
+        "traceConfig",
+        "neuron index 8",
+        "valid 0..7");
+    refused(
+        () -> noLayers.traceConfig(mlpTrace(List.of(16, 0), 1)).build(),
+        "token index 16",
+        "valid 0..15");
     refused(() -> noLayers.traceConfig(mlpTrace(List.of(0, 0), 5)).build(), "layer 5");
     DstConfig.Builder attribution = DstConfig.builder().modelContext(model);
-    refused(() -> attribution.nodeIndexForAttribution(
-            new NodeIndex(NodeType.ATTENTION_HEAD, List.of(2, 1, 4), 0, PassType.FORWARD)).build(),
-        "nodeIndexForAttribution", "head index 4", "valid 0..3");
-    refused(() -> attribution.nodeIndexForAttribution(
-            new NodeIndex(NodeType.RESIDUAL_STREAM_CHANNEL, List.of(2, 6), 0, PassType.FORWARD)).build(),
-        "residual channel index 6", "valid 0..5");
-    refused(() -> DstConfig.builder().modelContext(model).nodeIndexForAttentionWrite(
-            new NodeIndex(NodeType.ATTENTION_HEAD, List.of(1, 17, 0), 1, PassType.FORWARD)).build(),
-        "attended-to token index 17", "valid 0..15");
-    refused(() -> DstConfig.builder().modelContext(model).activationIndexForFakeGrad(
-            new ActivationIndex(ActivationLocationType.MLP_POST_ACT, List.of(0, 0), 9, PassType.BACKWARD)).build(),
-        "activationIndexForFakeGrad", "layer 9");
+    refused(
+        () ->
+            attribution
+                .nodeIndexForAttribution(
+                    new NodeIndex(NodeType.ATTENTION_HEAD, List.of(2, 1, 4), 0, PassType.FORWARD))
+                .build(),
+        "nodeIndexForAttribution",
+        "head index 4",
+        "valid 0..3");
+    refused(
+        () ->
+            attribution
+                .nodeIndexForAttribution(
+                    new NodeIndex(
+                        NodeType.RESIDUAL_STREAM_CHANNEL, List.of(2, 6), 0, PassType.FORWARD))
+                .build(),
+        "residual channel index 6",
+        "valid 0..5");
+    refused(
+        () ->
+            DstConfig.builder()
+                .modelContext(model)
+                .nodeIndexForAttentionWrite(
+                    new NodeIndex(NodeType.ATTENTION_HEAD, List.of(1, 17, 0), 1, PassType.FORWARD))
+                .build(),
+        "attended-to token index 17",
+        "valid 0..15");
+    refused(
+        () ->
+            DstConfig.builder()
+                .modelContext(model)
+                .activationIndexForFakeGrad(
+                    new ActivationIndex(
+                        ActivationLocationType.MLP_POST_ACT, List.of(0, 0), 9, PassType.BACKWARD))
+                .build(),
+        "activationIndexForFakeGrad",
+        "layer 9");
     // Without a model context nothing can be checked; the runner checks against the model then.
     assertEquals(List.of(7), DstConfig.builder().layerIndices(List.of(7)).build().layerIndices());
   }
 
   private static TraceConfig mlpTrace(List<Integer> indices, int layer) {
     return new TraceConfig(
-        new NodeIndex(NodeType.MLP_NEURON, indices, layer, PassType.FORWARD), PreOrPostAct.POST, true, null, null);
+        new NodeIndex(NodeType.MLP_NEURON, indices, layer, PassType.FORWARD),
+        PreOrPostAct.POST,
+        true,
+        null,
+        null);
   }
 }

@@ -24,12 +24,15 @@ import org.junit.jupiter.api.Test;
 class StoreAlgebraTest {
   private static final DerivedScalarType QK = DerivedScalarType.ATTN_QK_PROBS; // [T, U, H]
 
-  /** Layer 5: 1, 3, ..., 47; layer 6: 2, 4, ..., 48 (the original's test store), shape [2, 3, 4]. */
+  /**
+   * Layer 5: 1, 3, ..., 47; layer 6: 2, 4, ..., 48 (the original's test store), shape [2, 3, 4].
+   */
   private static DerivedScalarStore qkStore(NDManager manager) {
     Map<Integer, NDArray> layers = new LinkedHashMap<>();
     layers.put(5, manager.arange(1f, 48f, 2f).reshape(2, 3, 4));
     layers.put(6, manager.arange(2f, 49f, 2f).reshape(2, 3, 4));
-    return DerivedScalarStore.fromList(List.of(new ActivationsAndMetadata(QK, PassType.FORWARD, layers)));
+    return DerivedScalarStore.fromList(
+        List.of(new ActivationsAndMetadata(QK, PassType.FORWARD, layers)));
   }
 
   @Test
@@ -54,7 +57,8 @@ class StoreAlgebraTest {
       // Asked in another order, kept in the DST's order: [T, H].
       SummedScalars tokenHead =
           store.sum(null, null, List.of(Dimension.ATTN_HEADS, Dimension.SEQUENCE_TOKENS));
-      assertEquals(List.of(Dimension.SEQUENCE_TOKENS, Dimension.ATTN_HEADS), tokenHead.dimensions());
+      assertEquals(
+          List.of(Dimension.SEQUENCE_TOKENS, Dimension.ATTN_HEADS), tokenHead.dimensions());
       assertArrayEquals(new long[] {2, 4}, tokenHead.shape());
       // Token 1, head 3: layer 5 elements 15, 19, 23 (values 31, 39, 47), layer 6 32, 40, 48.
       assertEquals(31 + 39 + 47 + 32 + 40 + 48, tokenHead.get(1, 3));
@@ -64,7 +68,10 @@ class StoreAlgebraTest {
           store.sum(
               null,
               null,
-              List.of(Dimension.SEQUENCE_TOKENS, Dimension.ATTENDED_TO_SEQUENCE_TOKENS, Dimension.ATTN_HEADS));
+              List.of(
+                  Dimension.SEQUENCE_TOKENS,
+                  Dimension.ATTENDED_TO_SEQUENCE_TOKENS,
+                  Dimension.ATTN_HEADS));
       for (int i = 0; i < 24; i++) {
         assertEquals(4 * i + 3, everything.values()[i]);
       }
@@ -110,7 +117,9 @@ class StoreAlgebraTest {
     try (NDManager manager = NDManager.newBaseManager()) {
       DerivedScalarStore qk = qkStore(manager);
       IllegalArgumentException notInSpec =
-          assertThrows(IllegalArgumentException.class, () -> qk.sum(null, null, List.of(Dimension.MLP_ACTS)));
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> qk.sum(null, null, List.of(Dimension.MLP_ACTS)));
       assertTrue(notInSpec.getMessage().contains("ATTN_HEADS"), notInSpec.getMessage());
       assertThrows(
           IllegalArgumentException.class,
@@ -120,7 +129,9 @@ class StoreAlgebraTest {
               List.of(
                   qk.get(QK, PassType.FORWARD),
                   new ActivationsAndMetadata(
-                      DerivedScalarType.MLP_POST_ACT, PassType.FORWARD, Map.of(0, manager.ones(new ai.djl.ndarray.types.Shape(2, 3))))));
+                      DerivedScalarType.MLP_POST_ACT,
+                      PassType.FORWARD,
+                      Map.of(0, manager.ones(new ai.djl.ndarray.types.Shape(2, 3))))));
       IllegalArgumentException different =
           assertThrows(
               IllegalArgumentException.class,
@@ -128,7 +139,8 @@ class StoreAlgebraTest {
       assertTrue(different.getMessage().contains("filterDsts"), different.getMessage());
       // Per node type it works: only the MLP DST is left.
       assertArrayEquals(
-          new double[] {3, 3}, mixed.sum(NodeType.MLP_NEURON, null, List.of(Dimension.SEQUENCE_TOKENS)).values());
+          new double[] {3, 3},
+          mixed.sum(NodeType.MLP_NEURON, null, List.of(Dimension.SEQUENCE_TOKENS)).values());
       assertThrows(
           IllegalArgumentException.class,
           () -> mixed.sum(NodeType.AUTOENCODER_LATENT, null, List.of(Dimension.SEQUENCE_TOKENS)));
@@ -174,8 +186,11 @@ class StoreAlgebraTest {
                   new ActivationsAndMetadata(
                       DerivedScalarType.MLP_POST_ACT,
                       PassType.FORWARD,
-                      Map.of(0, manager.create(new float[][] {{1, -2}, {3, 0}}),
-                          1, manager.create(new float[][] {{0, -7}, {5, 6}}))),
+                      Map.of(
+                          0,
+                          manager.create(new float[][] {{1, -2}, {3, 0}}),
+                          1,
+                          manager.create(new float[][] {{0, -7}, {5, 6}}))),
                   new ActivationsAndMetadata(
                       DerivedScalarType.ATTN_QK_PROBS,
                       PassType.FORWARD,
@@ -183,17 +198,23 @@ class StoreAlgebraTest {
       ActivationsAndMetadata.TopK all = store.maxAbs(null, null);
       assertArrayEquals(new float[] {9}, all.values());
       assertEquals(
-          new DerivedScalarIndex(DerivedScalarType.ATTN_QK_PROBS, List.of(0, 0, 0), 0, PassType.FORWARD),
+          new DerivedScalarIndex(
+              DerivedScalarType.ATTN_QK_PROBS, List.of(0, 0, 0), 0, PassType.FORWARD),
           all.indices().get(0));
       ActivationsAndMetadata.TopK mlp = store.maxAbs(NodeType.MLP_NEURON, null);
       assertArrayEquals(new float[] {7}, mlp.values());
       assertEquals(
-          new DerivedScalarIndex(DerivedScalarType.MLP_POST_ACT, List.of(0, 1), 1, PassType.FORWARD),
+          new DerivedScalarIndex(
+              DerivedScalarType.MLP_POST_ACT, List.of(0, 1), 1, PassType.FORWARD),
           mlp.indices().get(0));
       assertArrayEquals(new float[] {8}, store.max(null, null).values());
-      assertArrayEquals(new float[] {6}, store.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).max().values());
+      assertArrayEquals(
+          new float[] {6},
+          store.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).max().values());
       IllegalArgumentException empty =
-          assertThrows(IllegalArgumentException.class, () -> store.maxAbs(NodeType.AUTOENCODER_LATENT, null));
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> store.maxAbs(NodeType.AUTOENCODER_LATENT, null));
       assertTrue(empty.getMessage().contains("AUTOENCODER_LATENT"), empty.getMessage());
     }
   }
@@ -217,13 +238,20 @@ class StoreAlgebraTest {
         assertFalse(a.contentEquals(a.filterLayers(List.of(6))));
       }
       NDArray nan = manager.create(new float[] {Float.NaN}).reshape(1, 1, 1);
-      ActivationsAndMetadata withNan = new ActivationsAndMetadata(QK, PassType.FORWARD, Map.of(0, nan));
+      ActivationsAndMetadata withNan =
+          new ActivationsAndMetadata(QK, PassType.FORWARD, Map.of(0, nan));
       assertFalse(withNan.contentEquals(withNan));
       assertFalse(withNan.allClose(withNan));
       ActivationsAndMetadata reshaped =
-          new ActivationsAndMetadata(QK, PassType.FORWARD, Map.of(0, manager.zeros(new ai.djl.ndarray.types.Shape(1, 1, 2))));
+          new ActivationsAndMetadata(
+              QK,
+              PassType.FORWARD,
+              Map.of(0, manager.zeros(new ai.djl.ndarray.types.Shape(1, 1, 2))));
       ActivationsAndMetadata other =
-          new ActivationsAndMetadata(QK, PassType.FORWARD, Map.of(0, manager.zeros(new ai.djl.ndarray.types.Shape(1, 2, 1))));
+          new ActivationsAndMetadata(
+              QK,
+              PassType.FORWARD,
+              Map.of(0, manager.zeros(new ai.djl.ndarray.types.Shape(1, 2, 1))));
       assertFalse(reshaped.contentEquals(other));
       assertArrayEquals(new long[] {1, 1, 2}, reshaped.shape());
     }

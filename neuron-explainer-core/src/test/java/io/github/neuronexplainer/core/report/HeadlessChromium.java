@@ -11,9 +11,9 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs the chromium command line headless, without network or a profile of its own: screenshots
- * and serialised DOMs of local files. {@code CHROMIUM} names the binary; otherwise the usual names
- * are looked up on the PATH.
+ * Runs the chromium command line headless, without network or a profile of its own: screenshots and
+ * serialised DOMs of local files. {@code CHROMIUM} names the binary; otherwise the usual names are
+ * looked up on the PATH.
  */
 final class HeadlessChromium {
   private static final List<String> NAMES =
@@ -41,9 +41,14 @@ final class HeadlessChromium {
   }
 
   /** A PNG of {@code page} in a window of the given size. */
-  Path screenshot(Path page, Path png, int width, int height, Path workDir) throws IOException, InterruptedException {
-    run(workDir, "--screenshot=" + png.toAbsolutePath(), "--window-size=" + width + "," + height,
-        "--hide-scrollbars", page.toUri().toString());
+  Path screenshot(Path page, Path png, int width, int height, Path workDir)
+      throws IOException, InterruptedException {
+    run(
+        workDir,
+        "--screenshot=" + png.toAbsolutePath(),
+        "--window-size=" + width + "," + height,
+        "--hide-scrollbars",
+        page.toUri().toString());
     return png;
   }
 
@@ -54,20 +59,37 @@ final class HeadlessChromium {
 
   private String run(Path workDir, String... args) throws IOException, InterruptedException {
     Path profile = Files.createTempDirectory(workDir, "chromium-profile");
-    List<String> command = new ArrayList<>(List.of(binary.toString(), "--headless", "--no-sandbox",
-        "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--user-data-dir=" + profile));
+    List<String> command =
+        new ArrayList<>(
+            List.of(
+                binary.toString(),
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--user-data-dir=" + profile));
     command.addAll(List.of(args));
     Path out = Files.createTempFile(workDir, "chromium", ".out");
     Path err = Files.createTempFile(workDir, "chromium", ".err");
-    Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+    Process process =
+        new ProcessBuilder(command)
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .start();
     if (!process.waitFor(120, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       throw new IllegalStateException("chromium did not finish in 120 s: " + command);
     }
     if (process.exitValue() != 0) {
-      throw new IllegalStateException("chromium exited with " + process.exitValue() + ": "
-          + Files.readString(err, StandardCharsets.UTF_8));
+      throw new IllegalStateException(
+          "chromium exited with "
+              + process.exitValue()
+              + ": "
+              + Files.readString(err, StandardCharsets.UTF_8));
     }
     return Files.readString(out, StandardCharsets.UTF_8);
   }

@@ -24,7 +24,8 @@ class HtmlReportRenderTest {
   @BeforeAll
   static void findChromium() {
     Optional<HeadlessChromium> found = HeadlessChromium.find();
-    assumeTrue(found.isPresent(),
+    assumeTrue(
+        found.isPresent(),
         "no chromium on the PATH (or in $CHROMIUM): install Debian's chromium package to render reports");
     chromium = found.get();
   }
@@ -36,15 +37,23 @@ class HtmlReportRenderTest {
 
     assertEquals(1, count(dom, "<section class=\"heatmap\">"));
     for (int i = 0; i < ReportSamples.HEATMAP.length; i++) {
-      assertTrue(dom.contains("data-index=\"" + i + "\" data-value=\"" + ReportSamples.HEATMAP[i] + "\""), "token " + i);
+      assertTrue(
+          dom.contains("data-index=\"" + i + "\" data-value=\"" + ReportSamples.HEATMAP[i] + "\""),
+          "token " + i);
     }
     assertTrue(dom.contains("> France</span>"), dom);
     assertEquals(2, count(dom, "<table class=\"attn\""));
     assertEquals(2 * 5 * 5, count(dom, "<td data-value="));
-    assertTrue(dom.contains("<td data-value=\"0.5\""), "head 0, query 1 attends half to each token");
-    assertTrue(dom.contains("<td data-value=\"0.6666667\""), "head 1, query 1 attends 2/3 to the first token");
-    assertTrue(dom.contains("<tr data-node=\"MLP L1 n235\"><td>MLP L1 n235</td><td class=\"num\">1</td>"
-        + "<td class=\"mono\">3 \" France\"</td><td class=\"num\" data-value=\"3.0\""), dom);
+    assertTrue(
+        dom.contains("<td data-value=\"0.5\""), "head 0, query 1 attends half to each token");
+    assertTrue(
+        dom.contains("<td data-value=\"0.6666667\""),
+        "head 1, query 1 attends 2/3 to the first token");
+    assertTrue(
+        dom.contains(
+            "<tr data-node=\"MLP L1 n235\"><td>MLP L1 n235</td><td class=\"num\">1</td>"
+                + "<td class=\"mono\">3 \" France\"</td><td class=\"num\" data-value=\"3.0\""),
+        dom);
     assertTrue(dom.contains("\" Paris\" \" Lyon\"</td><td class=\"mono\">\" London\"</td>"), dom);
     assertTrue(dom.contains("<td class=\"num\" data-value=\"-0.5\""), dom);
     assertEquals(2, count(dom, "class=\"excerpt tokens\""));

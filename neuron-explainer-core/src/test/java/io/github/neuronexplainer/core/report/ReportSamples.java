@@ -12,8 +12,10 @@ final class ReportSamples {
 
   private ReportSamples() {}
 
-  /** {@code heads} causal patterns: each query attends uniformly to the keys up to itself, head h
-   * tilted towards the first token by h. */
+  /**
+   * {@code heads} causal patterns: each query attends uniformly to the keys up to itself, head h
+   * tilted towards the first token by h.
+   */
   static float[][][] causalPattern(int heads, int n) {
     float[][][] p = new float[heads][n][n];
     for (int h = 0; h < heads; h++) {
@@ -47,7 +49,14 @@ final class ReportSamples {
         .nodeTable(
             "Top nodes",
             List.of(
-                new NodeRow("MLP L1 n235", 1, 3, " France", 3.0, List.of(" Paris", " Lyon"), List.of(" London")),
+                new NodeRow(
+                    "MLP L1 n235",
+                    1,
+                    3,
+                    " France",
+                    3.0,
+                    List.of(" Paris", " Lyon"),
+                    List.of(" London")),
                 new NodeRow("attn L0 h1", 0, 4, " is", -0.5, List.of(), List.of())))
         .neuronRecord(neuronRecord(), 5)
         .build();

@@ -6,6 +6,7 @@ import java.util.List;
 public record BatchedResponse(List<InferenceResponseAndResponseDict> inferenceSubResponses) {
   public BatchedResponse {
     inferenceSubResponses =
-        List.copyOf(Immutable.required(inferenceSubResponses, "inferenceSubResponses", "BatchedResponse"));
+        List.copyOf(
+            Immutable.required(inferenceSubResponses, "inferenceSubResponses", "BatchedResponse"));
   }
 }

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** What a TDB node table shows for attention layers: heads or autoencoder latents. Serialized as its value string. Immutable. */
+/**
+ * What a TDB node table shows for attention layers: heads or autoencoder latents. Serialized as its
+ * value string. Immutable.
+ */
 public enum ComponentTypeForAttention {
   ATTENTION_HEAD("attention_head"),
   AUTOENCODER_LATENT("autoencoder_latent");
@@ -28,6 +31,7 @@ public enum ComponentTypeForAttention {
    */
   @JsonCreator
   public static ComponentTypeForAttention fromValue(String value) {
-    return EnumValues.fromValue(ComponentTypeForAttention.class, value, ComponentTypeForAttention::value);
+    return EnumValues.fromValue(
+        ComponentTypeForAttention.class, value, ComponentTypeForAttention::value);
   }
 }

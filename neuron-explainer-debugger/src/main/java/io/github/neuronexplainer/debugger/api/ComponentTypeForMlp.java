@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** What a TDB node table shows for MLP layers: neurons or autoencoder latents. Serialized as its value string. Immutable. */
+/**
+ * What a TDB node table shows for MLP layers: neurons or autoencoder latents. Serialized as its
+ * value string. Immutable.
+ */
 public enum ComponentTypeForMlp {
   NEURON("neuron"),
   AUTOENCODER_LATENT("autoencoder_latent");

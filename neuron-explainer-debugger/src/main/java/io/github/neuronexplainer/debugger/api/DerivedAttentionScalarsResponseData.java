@@ -3,12 +3,16 @@ package io.github.neuronexplainer.debugger.api;
 import java.util.List;
 
 /** Per token, its row of the token-pair matrix with normalized values and summaries. Immutable. */
-public record DerivedAttentionScalarsResponseData(List<TokenAndAttentionScalars> tokenAndAttentionScalarsList)
-    implements ProcessingResponseData {
+public record DerivedAttentionScalarsResponseData(
+    List<TokenAndAttentionScalars> tokenAndAttentionScalarsList) implements ProcessingResponseData {
 
   public DerivedAttentionScalarsResponseData {
-    tokenAndAttentionScalarsList = List.copyOf(Immutable.required(
-        tokenAndAttentionScalarsList, "tokenAndAttentionScalarsList", "DerivedAttentionScalarsResponseData"));
+    tokenAndAttentionScalarsList =
+        List.copyOf(
+            Immutable.required(
+                tokenAndAttentionScalarsList,
+                "tokenAndAttentionScalarsList",
+                "DerivedAttentionScalarsResponseData"));
   }
 
   @Override

@@ -5,9 +5,11 @@ package io.github.neuronexplainer.debugger.api;
  * DerivedScalarsRequestSpec}. Immutable and thread-safe.
  */
 public record DerivedScalarsRequest(
-    InferenceRequestSpec inferenceRequestSpec, DerivedScalarsRequestSpec derivedScalarsRequestSpec) {
+    InferenceRequestSpec inferenceRequestSpec,
+    DerivedScalarsRequestSpec derivedScalarsRequestSpec) {
   public DerivedScalarsRequest {
     Immutable.required(inferenceRequestSpec, "inferenceRequestSpec", "DerivedScalarsRequest");
-    Immutable.required(derivedScalarsRequestSpec, "derivedScalarsRequestSpec", "DerivedScalarsRequest");
+    Immutable.required(
+        derivedScalarsRequestSpec, "derivedScalarsRequestSpec", "DerivedScalarsRequest");
   }
 }

@@ -27,8 +27,10 @@ public record DerivedScalarsRequestSpec(
   }
 
   /** Forward pass, no normalization, no top tokens. */
-  public static DerivedScalarsRequestSpec of(DerivedScalarType dst, Integer layerIndex, int activationIndex) {
-    return new DerivedScalarsRequestSpec(dst, layerIndex, activationIndex, null, PassType.FORWARD, null);
+  public static DerivedScalarsRequestSpec of(
+      DerivedScalarType dst, Integer layerIndex, int activationIndex) {
+    return new DerivedScalarsRequestSpec(
+        dst, layerIndex, activationIndex, null, PassType.FORWARD, null);
   }
 
   /** This spec with {@code numTopTokens} top (and bottom) tokens. */

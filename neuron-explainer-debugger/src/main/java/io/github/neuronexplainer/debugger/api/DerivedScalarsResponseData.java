@@ -4,8 +4,8 @@ import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import java.util.List;
 
 /**
- * One component's value per token, its node per token, and (if asked) its top tokens. Immutable
- * and thread-safe.
+ * One component's value per token, its node per token, and (if asked) its top tokens. Immutable and
+ * thread-safe.
  */
 public record DerivedScalarsResponseData(
     List<Double> activations,
@@ -15,9 +15,12 @@ public record DerivedScalarsResponseData(
     implements ProcessingResponseData {
 
   public DerivedScalarsResponseData {
-    activations = List.copyOf(Immutable.required(activations, "activations", "DerivedScalarsResponseData"));
-    normalizedActivations = normalizedActivations == null ? null : List.copyOf(normalizedActivations);
-    nodeIndices = List.copyOf(Immutable.required(nodeIndices, "nodeIndices", "DerivedScalarsResponseData"));
+    activations =
+        List.copyOf(Immutable.required(activations, "activations", "DerivedScalarsResponseData"));
+    normalizedActivations =
+        normalizedActivations == null ? null : List.copyOf(normalizedActivations);
+    nodeIndices =
+        List.copyOf(Immutable.required(nodeIndices, "nodeIndices", "DerivedScalarsResponseData"));
   }
 
   @Override

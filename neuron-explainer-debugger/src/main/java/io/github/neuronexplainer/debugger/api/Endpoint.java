@@ -1,21 +1,24 @@
 package io.github.neuronexplainer.debugger.api;
 
 /**
- * The original server's debugger operations, by route, with their request and response types
- * (the route strings are those of {@code inference_routes.py}; {@link #SCORED_TOKENS} has no
- * route in the original and is named after its method). Immutable.
+ * The original server's debugger operations, by route, with their request and response types (the
+ * route strings are those of {@code inference_routes.py}; {@link #SCORED_TOKENS} has no route in
+ * the original and is named after its method). Immutable.
  */
 public enum Endpoint {
   BATCHED("/batched", BatchedRequest.class, BatchedResponse.class),
   BATCHED_TDB("/batched_tdb", BatchedTdbRequest.class, BatchedResponse.class),
   DERIVED_SCALARS("/derived_scalars", DerivedScalarsRequest.class, DerivedScalarsResponse.class),
   DERIVED_ATTENTION_SCALARS(
-      "/derived_attention_scalars", DerivedAttentionScalarsRequest.class, DerivedAttentionScalarsResponse.class),
+      "/derived_attention_scalars",
+      DerivedAttentionScalarsRequest.class,
+      DerivedAttentionScalarsResponse.class),
   MULTIPLE_TOP_K_DERIVED_SCALARS(
       "/multiple_top_k_derived_scalars",
       MultipleTopKDerivedScalarsRequest.class,
       MultipleTopKDerivedScalarsResponse.class),
-  SCORED_TOKENS("InteractiveModel.get_scored_tokens", ScoredTokensRequest.class, ScoredTokensResponse.class),
+  SCORED_TOKENS(
+      "InteractiveModel.get_scored_tokens", ScoredTokensRequest.class, ScoredTokensResponse.class),
   TOKEN_PAIR_ATTRIBUTION(
       "InteractiveModel.get_token_pair_attribution",
       TokenPairAttributionRequest.class,

@@ -7,7 +7,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
-/** Defensive copies that keep nulls (the original's lists hold nulls; {@code List.copyOf} refuses them). */
+/**
+ * Defensive copies that keep nulls (the original's lists hold nulls; {@code List.copyOf} refuses
+ * them).
+ */
 final class Immutable {
   private Immutable() {}
 

@@ -7,9 +7,9 @@ import java.util.List;
 
 /**
  * How to run the model for one prompt (the original's {@code InferenceRequestSpec}): the prompt,
- * ablations (null = none), the loss to back-propagate (null = none), an activation to trace
- * back from instead (null = none; with a loss too, the trace wins and the loss is still
- * reported), and the latent whose within-layer gradient some DSTs need.
+ * ablations (null = none), the loss to back-propagate (null = none), an activation to trace back
+ * from instead (null = none; with a loss too, the trace wins and the loss is still reported), and
+ * the latent whose within-layer gradient some DSTs need.
  *
  * <p>Immutable and thread-safe. Build with {@link #builder(String)}.
  */

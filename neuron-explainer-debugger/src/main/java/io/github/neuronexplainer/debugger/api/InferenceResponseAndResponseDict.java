@@ -3,11 +3,12 @@ package io.github.neuronexplainer.debugger.api;
 import java.util.Map;
 
 /**
- * The answer for one sub-request: the run and, per spec name (request order), its data.
- * Immutable and thread-safe.
+ * The answer for one sub-request: the run and, per spec name (request order), its data. Immutable
+ * and thread-safe.
  */
 public record InferenceResponseAndResponseDict(
-    InferenceResponse inferenceResponse, Map<String, ProcessingResponseData> processingResponseDataByName) {
+    InferenceResponse inferenceResponse,
+    Map<String, ProcessingResponseData> processingResponseDataByName) {
 
   public InferenceResponseAndResponseDict {
     Immutable.required(inferenceResponse, "inferenceResponse", "InferenceResponseAndResponseDict");
@@ -23,7 +24,12 @@ public record InferenceResponseAndResponseDict(
     ProcessingResponseData data = processingResponseDataByName.get(name);
     if (!type.isInstance(data)) {
       throw new IllegalArgumentException(
-          "No " + type.getSimpleName() + " named '" + name + "'; specs: " + processingResponseDataByName.keySet());
+          "No "
+              + type.getSimpleName()
+              + " named '"
+              + name
+              + "'; specs: "
+              + processingResponseDataByName.keySet());
     }
     return type.cast(data);
   }

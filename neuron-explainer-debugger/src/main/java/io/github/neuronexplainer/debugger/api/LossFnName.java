@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** The loss a backward pass starts from (the original's {@code LossFnName}). Serialized as its value string. Immutable. */
+/**
+ * The loss a backward pass starts from (the original's {@code LossFnName}). Serialized as its value
+ * string. Immutable.
+ */
 public enum LossFnName {
   LOGIT_DIFF("logit_diff"),
   LOGIT_MINUS_MEAN("logit_minus_mean"),

@@ -30,7 +30,8 @@ public record MultipleTopKDerivedScalarsRequestSpec(
       List.of(Dimension.SEQUENCE_TOKENS, Dimension.ATTENDED_TO_SEQUENCE_TOKENS);
 
   public MultipleTopKDerivedScalarsRequestSpec {
-    Immutable.required(dstListByGroupId, "dstListByGroupId", "MultipleTopKDerivedScalarsRequestSpec");
+    Immutable.required(
+        dstListByGroupId, "dstListByGroupId", "MultipleTopKDerivedScalarsRequestSpec");
     dstListByGroupId = Immutable.mapValues(dstListByGroupId, List::copyOf);
     passType = passType == null ? PassType.FORWARD : passType;
     dimensionsToKeepForIntermediateSum =

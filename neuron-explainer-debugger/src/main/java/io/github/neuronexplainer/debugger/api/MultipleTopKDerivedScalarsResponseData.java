@@ -22,19 +22,25 @@ public record MultipleTopKDerivedScalarsResponseData(
   public MultipleTopKDerivedScalarsResponseData {
     String type = "MultipleTopKDerivedScalarsResponseData";
     activationsByGroupId =
-        Immutable.mapValues(Immutable.required(activationsByGroupId, "activationsByGroupId", type), List::copyOf);
+        Immutable.mapValues(
+            Immutable.required(activationsByGroupId, "activationsByGroupId", type), List::copyOf);
     nodeIndices = List.copyOf(Immutable.required(nodeIndices, "nodeIndices", type));
     vocabTokenStringsForIndices = Immutable.list(vocabTokenStringsForIndices);
-    intermediateSumActivationsByDstByGroupId = Immutable.mapValues(
-        Immutable.required(intermediateSumActivationsByDstByGroupId, "intermediateSumActivationsByDstByGroupId", type),
-        Immutable::map);
+    intermediateSumActivationsByDstByGroupId =
+        Immutable.mapValues(
+            Immutable.required(
+                intermediateSumActivationsByDstByGroupId,
+                "intermediateSumActivationsByDstByGroupId",
+                type),
+            Immutable::map);
   }
 
   /** The values of {@code group}, parallel to {@link #nodeIndices()}. */
   public List<Double> values(GroupId group) {
     List<Double> values = activationsByGroupId.get(group);
     if (values == null) {
-      throw new IllegalArgumentException("No group " + group + "; groups: " + activationsByGroupId.keySet());
+      throw new IllegalArgumentException(
+          "No group " + group + "; groups: " + activationsByGroupId.keySet());
     }
     return values;
   }

@@ -3,8 +3,8 @@ package io.github.neuronexplainer.debugger.api;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * What a processing spec produced (the original's {@code ProcessingResponseData} union), told
- * apart in JSON by {@code responseDataType}. Implementations are immutable and thread-safe.
+ * What a processing spec produced (the original's {@code ProcessingResponseData} union), told apart
+ * in JSON by {@code responseDataType}. Implementations are immutable and thread-safe.
  */
 public sealed interface ProcessingResponseData
     permits DerivedScalarsResponseData,

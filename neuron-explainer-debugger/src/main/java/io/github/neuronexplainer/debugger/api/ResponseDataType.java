@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** The discriminator a response writes as {@code responseDataType}. Serialized as its value string. Immutable. */
+/**
+ * The discriminator a response writes as {@code responseDataType}. Serialized as its value string.
+ * Immutable.
+ */
 public enum ResponseDataType {
   DERIVED_SCALARS_RESPONSE_DATA("derived_scalars_response_data"),
   DERIVED_ATTENTION_SCALARS_RESPONSE_DATA("derived_attention_scalars_response_data"),

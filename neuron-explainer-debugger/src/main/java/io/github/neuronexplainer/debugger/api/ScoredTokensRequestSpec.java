@@ -3,8 +3,8 @@ package io.github.neuronexplainer.debugger.api;
 /**
  * Vocabulary tokens for each node of an earlier top-k spec (the original's {@code
  * ScoredTokensRequestSpec}): {@code numTokens} top and bottom tokens per node, scored as {@code
- * tokenScoringType} says. {@code dependsOnSpecName} must name a spec that comes earlier in the
- * same sub-request.
+ * tokenScoringType} says. {@code dependsOnSpecName} must name a spec that comes earlier in the same
+ * sub-request.
  *
  * <p>Immutable and thread-safe.
  */

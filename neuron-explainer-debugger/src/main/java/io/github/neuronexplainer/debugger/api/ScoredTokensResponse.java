@@ -2,9 +2,11 @@ package io.github.neuronexplainer.debugger.api;
 
 /** The answer to a {@link ScoredTokensRequest}. Immutable and thread-safe. */
 public record ScoredTokensResponse(
-    InferenceAndTokenData inferenceAndTokenData, ScoredTokensResponseData scoredTokensResponseData) {
+    InferenceAndTokenData inferenceAndTokenData,
+    ScoredTokensResponseData scoredTokensResponseData) {
   public ScoredTokensResponse {
     Immutable.required(inferenceAndTokenData, "inferenceAndTokenData", "ScoredTokensResponse");
-    Immutable.required(scoredTokensResponseData, "scoredTokensResponseData", "ScoredTokensResponse");
+    Immutable.required(
+        scoredTokensResponseData, "scoredTokensResponseData", "ScoredTokensResponse");
   }
 }

@@ -8,8 +8,11 @@ public record ScoredTokensResponseData(List<NodeIndex> nodeIndices, List<TopToke
     implements ProcessingResponseData {
 
   public ScoredTokensResponseData {
-    nodeIndices = List.copyOf(Immutable.required(nodeIndices, "nodeIndices", "ScoredTokensResponseData"));
-    topTokensList = Immutable.list(Immutable.required(topTokensList, "topTokensList", "ScoredTokensResponseData"));
+    nodeIndices =
+        List.copyOf(Immutable.required(nodeIndices, "nodeIndices", "ScoredTokensResponseData"));
+    topTokensList =
+        Immutable.list(
+            Immutable.required(topTokensList, "topTokensList", "ScoredTokensResponseData"));
   }
 
   @Override

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** The discriminator a spec writes as {@code specType} (the original's {@code SpecType}). Serialized as its value string. Immutable. */
+/**
+ * The discriminator a spec writes as {@code specType} (the original's {@code SpecType}). Serialized
+ * as its value string. Immutable.
+ */
 public enum SpecType {
   ACTIVATIONS_REQUEST_SPEC("activations_request_spec"),
   DERIVED_SCALARS_REQUEST_SPEC("derived_scalars_request_spec"),

@@ -6,9 +6,9 @@ import java.util.List;
 
 /**
  * One side of the Transformer Debugger (the original's {@code TdbRequestSpec}): a prompt, the
- * logit-difference target and distractor tokens, which components the node table shows, its k,
- * node ablations and the node(s) to trace from. {@code hideEarlyLayersWhenAblating} is a display
- * option the original's server ignores, and so does this library.
+ * logit-difference target and distractor tokens, which components the node table shows, its k, node
+ * ablations and the node(s) to trace from. {@code hideEarlyLayersWhenAblating} is a display option
+ * the original's server ignores, and so does this library.
  *
  * <p>Immutable and thread-safe. Build with {@link #builder(String)}.
  */
@@ -43,16 +43,32 @@ public record TdbRequestSpec(
 
   /** This request with other node ablations (null = none). */
   public TdbRequestSpec withNodeAblations(List<NodeAblation> ablations) {
-    return new TdbRequestSpec(prompt, targetTokens, distractorTokens, componentTypeForMlp,
-        componentTypeForAttention, topAndBottomKForNodeTable, hideEarlyLayersWhenAblating,
-        ablations, upstreamNodeToTrace, downstreamNodeToTrace);
+    return new TdbRequestSpec(
+        prompt,
+        targetTokens,
+        distractorTokens,
+        componentTypeForMlp,
+        componentTypeForAttention,
+        topAndBottomKForNodeTable,
+        hideEarlyLayersWhenAblating,
+        ablations,
+        upstreamNodeToTrace,
+        downstreamNodeToTrace);
   }
 
   /** This request on another prompt. */
   public TdbRequestSpec withPrompt(String other) {
-    return new TdbRequestSpec(other, targetTokens, distractorTokens, componentTypeForMlp,
-        componentTypeForAttention, topAndBottomKForNodeTable, hideEarlyLayersWhenAblating,
-        nodeAblations, upstreamNodeToTrace, downstreamNodeToTrace);
+    return new TdbRequestSpec(
+        other,
+        targetTokens,
+        distractorTokens,
+        componentTypeForMlp,
+        componentTypeForAttention,
+        topAndBottomKForNodeTable,
+        hideEarlyLayersWhenAblating,
+        nodeAblations,
+        upstreamNodeToTrace,
+        downstreamNodeToTrace);
   }
 
   /** A request for {@code prompt} with neurons and heads, k = 10, no ablation, no trace. */
@@ -120,8 +136,8 @@ public record TdbRequestSpec(
     }
 
     public TdbRequestSpec build() {
-      return new TdbRequestSpec(prompt, targets, distractors, mlp, attention, k, false, ablations,
-          upstream, downstream);
+      return new TdbRequestSpec(
+          prompt, targets, distractors, mlp, attention, k, false, ablations, upstream, downstream);
     }
   }
 }

@@ -4,9 +4,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * An intermediate sum of 0 to 3 dimensions (the original's {@code TensorND}), told apart in JSON
- * by {@code tensorType}. Non-finite values of 1-D to 3-D sums are written as -999, as in the
- * original. Implementations are immutable.
+ * An intermediate sum of 0 to 3 dimensions (the original's {@code TensorND}), told apart in JSON by
+ * {@code tensorType}. Non-finite values of 1-D to 3-D sums are written as -999, as in the original.
+ * Implementations are immutable.
  */
 public sealed interface TensorND {
   @JsonProperty(value = "tensorType", index = 0)

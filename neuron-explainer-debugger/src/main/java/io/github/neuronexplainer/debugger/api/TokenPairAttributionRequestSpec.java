@@ -11,7 +11,8 @@ public record TokenPairAttributionRequestSpec(Integer numTokensAttendedTo, Strin
     implements ProcessingRequestSpec {
 
   public TokenPairAttributionRequestSpec {
-    Immutable.required(numTokensAttendedTo, "numTokensAttendedTo", "TokenPairAttributionRequestSpec");
+    Immutable.required(
+        numTokensAttendedTo, "numTokensAttendedTo", "TokenPairAttributionRequestSpec");
     Immutable.required(dependsOnSpecName, "dependsOnSpecName", "TokenPairAttributionRequestSpec");
   }
 

@@ -9,9 +9,15 @@ public record TokenPairAttributionResponseData(
     implements ProcessingResponseData {
 
   public TokenPairAttributionResponseData {
-    nodeIndices = List.copyOf(Immutable.required(nodeIndices, "nodeIndices", "TokenPairAttributionResponseData"));
-    topTokensAttendedToList = Immutable.list(Immutable.required(
-        topTokensAttendedToList, "topTokensAttendedToList", "TokenPairAttributionResponseData"));
+    nodeIndices =
+        List.copyOf(
+            Immutable.required(nodeIndices, "nodeIndices", "TokenPairAttributionResponseData"));
+    topTokensAttendedToList =
+        Immutable.list(
+            Immutable.required(
+                topTokensAttendedToList,
+                "topTokensAttendedToList",
+                "TokenPairAttributionResponseData"));
   }
 
   @Override

@@ -4,7 +4,10 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
-/** How a scored-tokens spec scores vocabulary tokens for each node (the original's {@code TokenScoringType}). Serialized as its value string. Immutable. */
+/**
+ * How a scored-tokens spec scores vocabulary tokens for each node (the original's {@code
+ * TokenScoringType}). Serialized as its value string. Immutable.
+ */
 public enum TokenScoringType {
   UPVOTED_OUTPUT_TOKENS("upvoted_output_tokens"),
   INPUT_TOKENS_THAT_UPVOTE_MLP("input_tokens_that_upvote_mlp"),

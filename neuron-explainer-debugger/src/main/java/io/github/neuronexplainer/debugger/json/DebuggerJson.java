@@ -58,9 +58,9 @@ import java.util.function.Function;
  * <p>Processing specs are resolved as the original resolves them. {@link #faithful()} (the default)
  * reproduces quirk 1: a {@code specType} in a request is refused (pydantic 1 accepts only the enum
  * member), and the kind is found structurally, first match in the order MultipleTopK,
- * DerivedScalars, DerivedAttentionScalars, ScoredTokens, TokenPairAttribution, so that an
- * attention spec inside a batched request reads as a DerivedScalars spec. {@link #lenient()} fixes
- * it: a {@code specType} decides the kind, and without one the structural rule applies.
+ * DerivedScalars, DerivedAttentionScalars, ScoredTokens, TokenPairAttribution, so that an attention
+ * spec inside a batched request reads as a DerivedScalars spec. {@link #lenient()} fixes it: a
+ * {@code specType} decides the kind, and without one the structural rule applies.
  *
  * <p>Immutable and thread-safe.
  */
@@ -137,11 +137,18 @@ public final class DebuggerJson {
       }
       root = root.getCause();
     }
-    String message = e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
-    String path = e instanceof com.fasterxml.jackson.databind.JsonMappingException m ? m.getPathReference() : "";
+    String message =
+        e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage();
+    String path =
+        e instanceof com.fasterxml.jackson.databind.JsonMappingException m
+            ? m.getPathReference()
+            : "";
     return new DebuggerException(
         DebuggerException.Kind.MALFORMED_REQUEST,
-        "Cannot read a " + type.getSimpleName() + (path.isEmpty() ? "" : " at " + path) + ": "
+        "Cannot read a "
+            + type.getSimpleName()
+            + (path.isEmpty() ? "" : " at " + path)
+            + ": "
             + (root != e && root.getMessage() != null ? root.getMessage() : message),
         e);
   }
@@ -151,21 +158,32 @@ public final class DebuggerJson {
     valueEnum(m, DerivedScalarType.class, DerivedScalarType::value, DerivedScalarType::fromValue);
     valueEnum(m, NodeType.class, NodeType::value, NodeType::fromValue);
     valueEnum(m, PassType.class, PassType::value, PassType::fromValue);
-    valueEnum(m, ActivationLocationType.class, ActivationLocationType::value, ActivationLocationType::fromValue);
+    valueEnum(
+        m,
+        ActivationLocationType.class,
+        ActivationLocationType::value,
+        ActivationLocationType::fromValue);
     valueEnum(m, Dimension.class, Dimension::value, Dimension::fromValue);
-    valueEnum(m, AttentionTraceType.class, AttentionTraceType::value, AttentionTraceType::fromValue);
+    valueEnum(
+        m, AttentionTraceType.class, AttentionTraceType::value, AttentionTraceType::fromValue);
     valueEnum(m, PreOrPostAct.class, PreOrPostAct::value, PreOrPostAct::fromValue);
     keyEnum(m, DerivedScalarType.class, DerivedScalarType::value, DerivedScalarType::fromValue);
     keyEnum(m, GroupId.class, GroupId::value, GroupId::fromValue);
 
     m.addSerializer(NodeIndex.class, serializer((node, gen) -> gen.writeObject(node.toMirrored())));
-    m.addDeserializer(NodeIndex.class, deserializer((p, ctxt) -> p.readValueAs(NodeIndex.Mirrored.class).toNodeIndex()));
-    m.addSerializer(ActivationIndex.class, serializer((index, gen) -> gen.writeObject(index.toMirrored())));
+    m.addDeserializer(
+        NodeIndex.class,
+        deserializer((p, ctxt) -> p.readValueAs(NodeIndex.Mirrored.class).toNodeIndex()));
+    m.addSerializer(
+        ActivationIndex.class, serializer((index, gen) -> gen.writeObject(index.toMirrored())));
     m.addDeserializer(
         ActivationIndex.class,
-        deserializer((p, ctxt) -> p.readValueAs(ActivationIndex.Mirrored.class).toActivationIndex()));
+        deserializer(
+            (p, ctxt) -> p.readValueAs(ActivationIndex.Mirrored.class).toActivationIndex()));
     m.addSerializer(TraceConfig.class, serializer(DebuggerJson::writeTrace));
-    m.addDeserializer(TraceConfig.class, deserializer((p, ctxt) -> p.readValueAs(MirroredTraceConfig.class).toTraceConfig()));
+    m.addDeserializer(
+        TraceConfig.class,
+        deserializer((p, ctxt) -> p.readValueAs(MirroredTraceConfig.class).toTraceConfig()));
 
     m.addDeserializer(ProcessingRequestSpec.class, deserializer(DebuggerJson::readSpec));
     m.addDeserializer(ProcessingResponseData.class, deserializer(DebuggerJson::readResponseData));
@@ -200,12 +218,14 @@ public final class DebuggerJson {
     gen.writeStringField("preOrPostAct", trace.preOrPostAct().value());
     gen.writeBooleanField("detachLayerNormScale", trace.detachLayerNormScale());
     gen.writeObjectField(
-        "attentionTraceType", trace.attentionTraceType() == null ? null : trace.attentionTraceType().value());
+        "attentionTraceType",
+        trace.attentionTraceType() == null ? null : trace.attentionTraceType().value());
     gen.writeObjectField("downstreamTraceConfig", trace.downstreamTraceConfig());
     gen.writeEndObject();
   }
 
-  private static ProcessingRequestSpec readSpec(JsonParser p, DeserializationContext ctxt) throws IOException {
+  private static ProcessingRequestSpec readSpec(JsonParser p, DeserializationContext ctxt)
+      throws IOException {
     ObjectNode node = p.readValueAs(ObjectNode.class);
     boolean acceptSpecType = Boolean.TRUE.equals(ctxt.getAttribute(ACCEPT_SPEC_TYPE));
     if (node.has("specType")) {
@@ -218,18 +238,23 @@ public final class DebuggerJson {
       if (!acceptSpecType) {
         throw new DebuggerException(
             DebuggerException.Kind.MALFORMED_REQUEST,
-            "specType '" + type.value() + "' given as a string: the original refuses it (pydantic 1 accepts"
+            "specType '"
+                + type.value()
+                + "' given as a string: the original refuses it (pydantic 1 accepts"
                 + " only the enum member; quirk 1). Leave specType out, or read with DebuggerJson.lenient()");
       }
       Class<? extends ProcessingRequestSpec> target =
           switch (type) {
-            case MULTIPLE_TOP_K_DERIVED_SCALARS_REQUEST_SPEC -> MultipleTopKDerivedScalarsRequestSpec.class;
+            case MULTIPLE_TOP_K_DERIVED_SCALARS_REQUEST_SPEC ->
+                MultipleTopKDerivedScalarsRequestSpec.class;
             case DERIVED_SCALARS_REQUEST_SPEC -> DerivedScalarsRequestSpec.class;
             case DERIVED_ATTENTION_SCALARS_REQUEST_SPEC -> DerivedAttentionScalarsRequestSpec.class;
             case SCORED_TOKENS_REQUEST_SPEC -> ScoredTokensRequestSpec.class;
             case TOKEN_PAIR_ATTRIBUTION_REQUEST_SPEC -> TokenPairAttributionRequestSpec.class;
-            default -> throw new DebuggerException(
-                DebuggerException.Kind.MALFORMED_REQUEST, "specType '" + type.value() + "' is not a processing spec");
+            default ->
+                throw new DebuggerException(
+                    DebuggerException.Kind.MALFORMED_REQUEST,
+                    "specType '" + type.value() + "' is not a processing spec");
           };
       return p.getCodec().treeToValue(node, target);
     }
@@ -270,7 +295,8 @@ public final class DebuggerJson {
         switch (type) {
           case DERIVED_SCALARS_RESPONSE_DATA -> DerivedScalarsResponseData.class;
           case DERIVED_ATTENTION_SCALARS_RESPONSE_DATA -> DerivedAttentionScalarsResponseData.class;
-          case MULTIPLE_TOP_K_DERIVED_SCALARS_RESPONSE_DATA -> MultipleTopKDerivedScalarsResponseData.class;
+          case MULTIPLE_TOP_K_DERIVED_SCALARS_RESPONSE_DATA ->
+              MultipleTopKDerivedScalarsResponseData.class;
           case SCORED_TOKENS_RESPONSE_DATA -> ScoredTokensResponseData.class;
           case TOKEN_PAIR_ATTRIBUTION_RESPONSE_DATA -> TokenPairAttributionResponseData.class;
         };
@@ -298,7 +324,8 @@ public final class DebuggerJson {
             });
         yield new TensorND.Tensor3D(matrices);
       }
-      default -> throw new IllegalArgumentException("Unknown tensorType " + node.path("tensorType"));
+      default ->
+          throw new IllegalArgumentException("Unknown tensorType " + node.path("tensorType"));
     };
   }
 
@@ -321,7 +348,8 @@ public final class DebuggerJson {
   private static <T> JsonSerializer<T> serializer(Writer<T> writer) {
     return new JsonSerializer<>() {
       @Override
-      public void serialize(T value, JsonGenerator gen, SerializerProvider serializers) throws IOException {
+      public void serialize(T value, JsonGenerator gen, SerializerProvider serializers)
+          throws IOException {
         writer.write(value, gen);
       }
     };
@@ -348,7 +376,8 @@ public final class DebuggerJson {
         type,
         new JsonSerializer<E>() {
           @Override
-          public void serialize(E e, JsonGenerator gen, SerializerProvider serializers) throws IOException {
+          public void serialize(E e, JsonGenerator gen, SerializerProvider serializers)
+              throws IOException {
             gen.writeFieldName(value.apply(e));
           }
         });

@@ -6,12 +6,12 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The original's {@code normalize_attention_token_scalars} (read_routes.py) for one sequence:
- * every token's row of scalars normalized by the largest positive scalar {@code M} as {@code
- * max(x / (M − 1e-5), 0)} (so the largest becomes slightly above 1, quirk 9; with {@code M = 0}
- * negatives blow up, as in the original), plus the row's total and max ("in") and the column's
- * total and max over later tokens ("out"), each normalized the same way by its own maximum. All
- * arithmetic in double, as the original's Python floats.
+ * The original's {@code normalize_attention_token_scalars} (read_routes.py) for one sequence: every
+ * token's row of scalars normalized by the largest positive scalar {@code M} as {@code max(x / (M −
+ * 1e-5), 0)} (so the largest becomes slightly above 1, quirk 9; with {@code M = 0} negatives blow
+ * up, as in the original), plus the row's total and max ("in") and the column's total and max over
+ * later tokens ("out"), each normalized the same way by its own maximum. All arithmetic in double,
+ * as the original's Python floats.
  *
  * <p>Stateless and thread-safe.
  */
@@ -34,7 +34,8 @@ public final class AttentionScalarsNormalizer {
     int n = rows.size();
     for (int i = 0; i < n; i++) {
       if (rows.get(i).scalars().size() > i + 1) {
-        throw new IllegalArgumentException("Row " + i + " has " + rows.get(i).scalars().size() + " scalars");
+        throw new IllegalArgumentException(
+            "Row " + i + " has " + rows.get(i).scalars().size() + " scalars");
       }
     }
     double maxScalar = 0;
@@ -43,8 +44,11 @@ public final class AttentionScalarsNormalizer {
         maxScalar = Math.max(maxScalar, a);
       }
     }
-    double[] totalIn = summary(rows, r -> r.scalars().stream().mapToDouble(Double::doubleValue).sum());
-    double[] maxIn = summary(rows, r -> r.scalars().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
+    double[] totalIn =
+        summary(rows, r -> r.scalars().stream().mapToDouble(Double::doubleValue).sum());
+    double[] maxIn =
+        summary(
+            rows, r -> r.scalars().stream().mapToDouble(Double::doubleValue).max().orElseThrow());
     double[] totalOut = new double[n];
     double[] maxOut = new double[n];
     for (int j = 0; j < n; j++) {
@@ -67,12 +71,19 @@ public final class AttentionScalarsNormalizer {
       for (double a : row.scalars()) {
         normalized.add(scale(a, maxScalar));
       }
-      out.add(new TokenAndAttentionScalars(
-          row.token(), row.scalars(), normalized,
-          totalIn[i], scale(totalIn[i], positiveMax(totalIn)),
-          maxIn[i], scale(maxIn[i], positiveMax(maxIn)),
-          totalOut[i], scale(totalOut[i], positiveMax(totalOut)),
-          maxOut[i], scale(maxOut[i], positiveMax(maxOut))));
+      out.add(
+          new TokenAndAttentionScalars(
+              row.token(),
+              row.scalars(),
+              normalized,
+              totalIn[i],
+              scale(totalIn[i], positiveMax(totalIn)),
+              maxIn[i],
+              scale(maxIn[i], positiveMax(maxIn)),
+              totalOut[i],
+              scale(totalOut[i], positiveMax(totalOut)),
+              maxOut[i],
+              scale(maxOut[i], positiveMax(maxOut))));
     }
     return out;
   }

@@ -8,9 +8,9 @@ import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
-import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
@@ -23,8 +23,8 @@ import java.util.Optional;
 /**
  * "Which earlier tokens does this attention latent read from?" (the original's {@code
  * TokenPairAttributionConverter}): for an active latent {@code l} at token {@code t} of an
- * autoencoder on RESID_DELTA_ATTN, {@code attr[s] = (W_enc[l] · attnWriteSumHeads[t, s]) ·
- * 1[latent > 0]} for every token {@code s}, and the {@code k} largest.
+ * autoencoder on RESID_DELTA_ATTN, {@code attr[s] = (W_enc[l] · attnWriteSumHeads[t, s]) · 1[latent
+ * > 0]} for every token {@code s}, and the {@code k} largest.
  *
  * <p>Reads ATTENTION_AUTOENCODER_LATENT and ATTN_WRITE_SUM_HEADS (forward) from a store. Immutable
  * and thread-safe (given thread-safe contexts).
@@ -32,12 +32,17 @@ import java.util.Optional;
 public final class TokenPairAttributionConverter {
   private final MultiAutoencoderContext autoencoders;
 
-  /** @param autoencoders the loaded autoencoders, or null for none */
+  /**
+   * @param autoencoders the loaded autoencoders, or null for none
+   */
   public TokenPairAttributionConverter(MultiAutoencoderContext autoencoders) {
     this.autoencoders = autoencoders;
   }
 
-  /** The DST whose value decides whether a node is scored (its input DST), if the node type is supported. */
+  /**
+   * The DST whose value decides whether a node is scored (its input DST), if the node type is
+   * supported.
+   */
   public static Optional<DerivedScalarType> inputDst(NodeType nodeType) {
     return nodeType == NodeType.ATTENTION_AUTOENCODER_LATENT
         ? Optional.of(DerivedScalarType.ATTENTION_AUTOENCODER_LATENT)
@@ -64,24 +69,42 @@ public final class TokenPairAttributionConverter {
     int layer = node.layerIndex();
     int token = node.tensorIndices().get(0);
     int latent = node.tensorIndices().get(1);
-    float activation = store.get(new DerivedScalarIndex(
-        DerivedScalarType.ATTENTION_AUTOENCODER_LATENT, node.tensorIndices(), layer, PassType.FORWARD))[0];
+    float activation =
+        store
+            .get(
+                new DerivedScalarIndex(
+                    DerivedScalarType.ATTENTION_AUTOENCODER_LATENT,
+                    node.tensorIndices(),
+                    layer,
+                    PassType.FORWARD))[0];
     SparseAutoencoder autoencoder = context.autoencoder(layer);
-    try (NDManager scratch = store.get(DerivedScalarType.ATTN_WRITE_SUM_HEADS, PassType.FORWARD)
-        .get(layer).getManager().newSubManager()) {
+    try (NDManager scratch =
+        store
+            .get(DerivedScalarType.ATTN_WRITE_SUM_HEADS, PassType.FORWARD)
+            .get(layer)
+            .getManager()
+            .newSubManager()) {
       requireReluLike(autoencoder, scratch);
       if (!(activation > 0)) {
         return Optional.empty(); // "Latent is inactive."
       }
-      NDArray writes = store.get(DerivedScalarType.ATTN_WRITE_SUM_HEADS, PassType.FORWARD)
-          .get(layer).get(new NDIndex("{}", token));
+      NDArray writes =
+          store
+              .get(DerivedScalarType.ATTN_WRITE_SUM_HEADS, PassType.FORWARD)
+              .get(layer)
+              .get(new NDIndex("{}", token));
       writes.attach(scratch);
       NDArray encoderRow = autoencoder.encoderWeight(scratch).get(new NDIndex("{}", latent));
-      NDArray attribution = writes.toType(DataType.FLOAT32, false).matMul(encoderRow.reshape(-1, 1)).reshape(-1);
+      NDArray attribution =
+          writes.toType(DataType.FLOAT32, false).matMul(encoderRow.reshape(-1, 1)).reshape(-1);
       long n = attribution.getShape().get(0);
       if (k > n && !clamp) {
         throw new IllegalArgumentException(
-            "numTokensAttendedTo " + k + " exceeds the prompt's " + n + " tokens (the original fails"
+            "numTokensAttendedTo "
+                + k
+                + " exceeds the prompt's "
+                + n
+                + " tokens (the original fails"
                 + " here too; DebuggerOptions.clampTokensAttendedTo returns every token instead)");
       }
       NDList top = attribution.topK((int) Math.min(k, n), 0, true, true);

@@ -9,9 +9,9 @@ import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.SparseAutoencoder;
-import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.NodeType;
@@ -44,7 +44,9 @@ public final class TokenReadConverter {
   private final MultiAutoencoderContext autoencoders;
   private final Map<NodeType, DerivedScalarType> inputDsts;
 
-  /** @param autoencoders the loaded autoencoders, or null for none */
+  /**
+   * @param autoencoders the loaded autoencoders, or null for none
+   */
   public TokenReadConverter(ModelContext model, MultiAutoencoderContext autoencoders) {
     this.model = model;
     this.autoencoders = autoencoders;
@@ -63,14 +65,16 @@ public final class TokenReadConverter {
     this.inputDsts = Collections.unmodifiableMap(map);
   }
 
-  /** The DST (the residual before the node's layer) this converter reads, per supported node type. */
+  /**
+   * The DST (the residual before the node's layer) this converter reads, per supported node type.
+   */
   public Map<NodeType, DerivedScalarType> inputDsts() {
     return inputDsts;
   }
 
   /**
-   * Token reads of {@code nodes}, {@code [nodes, vocab]}, reading each node's residual from
-   * {@code store} (forward pass).
+   * Token reads of {@code nodes}, {@code [nodes, vocab]}, reading each node's residual from {@code
+   * store} (forward pass).
    *
    * @throws IllegalArgumentException for an unsupported node type
    */
@@ -80,8 +84,9 @@ public final class TokenReadConverter {
       for (NodeIndex node : nodes) {
         DerivedScalarType dst = requireSupported(node.nodeType());
         int token = node.tensorIndices().get(0);
-        float[] residual = store.get(
-            new DerivedScalarIndex(dst, List.of(token), node.layerIndex(), PassType.FORWARD));
+        float[] residual =
+            store.get(
+                new DerivedScalarIndex(dst, List.of(token), node.layerIndex(), PassType.FORWARD));
         reads.add(residualRead(node, scratch.create(residual), scratch));
       }
       NDArray embedding = model.embedding(scratch);
@@ -110,7 +115,8 @@ public final class TokenReadConverter {
     NDArray coefficients; // d pre-activation / d MLP pre-activation, [d_ff]
     if (node.nodeType() == NodeType.MLP_NEURON) {
       if (index < 0 || index >= nNeurons) {
-        throw new IllegalArgumentException("Neuron " + index + " out of range [0, " + nNeurons + ")");
+        throw new IllegalArgumentException(
+            "Neuron " + index + " out of range [0, " + nNeurons + ")");
       }
       coefficients = manager.zeros(new ai.djl.ndarray.types.Shape(nNeurons));
       coefficients.set(new NDIndex("{}", index), 1f);
@@ -120,7 +126,8 @@ public final class TokenReadConverter {
       NDArray encoder = autoencoder.encoderWeight(manager);
       long nLatents = encoder.getShape().get(0);
       if (index < 0 || index >= nLatents) {
-        throw new IllegalArgumentException("Latent " + index + " out of range [0, " + nLatents + ")");
+        throw new IllegalArgumentException(
+            "Latent " + index + " out of range [0, " + nLatents + ")");
       }
       NDArray encoderRow = encoder.get(new NDIndex("{}", index));
       NDArray bias = model.getWeight(WeightLocationType.LAYER_NORM_BIAS_PRE_MLP, layer, manager);
@@ -135,7 +142,9 @@ public final class TokenReadConverter {
         coefficients = toResidual.matMul(encoderRow.reshape(-1, 1)).reshape(-1).mul(geluGrad);
       } else {
         throw new IllegalArgumentException(
-            "Input tokens of latents of a " + context.inputLocation().value() + " autoencoder are not supported");
+            "Input tokens of latents of a "
+                + context.inputLocation().value()
+                + " autoencoder are not supported");
       }
     }
     NDArray direction = toHidden.matMul(coefficients.reshape(-1, 1)).reshape(-1).mul(gain);

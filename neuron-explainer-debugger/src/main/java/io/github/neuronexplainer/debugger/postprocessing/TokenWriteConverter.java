@@ -7,9 +7,9 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
 import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
-import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.DerivedScalarType;
+import io.github.neuronexplainer.core.derived.indexing.DerivedScalarIndex;
 import io.github.neuronexplainer.core.derived.indexing.NodeIndex;
 import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
@@ -24,8 +24,8 @@ import java.util.Map;
 /**
  * "Which output tokens does this node upvote?" (the original's {@code ResidualWriteConverter} and
  * {@code TokenWriteConverter}, the logit lens of a node): a node's write to the residual stream at
- * its token (activation × output weight; an attention head's weighted value × W_O; the embedding;
- * a latent's decoder direction, through W_out for an MLP_POST_ACT autoencoder), projected onto the
+ * its token (activation × output weight; an attention head's weighted value × W_O; the embedding; a
+ * latent's decoder direction, through W_out for an MLP_POST_ACT autoencoder), projected onto the
  * unembedding times the final layer-norm gain, minus its mean over the vocabulary. The activation's
  * sign is included.
  *
@@ -41,7 +41,9 @@ public final class TokenWriteConverter {
   private final MultiAutoencoderContext autoencoders;
   private final Map<NodeType, DerivedScalarType> inputDsts;
 
-  /** @param autoencoders the loaded autoencoders, or null for none */
+  /**
+   * @param autoencoders the loaded autoencoders, or null for none
+   */
   public TokenWriteConverter(ModelContext model, MultiAutoencoderContext autoencoders) {
     this.model = model;
     this.autoencoders = autoencoders;
@@ -55,7 +57,9 @@ public final class TokenWriteConverter {
         map.put(NodeType.MLP_AUTOENCODER_LATENT, DerivedScalarType.ONLINE_MLP_AUTOENCODER_LATENT);
       }
       if (contexts.containsKey(NodeType.ATTENTION_AUTOENCODER_LATENT)) {
-        map.put(NodeType.ATTENTION_AUTOENCODER_LATENT, DerivedScalarType.ONLINE_ATTENTION_AUTOENCODER_LATENT);
+        map.put(
+            NodeType.ATTENTION_AUTOENCODER_LATENT,
+            DerivedScalarType.ONLINE_ATTENTION_AUTOENCODER_LATENT);
       }
       if (contexts.size() == 1) {
         map.put(NodeType.AUTOENCODER_LATENT, DerivedScalarType.ONLINE_AUTOENCODER_LATENT);
@@ -93,7 +97,8 @@ public final class TokenWriteConverter {
    *
    * @throws IllegalArgumentException for other node types, or an index out of range
    */
-  public NDArray tokenWrite(NodeType nodeType, int layer, int index, float activation, NDManager manager) {
+  public NDArray tokenWrite(
+      NodeType nodeType, int layer, int index, float activation, NDManager manager) {
     try (NDManager scratch = manager.newSubManager()) {
       NDArray write = scalarWrite(nodeType, layer, index, scratch.create(activation), scratch);
       NDArray result = unembed(write.reshape(1, -1), scratch).get(0);
@@ -111,29 +116,44 @@ public final class TokenWriteConverter {
     DerivedScalarType dst = inputDsts.get(node.nodeType());
     if (dst == null) {
       throw new IllegalArgumentException(
-          "No token write for node type " + node.nodeType().value() + "; supported: " + inputDsts.keySet());
+          "No token write for node type "
+              + node.nodeType().value()
+              + "; supported: "
+              + inputDsts.keySet());
     }
     List<Integer> indices = node.tensorIndices();
     if (node.nodeType() == NodeType.LAYER) {
       // the embedding row [t, 0] reads RESID_POST_EMBEDDING[t]
       indices = indices.subList(0, indices.size() - 1);
     }
-    float[] value = store.get(new DerivedScalarIndex(dst, indices, node.layerIndex(), PassType.FORWARD));
+    float[] value =
+        store.get(new DerivedScalarIndex(dst, indices, node.layerIndex(), PassType.FORWARD));
     return switch (node.nodeType()) {
       case LAYER -> manager.create(value);
       case ATTENTION_HEAD -> {
-        NDArray weight = model.getWeight(WeightLocationType.ATTN_TO_RESIDUAL, node.layerIndex(), manager)
-            .get(new NDIndex("{}", indices.get(indices.size() - 1)));
+        NDArray weight =
+            model
+                .getWeight(WeightLocationType.ATTN_TO_RESIDUAL, node.layerIndex(), manager)
+                .get(new NDIndex("{}", indices.get(indices.size() - 1)));
         yield manager.create(value).reshape(1, -1).matMul(weight).reshape(-1);
       }
-      default -> scalarWrite(node.nodeType(), node.layerIndex(), indices.get(indices.size() - 1),
-          manager.create(value[0]), manager);
+      default ->
+          scalarWrite(
+              node.nodeType(),
+              node.layerIndex(),
+              indices.get(indices.size() - 1),
+              manager.create(value[0]),
+              manager);
     };
   }
 
-  private NDArray scalarWrite(NodeType nodeType, int layer, int index, NDArray activation, NDManager manager) {
+  private NDArray scalarWrite(
+      NodeType nodeType, int layer, int index, NDArray activation, NDManager manager) {
     if (nodeType == NodeType.MLP_NEURON) {
-      NDArray row = model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, manager).get(new NDIndex("{}", index));
+      NDArray row =
+          model
+              .getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, manager)
+              .get(new NDIndex("{}", index));
       return row.mul(activation);
     }
     if (!nodeType.isAutoencoderLatent() || !inputDsts.containsKey(nodeType)) {
@@ -151,7 +171,8 @@ public final class TokenWriteConverter {
     if (context.inputLocation().nodeType() == NodeType.RESIDUAL_STREAM_CHANNEL) {
       return direction;
     }
-    return direction.reshape(1, -1)
+    return direction
+        .reshape(1, -1)
         .matMul(model.getWeight(WeightLocationType.MLP_TO_RESIDUAL, layer, manager))
         .reshape(-1);
   }

@@ -12,11 +12,11 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The original's {@code get_most_upvoted_and_downvoted_tokens_for_nodes} (tokens.py): per row of
- * a {@code [nodes, vocab]} score matrix, the k highest scores (descending) and the k lowest
+ * The original's {@code get_most_upvoted_and_downvoted_tokens_for_nodes} (tokens.py): per row of a
+ * {@code [nodes, vocab]} score matrix, the k highest scores (descending) and the k lowest
  * (ascending), each with its token's text (decoded alone) and the score divided by the row's
- * largest |score| among the first of each list (0 when that is 0). With {@code flip} the two
- * lists are swapped without negating (the original's behaviour for a negative activation).
+ * largest |score| among the first of each list (0 when that is 0). With {@code flip} the two lists
+ * are swapped without negating (the original's behaviour for a negative activation).
  *
  * <p>The original also hides the GPT-2 tokens of its {@code LEAST_COMMON_GPT2_TOKEN_STRS}; that
  * list is not in the reference sources, and the goldens were made with it empty, so nothing is

@@ -13,5 +13,11 @@ import io.github.neuronexplainer.core.records.NeuronId;
  * @param last the neuron that just finished
  * @param lastError its error message, or {@code null} on success
  */
-public record BatchProgress(int finished, int succeeded, int failed, int skipped, int total, NeuronId last,
-                            String lastError) {}
+public record BatchProgress(
+    int finished,
+    int succeeded,
+    int failed,
+    int skipped,
+    int total,
+    NeuronId last,
+    String lastError) {}

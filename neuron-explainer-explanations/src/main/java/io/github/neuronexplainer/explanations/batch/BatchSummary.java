@@ -15,19 +15,27 @@ import java.util.Map;
  * @param bestScores per neuron scored now, its best explanation score ({@code null} when undefined)
  * @param usage API usage during the run, or {@code null} when no usage source was given
  */
-public record BatchSummary(int total, int skipped, int succeeded, List<Failure> failures, Map<NeuronId, Double> bestScores,
-                           UsageTotals usage) {
-    /**
-     * One failed neuron.
-     *
-     * @param neuronId the neuron
-     * @param error what went wrong
-     */
-    public record Failure(NeuronId neuronId, String error) {}
+public record BatchSummary(
+    int total,
+    int skipped,
+    int succeeded,
+    List<Failure> failures,
+    Map<NeuronId, Double> bestScores,
+    UsageTotals usage) {
+  /**
+   * One failed neuron.
+   *
+   * @param neuronId the neuron
+   * @param error what went wrong
+   */
+  public record Failure(NeuronId neuronId, String error) {}
 
-    /** Mean of the defined best scores, or NaN. */
-    public double meanBestScore() {
-        return bestScores.values().stream().filter(s -> s != null && !s.isNaN()).mapToDouble(Double::doubleValue)
-                .average().orElse(Double.NaN);
-    }
+  /** Mean of the defined best scores, or NaN. */
+  public double meanBestScore() {
+    return bestScores.values().stream()
+        .filter(s -> s != null && !s.isNaN())
+        .mapToDouble(Double::doubleValue)
+        .average()
+        .orElse(Double.NaN);
+  }
 }

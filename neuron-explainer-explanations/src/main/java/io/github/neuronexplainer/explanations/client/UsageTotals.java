@@ -12,12 +12,25 @@ package io.github.neuronexplainer.explanations.client;
  * @param completionTokens sum of {@code usage.completion_tokens}
  * @param totalTokens sum of {@code usage.total_tokens}
  */
-public record UsageTotals(long requests, long succeeded, long failed, long retries, long cacheHits,
-                          long promptTokens, long completionTokens, long totalTokens) {
-    /** Counters accumulated since {@code before}. */
-    public UsageTotals minus(UsageTotals before) {
-        return new UsageTotals(requests - before.requests, succeeded - before.succeeded, failed - before.failed,
-                retries - before.retries, cacheHits - before.cacheHits, promptTokens - before.promptTokens,
-                completionTokens - before.completionTokens, totalTokens - before.totalTokens);
-    }
+public record UsageTotals(
+    long requests,
+    long succeeded,
+    long failed,
+    long retries,
+    long cacheHits,
+    long promptTokens,
+    long completionTokens,
+    long totalTokens) {
+  /** Counters accumulated since {@code before}. */
+  public UsageTotals minus(UsageTotals before) {
+    return new UsageTotals(
+        requests - before.requests,
+        succeeded - before.succeeded,
+        failed - before.failed,
+        retries - before.retries,
+        cacheHits - before.cacheHits,
+        promptTokens - before.promptTokens,
+        completionTokens - before.completionTokens,
+        totalTokens - before.totalTokens);
+  }
 }

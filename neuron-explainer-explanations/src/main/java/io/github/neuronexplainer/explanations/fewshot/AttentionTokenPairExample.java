@@ -15,38 +15,44 @@ import java.util.stream.IntStream;
  * @param tokenPairCoordinates the highlighted pairs, each {@code [from, to]}
  */
 public record AttentionTokenPairExample(List<String> tokens, List<int[]> tokenPairCoordinates) {
-    public AttentionTokenPairExample {
-        tokens = List.copyOf(tokens);
-        tokenPairCoordinates = tokenPairCoordinates.stream().map(int[]::clone).toList();
-    }
+  public AttentionTokenPairExample {
+    tokens = List.copyOf(tokens);
+    tokenPairCoordinates = tokenPairCoordinates.stream().map(int[]::clone).toList();
+  }
 
-    /** A copy of the highlighted pairs. */
-    @Override
-    public List<int[]> tokenPairCoordinates() {
-        return tokenPairCoordinates.stream().map(int[]::clone).toList();
-    }
+  /** A copy of the highlighted pairs. */
+  @Override
+  public List<int[]> tokenPairCoordinates() {
+    return tokenPairCoordinates.stream().map(int[]::clone).toList();
+  }
 
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof AttentionTokenPairExample other
-                && tokens.equals(other.tokens)
-                && tokenPairCoordinates.size() == other.tokenPairCoordinates.size()
-                && IntStream.range(0, tokenPairCoordinates.size())
-                        .allMatch(i -> Arrays.equals(tokenPairCoordinates.get(i), other.tokenPairCoordinates.get(i)));
-    }
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof AttentionTokenPairExample other
+        && tokens.equals(other.tokens)
+        && tokenPairCoordinates.size() == other.tokenPairCoordinates.size()
+        && IntStream.range(0, tokenPairCoordinates.size())
+            .allMatch(
+                i -> Arrays.equals(tokenPairCoordinates.get(i), other.tokenPairCoordinates.get(i)));
+  }
 
-    @Override
-    public int hashCode() {
-        int h = tokens.hashCode();
-        for (int[] pair : tokenPairCoordinates) {
-            h = 31 * h + Arrays.hashCode(pair);
-        }
-        return h;
+  @Override
+  public int hashCode() {
+    int h = tokens.hashCode();
+    for (int[] pair : tokenPairCoordinates) {
+      h = 31 * h + Arrays.hashCode(pair);
     }
+    return h;
+  }
 
-    @Override
-    public String toString() {
-        return "AttentionTokenPairExample[tokens=" + tokens + ", tokenPairCoordinates="
-                + tokenPairCoordinates.stream().map(Arrays::toString).collect(Collectors.joining(", ", "[", "]")) + "]";
-    }
+  @Override
+  public String toString() {
+    return "AttentionTokenPairExample[tokens="
+        + tokens
+        + ", tokenPairCoordinates="
+        + tokenPairCoordinates.stream()
+            .map(Arrays::toString)
+            .collect(Collectors.joining(", ", "[", "]"))
+        + "]";
+  }
 }

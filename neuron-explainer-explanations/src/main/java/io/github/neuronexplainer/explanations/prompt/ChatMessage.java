@@ -9,8 +9,8 @@ import java.util.Objects;
  * @param content the text
  */
 public record ChatMessage(Role role, String content) {
-    public ChatMessage {
-        Objects.requireNonNull(role, "role");
-        Objects.requireNonNull(content, "content");
-    }
+  public ChatMessage {
+    Objects.requireNonNull(role, "role");
+    Objects.requireNonNull(content, "content");
+  }
 }

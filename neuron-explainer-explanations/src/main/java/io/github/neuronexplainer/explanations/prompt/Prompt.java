@@ -10,15 +10,15 @@ import java.util.List;
  * @param messages the messages, or {@code null} for text
  */
 public record Prompt(PromptFormat format, String text, List<ChatMessage> messages) {
-    public Prompt {
-        if ((text == null) == (messages == null)) {
-            throw new IllegalArgumentException("A prompt has either text or messages");
-        }
-        messages = messages == null ? null : List.copyOf(messages);
+  public Prompt {
+    if ((text == null) == (messages == null)) {
+      throw new IllegalArgumentException("A prompt has either text or messages");
     }
+    messages = messages == null ? null : List.copyOf(messages);
+  }
 
-    /** Whether this is a chat prompt. */
-    public boolean isChat() {
-        return messages != null;
-    }
+  /** Whether this is a chat prompt. */
+  public boolean isChat() {
+    return messages != null;
+  }
 }

@@ -7,11 +7,11 @@ import java.util.concurrent.CompletableFuture;
 
 /** Predicts a neuron's activations on a token sequence. Implementations are thread-safe. */
 public interface NeuronSimulator {
-    /** Simulates the sequence; the future fails (never yields zeros) when the API call fails. */
-    CompletableFuture<SequenceSimulation> simulate(List<String> tokens);
+  /** Simulates the sequence; the future fails (never yields zeros) when the API call fails. */
+  CompletableFuture<SequenceSimulation> simulate(List<String> tokens);
 
-    /** Blocking {@link #simulate}. */
-    default SequenceSimulation simulateBlocking(List<String> tokens) {
-        return LlmClient.await(simulate(tokens));
-    }
+  /** Blocking {@link #simulate}. */
+  default SequenceSimulation simulateBlocking(List<String> tokens) {
+    return LlmClient.await(simulate(tokens));
+  }
 }

@@ -14,19 +14,20 @@ import java.util.Map;
  * @param expectedValue sum of value × probability
  */
 public record TokenPrediction(Map<Integer, Double> normalizedProbabilities, double expectedValue) {
-    public TokenPrediction {
-        normalizedProbabilities = Collections.unmodifiableMap(new LinkedHashMap<>(normalizedProbabilities));
-    }
+  public TokenPrediction {
+    normalizedProbabilities =
+        Collections.unmodifiableMap(new LinkedHashMap<>(normalizedProbabilities));
+  }
 
-    /** The activation values as floats, in order. */
-    public List<Double> values() {
-        List<Double> out = new ArrayList<>();
-        normalizedProbabilities.keySet().forEach(k -> out.add((double) k));
-        return out;
-    }
+  /** The activation values as floats, in order. */
+  public List<Double> values() {
+    List<Double> out = new ArrayList<>();
+    normalizedProbabilities.keySet().forEach(k -> out.add((double) k));
+    return out;
+  }
 
-    /** The probabilities, in order. */
-    public List<Double> probabilities() {
-        return new ArrayList<>(normalizedProbabilities.values());
-    }
+  /** The probabilities, in order. */
+  public List<Double> probabilities() {
+    return new ArrayList<>(normalizedProbabilities.values());
+  }
 }

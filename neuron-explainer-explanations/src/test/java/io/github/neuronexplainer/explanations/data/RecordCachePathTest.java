@@ -34,7 +34,8 @@ class RecordCachePathTest {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> store.read(url), url);
       assertTrue(
-          e.getMessage().startsWith("Refusing record URL path") || e.getMessage().startsWith("Cannot cache"),
+          e.getMessage().startsWith("Refusing record URL path")
+              || e.getMessage().startsWith("Cannot cache"),
           e.getMessage());
     }
     try (Stream<Path> files = Files.walk(dir)) {

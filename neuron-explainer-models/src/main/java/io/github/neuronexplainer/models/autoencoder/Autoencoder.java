@@ -38,10 +38,10 @@ import org.slf4j.LoggerFactory;
  * TopK ({@link LatentActivation}), and the buffers {@code stats_last_nonzero} (int64), {@code
  * latents_activation_frequency} and {@code latents_mean_square}.
  *
- * <p>Load one with {@link #load(Path, NDManager)} from the original's {@code torch.save(state_dict)}
- * {@code .pt} files (read with the restricted {@link TorchPickleReader}, no Python code runs) or
- * from a safetensors twin whose {@code __metadata__} holds {@code activation} and {@code
- * activation_state_dict} (JSON).
+ * <p>Load one with {@link #load(Path, NDManager)} from the original's {@code
+ * torch.save(state_dict)} {@code .pt} files (read with the restricted {@link TorchPickleReader}, no
+ * Python code runs) or from a safetensors twin whose {@code __metadata__} holds {@code activation}
+ * and {@code activation_state_dict} (JSON).
  *
  * <p>Memory: the weights live in a sub-manager of the manager given at construction, owned by this
  * object; {@link #close()} frees them. Results of {@link #encode} etc. are attached to the manager
@@ -71,14 +71,20 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   private final float[] latentsMeanSquare;
 
   /**
-   * What {@link #forward} returns: pre-activations, latents and reconstruction (immutable).
-   * {@link #toString()} prints the shapes, not the values.
+   * What {@link #forward} returns: pre-activations, latents and reconstruction (immutable). {@link
+   * #toString()} prints the shapes, not the values.
    */
-  public record ForwardResult(NDArray latentsPreActivation, NDArray latents, NDArray reconstruction) {
+  public record ForwardResult(
+      NDArray latentsPreActivation, NDArray latents, NDArray reconstruction) {
     @Override
     public String toString() {
-      return "ForwardResult[latentsPreActivation " + latentsPreActivation.getShape() + ", latents "
-          + latents.getShape() + ", reconstruction " + reconstruction.getShape() + "]";
+      return "ForwardResult[latentsPreActivation "
+          + latentsPreActivation.getShape()
+          + ", latents "
+          + latents.getShape()
+          + ", reconstruction "
+          + reconstruction.getShape()
+          + "]";
     }
   }
 
@@ -114,12 +120,12 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   // Construction and loading.
 
   /**
-   * An autoencoder from weights given as arrays (copied into memory owned by the new autoencoder,
-   * a sub-manager of {@code parent}), with the original's initial buffers: {@code
-   * stats_last_nonzero} 0, {@code latents_activation_frequency} 1, {@code latents_mean_square} 0.
+   * An autoencoder from weights given as arrays (copied into memory owned by the new autoencoder, a
+   * sub-manager of {@code parent}), with the original's initial buffers: {@code stats_last_nonzero}
+   * 0, {@code latents_activation_frequency} 1, {@code latents_mean_square} 0.
    *
-   * @throws WeightFormatException if the shapes are not {@code preBias [n]}, {@code encoder [m, n]},
-   *     {@code latentBias [m]}, {@code decoder [n, m]}
+   * @throws WeightFormatException if the shapes are not {@code preBias [n]}, {@code encoder [m,
+   *     n]}, {@code latentBias [m]}, {@code decoder [n, m]}
    * @throws IllegalArgumentException if an array is not floating point
    */
   public static Autoencoder of(
@@ -156,9 +162,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   }
 
   /**
-   * Loads {@code file}: a {@code .pt} ({@code torch.save} of the original's state dict) or a
-   * {@code .safetensors} file (the tensors, with {@code activation} and {@code
-   * activation_state_dict} in the metadata; a missing activation means ReLU, as in the original).
+   * Loads {@code file}: a {@code .pt} ({@code torch.save} of the original's state dict) or a {@code
+   * .safetensors} file (the tensors, with {@code activation} and {@code activation_state_dict} in
+   * the metadata; a missing activation means ReLU, as in the original).
    *
    * @throws WeightFormatException if the file is not an autoencoder state dict, has inconsistent
    *     shapes or an unknown activation (the message names the file and the problem)
@@ -245,7 +251,8 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
     }
     for (String key : stateDict.keySet()) {
       if (!KNOWN_KEYS.contains(key)) {
-        LOG.debug("{}: ignoring state dict entry '{}' (as the original's strict=False)", source, key);
+        LOG.debug(
+            "{}: ignoring state dict entry '{}' (as the original's strict=False)", source, key);
       }
     }
     int n = Math.toIntExact(nLat);
@@ -350,10 +357,10 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   }
 
   /**
-   * The original's {@code forward}: pre-activations, latents and reconstruction of {@code x
-   * [batch, nInputs]} (or {@code [..., nInputs]}, flattened for the statistics), and the update of
-   * {@code stats_last_nonzero}: reset to 0 for every latent that is nonzero in any row, then every
-   * entry incremented by 1.
+   * The original's {@code forward}: pre-activations, latents and reconstruction of {@code x [batch,
+   * nInputs]} (or {@code [..., nInputs]}, flattened for the statistics), and the update of {@code
+   * stats_last_nonzero}: reset to 0 for every latent that is nonzero in any row, then every entry
+   * incremented by 1.
    */
   public ForwardResult forward(NDArray x) {
     NDArray pre = encodePreActivation(x);
@@ -392,7 +399,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
     return copyTo(latentBias, manager);
   }
 
-  /** A copy of the buffer {@code stats_last_nonzero}: forward calls since each latent was active. */
+  /**
+   * A copy of the buffer {@code stats_last_nonzero}: forward calls since each latent was active.
+   */
   public long[] statsLastNonzero() {
     synchronized (statsLastNonzero) {
       return statsLastNonzero.clone();
@@ -410,11 +419,11 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   }
 
   /**
-   * The original's {@code omit_least_active_latents(preserve_indices=True)}: a new autoencoder
-   * with only the first {@code n} latents (rows of the encoder, columns of the decoder, entries of
-   * the latent bias and buffers), or this one if {@code n >= nLatents()}. Unlike the original,
-   * which builds a fresh {@code Autoencoder(n, d)} and so silently resets {@code pre_bias} to zero
-   * and the activation to ReLU, the pre-bias and the activation are kept.
+   * The original's {@code omit_least_active_latents(preserve_indices=True)}: a new autoencoder with
+   * only the first {@code n} latents (rows of the encoder, columns of the decoder, entries of the
+   * latent bias and buffers), or this one if {@code n >= nLatents()}. Unlike the original, which
+   * builds a fresh {@code Autoencoder(n, d)} and so silently resets {@code pre_bias} to zero and
+   * the activation to ReLU, the pre-bias and the activation are kept.
    */
   public Autoencoder keepFirstLatents(int n, NDManager parent) {
     if (n < 1) {
@@ -579,7 +588,9 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
   }
 
   private static NDArray toFloat32(HostTensor t, NDManager m) {
-    if (t.dtype() != DType.F32 && t.dtype() != DType.F16 && t.dtype() != DType.BF16
+    if (t.dtype() != DType.F32
+        && t.dtype() != DType.F16
+        && t.dtype() != DType.BF16
         && t.dtype() != DType.F64) {
       throw new WeightFormatException("autoencoder weights must be floating point, got " + t);
     }
@@ -618,7 +629,8 @@ public final class Autoencoder implements SparseAutoencoder, AutoCloseable {
 
   private static Map<String, Object> parseJsonMap(String json, Path file) {
     try {
-      Map<String, Object> m = JSON.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() {});
+      Map<String, Object> m =
+          JSON.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() {});
       return Objects.requireNonNullElseGet(m, LinkedHashMap::new);
     } catch (JsonProcessingException e) {
       throw new WeightFormatException(

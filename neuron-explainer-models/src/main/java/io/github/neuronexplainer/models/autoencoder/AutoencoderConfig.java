@@ -20,7 +20,8 @@ import java.util.TreeMap;
  * @param inputLocation the activation the autoencoders were trained on and read
  * @param pathByLayer file per layer; a single {@link LayerIndex#NONE} key for a layer-less input
  */
-public record AutoencoderConfig(ActivationLocationType inputLocation, Map<Integer, String> pathByLayer) {
+public record AutoencoderConfig(
+    ActivationLocationType inputLocation, Map<Integer, String> pathByLayer) {
   public AutoencoderConfig {
     Objects.requireNonNull(inputLocation, "inputLocation");
     if (pathByLayer == null || pathByLayer.isEmpty()) {
@@ -36,7 +37,8 @@ public record AutoencoderConfig(ActivationLocationType inputLocation, Map<Intege
     pathByLayer.forEach(
         (layer, path) -> {
           if (layer == null || (layer < 0 && layer != LayerIndex.NONE)) {
-            throw new IllegalArgumentException("Bad layer index " + layer + " in autoencoder config");
+            throw new IllegalArgumentException(
+                "Bad layer index " + layer + " in autoencoder config");
           }
           if (path == null || path.isBlank()) {
             throw new IllegalArgumentException("Empty autoencoder path for layer " + layer);

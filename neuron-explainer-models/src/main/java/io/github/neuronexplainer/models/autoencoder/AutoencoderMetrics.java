@@ -37,9 +37,9 @@ import java.util.Set;
  *       ({@code normalized_mean_squared_error}): per token {@code mean_i (x̂_ti − x_ti)² / mean_i
  *       x_ti²}, averaged over tokens (undefined for a token whose activation is all zero);
  *   <li><b>fraction of variance unexplained</b> (FVU), the paper's definition ("Scaling and
- *       evaluating sparse autoencoders", normalised by the variance rather than the second
- *       moment): {@code Σ_t ‖x̂_t − x_t‖² / Σ_t ‖x_t − x̄‖²}, with {@code x̄} the mean activation
- *       over the batch's tokens;
+ *       evaluating sparse autoencoders", normalised by the variance rather than the second moment):
+ *       {@code Σ_t ‖x̂_t − x_t‖² / Σ_t ‖x_t − x̄‖²}, with {@code x̄} the mean activation over the
+ *       batch's tokens;
  *   <li><b>next-token cross-entropy</b> (nats, mean over the positions whose next token is not
  *       padding) of the plain model, of the model with the reconstruction replacing the activation
  *       at that layer ({@link AutoencoderSplice} with the error term off), and of the model with
@@ -106,7 +106,10 @@ public final class AutoencoderMetrics {
     }
   }
 
-  /** {@link #evaluate(Transformer, SparseAutoencoder, ActivationLocationType, int, List, double, NDManager)} of texts tokenized with the model's GPT-2 tokenizer. */
+  /**
+   * {@link #evaluate(Transformer, SparseAutoencoder, ActivationLocationType, int, List, double,
+   * NDManager)} of texts tokenized with the model's GPT-2 tokenizer.
+   */
   public static Report evaluateTexts(
       Transformer model,
       SparseAutoencoder autoencoder,
@@ -143,7 +146,8 @@ public final class AutoencoderMetrics {
     HookPoint point = HookPoint.forLocation(input);
     AutoencoderContext single = new SingleLayerContext(input, layer, autoencoder);
     Hooks spliced = AutoencoderSplice.of(single, false).hooks();
-    Hooks zeroAblated = Hooks.builder().forward(point, Set.of(layer), (x, ctx) -> x.zerosLike()).build();
+    Hooks zeroAblated =
+        Hooks.builder().forward(point, Set.of(layer), (x, ctx) -> x.zerosLike()).build();
     TokenBatch batch = TokenBatch.of(prompts, PadSide.RIGHT);
     try (NDManager m = manager.newSubManager()) {
       RunRequest request =
@@ -158,8 +162,14 @@ public final class AutoencoderMetrics {
       long n = x.getShape().get(x.getShape().dimension() - 1);
       if (n != autoencoder.nInputs()) {
         throw new IllegalArgumentException(
-            "The autoencoder reads " + autoencoder.nInputs() + " inputs but " + input
-                + " at layer " + layer + " has " + n);
+            "The autoencoder reads "
+                + autoencoder.nInputs()
+                + " inputs but "
+                + input
+                + " at layer "
+                + layer
+                + " has "
+                + n);
       }
       NDArray tokens = nonPadRows(x.reshape(-1, n), batch, m);
       NDArray latents = autoencoder.encode(tokens);
@@ -181,7 +191,11 @@ public final class AutoencoderMetrics {
       }
       NDArray squaredError = reconstruction.sub(tokens).square();
       double normalizedMse =
-          squaredError.mean(new int[] {1}).div(tokens.square().mean(new int[] {1})).mean().getFloat();
+          squaredError
+              .mean(new int[] {1})
+              .div(tokens.square().mean(new int[] {1}))
+              .mean()
+              .getFloat();
       double sse = squaredError.sum().toType(DataType.FLOAT64, false).getDouble();
       NDArray centered = tokens.sub(tokens.mean(new int[] {0}, true));
       double variance = centered.square().sum().toType(DataType.FLOAT64, false).getDouble();

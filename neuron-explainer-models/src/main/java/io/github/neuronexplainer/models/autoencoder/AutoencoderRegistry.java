@@ -9,8 +9,8 @@ import java.util.Map;
 /**
  * OpenAI's released sparse autoencoders for GPT-2 small (the original's {@code
  * _AUTOENCODER_SPECS["gpt2-small"]}): one {@code .pt} state dict per layer at {@code
- * <base>/<input><version>/autoencoders/<layer>.pt} with base {@value #DEFAULT_BASE_URL}. Sizes
- * from the original's {@code models/README.md} and {@code datasets.md}: 32768 latents, except the
+ * <base>/<input><version>/autoencoders/<layer>.pt} with base {@value #DEFAULT_BASE_URL}. Sizes from
+ * the original's {@code models/README.md} and {@code datasets.md}: 32768 latents, except the
  * attention autoencoders ({@code ae-resid-delta-attn-v4}), whose collated datasets cover 10240.
  *
  * <p>The base URL can be changed with the system property {@value #BASE_URL_PROPERTY} (a mirror);
@@ -62,10 +62,25 @@ public final class AutoencoderRegistry {
 
   static {
     add("ae-mlp-post-act-v1", ActivationLocationType.MLP_POST_ACT, "mlp_post_act", D_FF, 32768);
-    add("ae-resid-delta-mlp-v1", ActivationLocationType.RESID_DELTA_MLP, "resid_delta_mlp", D_MODEL, 32768);
+    add(
+        "ae-resid-delta-mlp-v1",
+        ActivationLocationType.RESID_DELTA_MLP,
+        "resid_delta_mlp",
+        D_MODEL,
+        32768);
     add("ae-mlp-post-act-v4", ActivationLocationType.MLP_POST_ACT, "mlp_post_act_v4", D_FF, 32768);
-    add("ae-resid-delta-mlp-v4", ActivationLocationType.RESID_DELTA_MLP, "resid_delta_mlp_v4", D_MODEL, 32768);
-    add("ae-resid-delta-attn-v4", ActivationLocationType.RESID_DELTA_ATTN, "resid_delta_attn_v4", D_MODEL, 10240);
+    add(
+        "ae-resid-delta-mlp-v4",
+        ActivationLocationType.RESID_DELTA_MLP,
+        "resid_delta_mlp_v4",
+        D_MODEL,
+        32768);
+    add(
+        "ae-resid-delta-attn-v4",
+        ActivationLocationType.RESID_DELTA_ATTN,
+        "resid_delta_attn_v4",
+        D_MODEL,
+        10240);
   }
 
   private static void add(
@@ -116,6 +131,8 @@ public final class AutoencoderRegistry {
    */
   public static LazyAutoencoderContext context(
       String name, boolean omitDeadLatents, NDManager parent) {
-    return LazyAutoencoderContext.builder(config(name)).omitDeadLatents(omitDeadLatents).build(parent);
+    return LazyAutoencoderContext.builder(config(name))
+        .omitDeadLatents(omitDeadLatents)
+        .build(parent);
   }
 }

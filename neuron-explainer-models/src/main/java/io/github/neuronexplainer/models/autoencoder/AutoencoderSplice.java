@@ -17,8 +17,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Autoencoders spliced into the forward pass: the original's {@code AutoencoderHooks} wrapped in
- * an {@code AutoencoderHookGraph}. At the autoencoder's input location (e.g. {@code mlp/post_act}),
+ * Autoencoders spliced into the forward pass: the original's {@code AutoencoderHooks} wrapped in an
+ * {@code AutoencoderHookGraph}. At the autoencoder's input location (e.g. {@code mlp/post_act}),
  * after the forward and gradient hooks there (stage {@link Hooks.Stage#SECOND_FORWARD}, the
  * original's {@code fwd2}), each layer that has an autoencoder computes
  *
@@ -41,8 +41,8 @@ import java.util.Set;
  *
  * <p>The {@code ONLINE_*} activation locations map to the points as in the original's {@code
  * AutoencoderHookGraph}: latents → {@code ONLINE_MLP_AUTOENCODER_LATENT} (MLP_POST_ACT or
- * RESID_DELTA_MLP input) or {@code ONLINE_ATTENTION_AUTOENCODER_LATENT} (RESID_DELTA_ATTN), error
- * → {@code ONLINE_MLP_AUTOENCODER_ERROR} / {@code ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR} / {@code
+ * RESID_DELTA_MLP input) or {@code ONLINE_ATTENTION_AUTOENCODER_LATENT} (RESID_DELTA_ATTN), error →
+ * {@code ONLINE_MLP_AUTOENCODER_ERROR} / {@code ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR} / {@code
  * ONLINE_RESIDUAL_ATTENTION_AUTOENCODER_ERROR}, and, when only one autoencoder family is spliced,
  * also the generic {@code ONLINE_AUTOENCODER_LATENT}.
  *
@@ -55,9 +55,9 @@ import java.util.Set;
  *
  * <p>Every layer's autoencoder is obtained from its context (so loaded) when the splice is built,
  * as the original's {@code AutoencoderHookGraph} does, never during a pass. (Loading allocates
- * heavily and so can run the garbage collector in the middle of a pass; with DJL 0.36 that
- * corrupts the backward pass of any {@code NDArray.op(Number)} recorded before, whose temporary
- * scalar tensor autograd still reads.) The contexts must stay open while the hooks are used.
+ * heavily and so can run the garbage collector in the middle of a pass; with DJL 0.36 that corrupts
+ * the backward pass of any {@code NDArray.op(Number)} recorded before, whose temporary scalar
+ * tensor autograd still reads.) The contexts must stay open while the hooks are used.
  *
  * <p>Immutable and thread-safe (the hooks run on the pass's thread).
  */
@@ -84,7 +84,9 @@ public final class AutoencoderSplice {
     return of(List.of(context), true);
   }
 
-  /** One autoencoder family; {@code addError} false replaces the activation by the reconstruction. */
+  /**
+   * One autoencoder family; {@code addError} false replaces the activation by the reconstruction.
+   */
   public static AutoencoderSplice of(AutoencoderContext context, boolean addError) {
     return of(List.of(context), addError);
   }
@@ -131,8 +133,7 @@ public final class AutoencoderSplice {
       HookPoint reconstruction = reconstructionPoint(input);
       HookPoint error = errorPoint(input);
       List<Integer> layers = context.layers();
-      Set<Integer> hookLayers =
-          at.perLayer() ? Set.copyOf(layers) : Set.of();
+      Set<Integer> hookLayers = at.perLayer() ? Set.copyOf(layers) : Set.of();
       if (at.perLayer() && layers.contains(LayerIndex.NONE)) {
         throw new IllegalArgumentException(
             input + " has layers; configure an autoencoder per layer, not one for layer NONE");
@@ -193,7 +194,9 @@ public final class AutoencoderSplice {
     return reconstruction;
   }
 
-  /** The point of the latents of autoencoders on {@code input}: {@code autoencoder/<input>/latents}. */
+  /**
+   * The point of the latents of autoencoders on {@code input}: {@code autoencoder/<input>/latents}.
+   */
   public static HookPoint latentsPoint(ActivationLocationType input) {
     return subPoint(input, "latents");
   }
@@ -213,7 +216,6 @@ public final class AutoencoderSplice {
         "autoencoder/" + input.name().toLowerCase(java.util.Locale.ROOT) + "/" + name,
         HookPoint.forLocation(input).perLayer());
   }
-
 
   /** The hooks to pass to a run (e.g. {@code RunRequest.Builder.hooks}). */
   public Hooks hooks() {

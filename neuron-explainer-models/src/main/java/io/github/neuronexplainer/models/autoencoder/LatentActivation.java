@@ -66,11 +66,13 @@ public sealed interface LatentActivation {
         }
         yield topK(Math.toIntExact(number.longValue()), fromStateDict(postName, Map.of(), source));
       }
-      default -> throw new IllegalArgumentException(
-          source
-              + ": unknown autoencoder activation '"
-              + n
-              + "'; the original supports " + supportedNames());
+      default ->
+          throw new IllegalArgumentException(
+              source
+                  + ": unknown autoencoder activation '"
+                  + n
+                  + "'; the original supports "
+                  + supportedNames());
     };
   }
 
@@ -126,10 +128,10 @@ public sealed interface LatentActivation {
   }
 
   /**
-   * The original's {@code TopK} ({@code toString} as in the original's repr, e.g. {@code
-   * TopK(k=8, postact_fn=ReLU)}): along the last axis, keeps the {@code k} largest pre-activations,
-   * applies {@code postActivation} to them and sets every other latent to 0 ({@code torch.topk}
-   * then {@code scatter_} into zeros).
+   * The original's {@code TopK} ({@code toString} as in the original's repr, e.g. {@code TopK(k=8,
+   * postact_fn=ReLU)}): along the last axis, keeps the {@code k} largest pre-activations, applies
+   * {@code postActivation} to them and sets every other latent to 0 ({@code torch.topk} then {@code
+   * scatter_} into zeros).
    */
   record TopK(int k, LatentActivation postActivation) implements LatentActivation {
     public TopK {

@@ -28,10 +28,10 @@ import org.slf4j.LoggerFactory;
  * at {@code <cache>/<host>/<url path>}); later loads read the cached file without network access.
  *
  * <p>{@link #warmup()} loads every layer; with {@link Builder#omitDeadLatents} it then applies the
- * original's rule: a latent is dead when its {@code latents_activation_frequency} is below
- * {@value #DEAD_LATENT_FREQUENCY_THRESHOLD}; an autoencoder whose frequencies are all zero is
- * refused; the smallest number of dead latents over all autoencoders, {@code d}, is dropped from
- * every autoencoder by keeping its first {@code nLatents − d} latents (the original's {@code
+ * original's rule: a latent is dead when its {@code latents_activation_frequency} is below {@value
+ * #DEAD_LATENT_FREQUENCY_THRESHOLD}; an autoencoder whose frequencies are all zero is refused; the
+ * smallest number of dead latents over all autoencoders, {@code d}, is dropped from every
+ * autoencoder by keeping its first {@code nLatents − d} latents (the original's {@code
  * preserve_indices=True}), so latent indices keep their meaning.
  *
  * <p>Memory: every autoencoder lives in its own sub-manager of the manager given to {@link
@@ -192,7 +192,8 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
     }
     if (allZero) {
       throw new IllegalStateException(
-          what + ": latents_activation_frequency is all zeros, all latents are dead;"
+          what
+              + ": latents_activation_frequency is all zeros, all latents are dead;"
               + " load it without omitDeadLatents or check the file");
     }
     return dead;
@@ -212,9 +213,11 @@ public final class LazyAutoencoderContext implements AutoencoderContext, AutoClo
     Path file = baseDir.resolve(path);
     if (!Files.isRegularFile(file)) {
       throw new WeightFetchException(
-          "No autoencoder file at " + file.toAbsolutePath()
+          "No autoencoder file at "
+              + file.toAbsolutePath()
               + "; check the path in the config (relative paths are resolved against "
-              + baseDir.toAbsolutePath() + ")");
+              + baseDir.toAbsolutePath()
+              + ")");
     }
     return file;
   }

@@ -16,8 +16,8 @@ import org.slf4j.LoggerFactory;
  * MultiAutoencoderContext}), e.g. an MLP and an attention autoencoder family: the core interface
  * the derived-scalar engine reads, plus loading ({@link #warmup()}) and closing.
  *
- * <p>Thread-safety: immutable; as thread-safe as its contexts. {@link #close()} closes the
- * contexts that are {@link AutoCloseable}.
+ * <p>Thread-safety: immutable; as thread-safe as its contexts. {@link #close()} closes the contexts
+ * that are {@link AutoCloseable}.
  */
 public final class LazyMultiAutoencoderContext
     implements io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext, AutoCloseable {

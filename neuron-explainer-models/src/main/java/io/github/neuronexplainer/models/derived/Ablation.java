@@ -10,8 +10,8 @@ import java.util.Objects;
  * The original's {@code AblationSpec}: during the pass, set the activation (forward pass) or the
  * gradient (backward pass) at {@code index} to {@code value}. Null tensor indices are the
  * original's "All" (every token, every neuron, ...). Activations of autoencoder latents ({@code
- * ONLINE_*_LATENT}) are ablated inside the spliced autoencoder, whose error term keeps the rest
- * of the activation unchanged.
+ * ONLINE_*_LATENT}) are ablated inside the spliced autoencoder, whose error term keeps the rest of
+ * the activation unchanged.
  *
  * <p>Immutable and thread-safe.
  */
@@ -36,11 +36,17 @@ public record Ablation(ActivationIndex index, float value) {
    */
   public static Ablation ofNode(NodeIndex node, float value) {
     return new Ablation(
-        new ActivationIndex(ablatableLocation(node.nodeType()), node.tensorIndices(), node.layerIndex(), node.passType()),
+        new ActivationIndex(
+            ablatableLocation(node.nodeType()),
+            node.tensorIndices(),
+            node.layerIndex(),
+            node.passType()),
         value);
   }
 
-  /** The original's {@code ablatable_activation_location_type_by_node_type}, plus the latent kinds. */
+  /**
+   * The original's {@code ablatable_activation_location_type_by_node_type}, plus the latent kinds.
+   */
   public static ActivationLocationType ablatableLocation(NodeType nodeType) {
     return switch (nodeType) {
       case MLP_NEURON -> ActivationLocationType.MLP_POST_ACT;
@@ -48,10 +54,14 @@ public record Ablation(ActivationIndex index, float value) {
       case RESIDUAL_STREAM_CHANNEL -> ActivationLocationType.RESID_POST_MLP;
       case AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_AUTOENCODER_LATENT;
       case MLP_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
-      case ATTENTION_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
-      default -> throw new IllegalArgumentException(
-          "Nodes of type " + nodeType + " cannot be ablated; ablate an MLP neuron, attention head,"
-              + " residual stream channel or autoencoder latent");
+      case ATTENTION_AUTOENCODER_LATENT ->
+          ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
+      default ->
+          throw new IllegalArgumentException(
+              "Nodes of type "
+                  + nodeType
+                  + " cannot be ablated; ablate an MLP neuron, attention head,"
+                  + " residual stream channel or autoencoder latent");
     };
   }
 }

@@ -31,8 +31,7 @@ import java.util.Set;
  * so its value is computed from the (possibly ablated) upstream residual stream, as the original's
  * reconstituter computes it. The original back-propagates from an activation recomputed from the
  * residual stream before the node, so no gradient reaches the traced layer past that residual
- * stream; {@link TraceTarget#cutsGradient} names those locations, which the runner stores as
- * zeros.
+ * stream; {@link TraceTarget#cutsGradient} names those locations, which the runner stores as zeros.
  *
  * <p>Stateless and thread-safe.
  */
@@ -55,7 +54,8 @@ final class BatchHooks {
      * node) leaves this gradient undefined: later layers, the final layer norm and logits, and the
      * traced layer past that residual stream.
      */
-    boolean cutsGradient(ActivationLocationType location, int layer, ActivationLocationType genericInput) {
+    boolean cutsGradient(
+        ActivationLocationType location, int layer, ActivationLocationType genericInput) {
       if (location.hasNoLayers()) {
         return location != ActivationLocationType.RESID_POST_EMBEDDING;
       }
@@ -68,11 +68,18 @@ final class BatchHooks {
   }
 
   /** Locations computed after RESID_POST_ATTN within a layer. */
-  private static boolean isMlpSide(ActivationLocationType location, ActivationLocationType genericInput) {
+  private static boolean isMlpSide(
+      ActivationLocationType location, ActivationLocationType genericInput) {
     return switch (location) {
-      case MLP_INPUT_LAYER_NORM_SCALE, MLP_PRE_ACT, MLP_POST_ACT, RESID_DELTA_MLP, RESID_POST_MLP,
-          ONLINE_MLP_AUTOENCODER_LATENT, ONLINE_MLP_AUTOENCODER_ERROR,
-          ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR -> true;
+      case MLP_INPUT_LAYER_NORM_SCALE,
+          MLP_PRE_ACT,
+          MLP_POST_ACT,
+          RESID_DELTA_MLP,
+          RESID_POST_MLP,
+          ONLINE_MLP_AUTOENCODER_LATENT,
+          ONLINE_MLP_AUTOENCODER_ERROR,
+          ONLINE_RESIDUAL_MLP_AUTOENCODER_ERROR ->
+          true;
       case ONLINE_AUTOENCODER_LATENT -> genericInput != ActivationLocationType.RESID_DELTA_ATTN;
       default -> false;
     };
@@ -84,28 +91,40 @@ final class BatchHooks {
    * @throws IllegalArgumentException for an index outside the prompt, a trace of a node type that
    *     has no activation to trace, or a latent trace without its autoencoder
    */
-  static TraceTarget target(TraceConfig trace, int promptLength, List<AutoencoderContext> autoencoders) {
+  static TraceTarget target(
+      TraceConfig trace, int promptLength, List<AutoencoderContext> autoencoders) {
     if (trace.passType() != PassType.FORWARD) {
-      throw new IllegalArgumentException("A trace starts at a forward activation, got pass " + trace.passType());
+      throw new IllegalArgumentException(
+          "A trace starts at a forward activation, got pass " + trace.passType());
     }
     List<Integer> idx = trace.tensorIndices();
     for (Integer i : idx) {
       if (i == null) {
         throw new IllegalArgumentException(
-            "A trace needs one activation: every tensor index must be given (no \"All\"), got " + idx);
+            "A trace needs one activation: every tensor index must be given (no \"All\"), got "
+                + idx);
       }
     }
     int[] indices = idx.stream().mapToInt(Integer::intValue).toArray();
     if (indices.length == 0 || indices[0] < 0 || indices[0] >= promptLength) {
       throw new IllegalArgumentException(
-          "Trace token index " + idx + " is outside the prompt: valid tokens 0.." + (promptLength - 1));
+          "Trace token index "
+              + idx
+              + " is outside the prompt: valid tokens 0.."
+              + (promptLength - 1));
     }
     boolean pre = trace.preOrPostAct() == PreOrPostAct.PRE;
     switch (trace.nodeType()) {
       case MLP_NEURON -> {
         return new TraceTarget(
-            trace, pre ? HookPoint.MLP_PRE_ACT : HookPoint.MLP_POST_ACT, indices, null, pre,
-            HookPoint.LN_MLP_SCALE, null, true);
+            trace,
+            pre ? HookPoint.MLP_PRE_ACT : HookPoint.MLP_POST_ACT,
+            indices,
+            null,
+            pre,
+            HookPoint.LN_MLP_SCALE,
+            null,
+            true);
       }
       case ATTENTION_HEAD -> {
         AttentionTraceType type = trace.attentionTraceType();
@@ -120,33 +139,55 @@ final class BatchHooks {
               default -> null;
             };
         return new TraceTarget(
-            trace, pre ? HookPoint.ATTN_QK_LOGITS : HookPoint.ATTN_QK_PROBS, indices, null, pre,
-            HookPoint.LN_ATTN_SCALE, detached, false);
+            trace,
+            pre ? HookPoint.ATTN_QK_LOGITS : HookPoint.ATTN_QK_PROBS,
+            indices,
+            null,
+            pre,
+            HookPoint.LN_ATTN_SCALE,
+            detached,
+            false);
       }
       case AUTOENCODER_LATENT, MLP_AUTOENCODER_LATENT, ATTENTION_AUTOENCODER_LATENT -> {
         AutoencoderContext context = autoencoderFor(trace, autoencoders);
         if (!context.layers().contains(trace.layerIndex())) {
           throw new IllegalArgumentException(
-              "The autoencoder on " + context.inputLocation() + " has no layer " + trace.layerIndex()
-                  + "; its layers: " + context.layers());
+              "The autoencoder on "
+                  + context.inputLocation()
+                  + " has no layer "
+                  + trace.layerIndex()
+                  + "; its layers: "
+                  + context.layers());
         }
         SparseAutoencoder ae = context.autoencoder(trace.layerIndex());
         if (indices[1] < 0 || indices[1] >= ae.nLatents()) {
           throw new IllegalArgumentException(
-              "Trace latent " + indices[1] + " is out of range: valid latents 0.." + (ae.nLatents() - 1));
+              "Trace latent "
+                  + indices[1]
+                  + " is out of range: valid latents 0.."
+                  + (ae.nLatents() - 1));
         }
         boolean attention = context.inputLocation() == ActivationLocationType.RESID_DELTA_ATTN;
         return new TraceTarget(
-            trace, HookPoint.forLocation(context.inputLocation()), indices, ae, pre,
-            attention ? HookPoint.LN_ATTN_SCALE : HookPoint.LN_MLP_SCALE, null, !attention);
+            trace,
+            HookPoint.forLocation(context.inputLocation()),
+            indices,
+            ae,
+            pre,
+            attention ? HookPoint.LN_ATTN_SCALE : HookPoint.LN_MLP_SCALE,
+            null,
+            !attention);
       }
-      default -> throw new IllegalArgumentException(
-          "Cannot trace a node of type " + trace.nodeType()
-              + "; trace an MLP neuron, an attention head or an autoencoder latent");
+      default ->
+          throw new IllegalArgumentException(
+              "Cannot trace a node of type "
+                  + trace.nodeType()
+                  + "; trace an MLP neuron, an attention head or an autoencoder latent");
     }
   }
 
-  private static AutoencoderContext autoencoderFor(TraceConfig trace, List<AutoencoderContext> autoencoders) {
+  private static AutoencoderContext autoencoderFor(
+      TraceConfig trace, List<AutoencoderContext> autoencoders) {
     if (autoencoders.isEmpty()) {
       throw new UnsupportedDerivationException(
           "Tracing " + trace.nodeType() + " needs its autoencoder; give the autoencoder contexts");
@@ -159,10 +200,13 @@ final class BatchHooks {
         };
     if (context == null) {
       throw new UnsupportedDerivationException(
-          "No autoencoder for " + trace.nodeType() + " among "
+          "No autoencoder for "
+              + trace.nodeType()
+              + " among "
               + autoencoders.stream().map(AutoencoderContext::inputLocation).toList()
               + (trace.nodeType() == NodeType.AUTOENCODER_LATENT
-                  ? " (the generic latent type needs exactly one autoencoder family)" : ""));
+                  ? " (the generic latent type needs exactly one autoencoder family)"
+                  : ""));
     }
     return context;
   }
@@ -193,7 +237,11 @@ final class BatchHooks {
    * @param valueDirection {@link DirectEffectTrace#valueDirection} of this element's trace
    */
   static void addTraceThroughV(
-      Hooks.Builder hooks, TraceTarget target, int element, NDArray valueDirection, NDArray[] value) {
+      Hooks.Builder hooks,
+      TraceTarget target,
+      int element,
+      NDArray valueDirection,
+      NDArray[] value) {
     int layer = target.trace().layerIndex();
     NDArray[] values = new NDArray[1];
     hooks.forward(
@@ -207,9 +255,11 @@ final class BatchHooks {
         HookPoint.ATTN_QK_PROBS,
         Set.of(layer),
         (x, ctx) -> {
-          checkIndices(x.getShape(), target.indices(), "trace through V of " + HookPoint.ATTN_QK_PROBS);
-          value[0] = DirectEffectTrace.directEffect(
-              x.get(new NDIndex("{}", element)), values[0], target.indices(), valueDirection);
+          checkIndices(
+              x.getShape(), target.indices(), "trace through V of " + HookPoint.ATTN_QK_PROBS);
+          value[0] =
+              DirectEffectTrace.directEffect(
+                  x.get(new NDIndex("{}", element)), values[0], target.indices(), valueDirection);
           return x;
         });
     addDetachments(hooks, target, element, TraceConfig.DETACH_LAYER_NORM_SCALE);
@@ -219,13 +269,16 @@ final class BatchHooks {
     }
   }
 
-  private static void addDetachments(Hooks.Builder hooks, TraceTarget target, int element, boolean layerNormScale) {
+  private static void addDetachments(
+      Hooks.Builder hooks, TraceTarget target, int element, boolean layerNormScale) {
     int layer = target.trace().layerIndex();
     if (layerNormScale) {
-      hooks.forward(target.layerNormScale(), Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
+      hooks.forward(
+          target.layerNormScale(), Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
     }
     if (target.detachedInput() != null) {
-      hooks.forward(target.detachedInput(), Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
+      hooks.forward(
+          target.detachedInput(), Set.of(layer), (x, ctx) -> detachElement(x, element, ctx));
     }
   }
 
@@ -266,7 +319,8 @@ final class BatchHooks {
    * Adds one element's ablation: the forward activation (or, for the backward pass, the gradient)
    * at the index set to the value. Latent locations are hooked inside {@code splice}.
    */
-  static void addAblation(Hooks.Builder hooks, Ablation ablation, int element, AutoencoderSplice splice) {
+  static void addAblation(
+      Hooks.Builder hooks, Ablation ablation, int element, AutoencoderSplice splice) {
     ActivationLocationType location = ablation.index().activationLocationType();
     HookPoint point;
     if (location.isOnline()) {
@@ -281,23 +335,39 @@ final class BatchHooks {
     int layer = ablation.index().layerIndex();
     if (point.perLayer() == (layer == LayerIndex.NONE)) {
       throw new IllegalArgumentException(
-          location + (point.perLayer() ? " needs a layer index" : " has no layers") + "; got "
+          location
+              + (point.perLayer() ? " needs a layer index" : " has no layers")
+              + "; got "
               + LayerIndex.format(layer));
     }
     Set<Integer> layers = point.perLayer() ? Set.of(layer) : Set.of();
     List<Integer> indices = ablation.index().tensorIndices();
     float value = ablation.value();
     if (ablation.index().passType() == PassType.FORWARD) {
-      hooks.forward(point, layers, (x, ctx) -> setAt(x, element, indices, value, ctx.passManager(), location));
+      hooks.forward(
+          point,
+          layers,
+          (x, ctx) -> setAt(x, element, indices, value, ctx.passManager(), location));
     } else {
-      hooks.editGradient(point, layers, (g, ctx) -> setAt(g, element, indices, value, ctx.passManager(), location));
+      hooks.editGradient(
+          point,
+          layers,
+          (g, ctx) -> setAt(g, element, indices, value, ctx.passManager(), location));
     }
   }
 
   /** {@code x} with {@code x[element, indices] = value}, as a differentiable mask expression. */
   private static NDArray setAt(
-      NDArray x, int element, List<Integer> indices, float value, NDManager manager, ActivationLocationType location) {
-    checkIndices(x.getShape(), indices.stream().mapToInt(i -> i == null ? 0 : i).toArray(), "ablation of " + location);
+      NDArray x,
+      int element,
+      List<Integer> indices,
+      float value,
+      NDManager manager,
+      ActivationLocationType location) {
+    checkIndices(
+        x.getShape(),
+        indices.stream().mapToInt(i -> i == null ? 0 : i).toArray(),
+        "ablation of " + location);
     StringBuilder spec = new StringBuilder().append(element);
     for (Integer i : indices) {
       spec.append(", ").append(i == null ? ":" : i.toString());
@@ -318,7 +388,10 @@ final class BatchHooks {
     return new NDIndex(spec.toString());
   }
 
-  /** Refuses an index outside a dimension of {@code shape} (batch dimension first), naming the range. */
+  /**
+   * Refuses an index outside a dimension of {@code shape} (batch dimension first), naming the
+   * range.
+   */
   private static void checkIndices(Shape shape, int[] indices, String what) {
     if (indices.length != shape.dimension() - 1) {
       throw new IllegalArgumentException(
@@ -328,7 +401,13 @@ final class BatchHooks {
       long size = shape.get(d + 1);
       if (indices[d] < 0 || indices[d] >= size) {
         throw new IllegalArgumentException(
-            what + ": index " + indices[d] + " of dimension " + d + " is out of range 0.." + (size - 1));
+            what
+                + ": index "
+                + indices[d]
+                + " of dimension "
+                + d
+                + " is out of range 0.."
+                + (size - 1));
       }
     }
   }

@@ -2,7 +2,9 @@ package io.github.neuronexplainer.models.derived;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import io.github.neuronexplainer.core.autoencoder.AutoencoderContext;
+import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
 import io.github.neuronexplainer.core.derived.DerivedScalarStore;
 import io.github.neuronexplainer.core.derived.OnlineAutoencoderActivations;
 import io.github.neuronexplainer.core.derived.RawActivationKey;
@@ -12,23 +14,21 @@ import io.github.neuronexplainer.core.derived.ScalarDerivers;
 import io.github.neuronexplainer.core.derived.UnsupportedDerivationException;
 import io.github.neuronexplainer.core.derived.indexing.ActivationIndex;
 import io.github.neuronexplainer.core.locations.ActivationLocationType;
+import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.core.locations.LayerIndex;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
 import io.github.neuronexplainer.models.Transformer;
-import io.github.neuronexplainer.models.hooks.HookPoint;
-import ai.djl.ndarray.index.NDIndex;
-import io.github.neuronexplainer.core.autoencoder.MultiAutoencoderContext;
-import io.github.neuronexplainer.core.locations.Dimension;
 import io.github.neuronexplainer.models.autoencoder.AutoencoderSplice;
+import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,7 +99,10 @@ public final class DerivedScalarComputation {
    * @throws IllegalArgumentException for an index (token, layer, neuron, head, latent) out of range
    */
   public static List<PromptDerivedScalars> run(
-      Transformer model, List<AutoencoderContext> autoencoders, List<PromptRequest> requests, NDManager owner) {
+      Transformer model,
+      List<AutoencoderContext> autoencoders,
+      List<PromptRequest> requests,
+      NDManager owner) {
     List<List<ScalarDeriver>> derivers = new ArrayList<>();
     for (PromptRequest request : requests) {
       List<ScalarDeriver> list = new ArrayList<>();
@@ -122,7 +125,8 @@ public final class DerivedScalarComputation {
       throw new IllegalArgumentException("Give at least one prompt");
     }
     if (requests.stream().noneMatch(r -> DirectEffectTrace.isThroughV(r.trace()))) {
-      return runPass(model, autoencoders, requests, derivers, Set.of(), new NDArray[requests.size()], owner);
+      return runPass(
+          model, autoencoders, requests, derivers, Set.of(), new NDArray[requests.size()], owner);
     }
     try (NDManager scratch = owner.newSubManager()) {
       NDArray[] valueDirections = valueDirections(model, autoencoders, requests, scratch);
@@ -135,7 +139,10 @@ public final class DerivedScalarComputation {
    * (all such prompts in one batch) that records the downstream gradient; null for other prompts.
    */
   private static NDArray[] valueDirections(
-      Transformer model, List<AutoencoderContext> autoencoders, List<PromptRequest> requests, NDManager scratch) {
+      Transformer model,
+      List<AutoencoderContext> autoencoders,
+      List<PromptRequest> requests,
+      NDManager scratch) {
     List<Integer> traced = new ArrayList<>();
     List<PromptRequest> downstream = new ArrayList<>();
     List<ActivationIndex> residuals = new ArrayList<>();
@@ -143,9 +150,11 @@ public final class DerivedScalarComputation {
     for (int b = 0; b < requests.size(); b++) {
       PromptRequest request = requests.get(b);
       if (DirectEffectTrace.isThroughV(request.trace())) {
-        BatchHooks.target(request.trace(), request.tokens().size(), autoencoders); // validates the indices
-        ActivationIndex residual = DirectEffectTrace.downstreamResidual(
-            request.trace(), request.tokens().size(), autoencoders, model.config().nLayers());
+        BatchHooks.target(
+            request.trace(), request.tokens().size(), autoencoders); // validates the indices
+        ActivationIndex residual =
+            DirectEffectTrace.downstreamResidual(
+                request.trace(), request.tokens().size(), autoencoders, model.config().nLayers());
         traced.add(b);
         downstream.add(DirectEffectTrace.downstreamRequest(request));
         residuals.add(residual);
@@ -153,17 +162,23 @@ public final class DerivedScalarComputation {
       }
     }
     NDArray[] directions = new NDArray[requests.size()];
-    List<List<ScalarDeriver>> none = downstream.stream().map(r -> List.<ScalarDeriver>of()).toList();
+    List<List<ScalarDeriver>> none =
+        downstream.stream().map(r -> List.<ScalarDeriver>of()).toList();
     List<PromptDerivedScalars> firstPass =
-        runPass(model, autoencoders, downstream, none, keys, new NDArray[downstream.size()], scratch);
+        runPass(
+            model, autoencoders, downstream, none, keys, new NDArray[downstream.size()], scratch);
     try {
       for (int i = 0; i < traced.size(); i++) {
         ActivationIndex residual = residuals.get(i);
-        NDArray gradient = firstPass.get(i).rawActivations()
-            .get(residual.activationLocationType(), PassType.BACKWARD)
-            .get(residual.layerIndex());
+        NDArray gradient =
+            firstPass
+                .get(i)
+                .rawActivations()
+                .get(residual.activationLocationType(), PassType.BACKWARD)
+                .get(residual.layerIndex());
         int b = traced.get(i);
-        directions[b] = DirectEffectTrace.valueDirection(model, requests.get(b).trace(), gradient, scratch);
+        directions[b] =
+            DirectEffectTrace.valueDirection(model, requests.get(b).trace(), gradient, scratch);
       }
     } finally {
       firstPass.forEach(PromptDerivedScalars::close);
@@ -193,16 +208,24 @@ public final class DerivedScalarComputation {
       for (RawActivationKey key : keys) {
         if (key.passType() == PassType.BACKWARD && !request.backpropagates()) {
           throw new UnsupportedDerivationException(
-              "The DSTs of prompt " + b + " read " + key + ", which needs a backward pass: give a loss"
+              "The DSTs of prompt "
+                  + b
+                  + " read "
+                  + key
+                  + ", which needs a backward pass: give a loss"
                   + " or a trace");
         }
       }
       captured.addAll(keys);
     }
-    boolean spliced = requests.stream().flatMap(r -> r.ablations().stream())
-        .anyMatch(a -> a.index().activationLocationType().isOnline());
+    boolean spliced =
+        requests.stream()
+            .flatMap(r -> r.ablations().stream())
+            .anyMatch(a -> a.index().activationLocationType().isOnline());
     AutoencoderSplice splice =
-        spliced && !autoencoders.isEmpty() ? AutoencoderSplice.of(MultiAutoencoderContext.of(autoencoders)) : null;
+        spliced && !autoencoders.isEmpty()
+            ? AutoencoderSplice.of(MultiAutoencoderContext.of(autoencoders))
+            : null;
     boolean backward = requests.stream().anyMatch(PromptRequest::backpropagates);
 
     Hooks.Builder hooks = Hooks.builder();
@@ -211,7 +234,9 @@ public final class DerivedScalarComputation {
     for (int b = 0; b < batch; b++) {
       PromptRequest request = requests.get(b);
       BatchHooks.TraceTarget target =
-          request.trace() == null ? null : BatchHooks.target(request.trace(), request.tokens().size(), autoencoders);
+          request.trace() == null
+              ? null
+              : BatchHooks.target(request.trace(), request.tokens().size(), autoencoders);
       NDArray[] value = new NDArray[1];
       if (valueDirections[b] != null) {
         BatchHooks.addTraceThroughV(hooks, target, b, valueDirections[b], value);
@@ -226,13 +251,16 @@ public final class DerivedScalarComputation {
         checkTokens(ablation, requests.get(b).tokens().size());
         if (ablation.index().passType() == PassType.BACKWARD && !backward) {
           throw new UnsupportedDerivationException(
-              "A gradient ablation at " + ablation.index() + " needs a backward pass: give a loss (e.g."
+              "A gradient ablation at "
+                  + ablation.index()
+                  + " needs a backward pass: give a loss (e.g."
                   + " Loss.zero()) or a trace");
         }
         BatchHooks.addAblation(hooks, ablation, b, splice);
       }
     }
-    RunRequest.Builder run = RunRequest.builder().prompts(requests.stream().map(PromptRequest::tokenArray).toList());
+    RunRequest.Builder run =
+        RunRequest.builder().prompts(requests.stream().map(PromptRequest::tokenArray).toList());
     for (RawActivationKey key : captured) {
       HookPoint point = HookPoint.forLocation(key.location());
       if (key.passType() == PassType.FORWARD) {
@@ -262,7 +290,10 @@ public final class DerivedScalarComputation {
               PromptRequest request = requests.get(b);
               NDArray value = null;
               if (request.loss() != null) {
-                value = request.loss().compute(logits.get(new NDIndex("{}:{}", b, b + 1)), new long[] {last[b]});
+                value =
+                    request
+                        .loss()
+                        .compute(logits.get(new NDIndex("{}:{}", b, b + 1)), new long[] {last[b]});
                 losses[b] = value.getFloat();
               }
               if (request.trace() != null) {
@@ -286,9 +317,12 @@ public final class DerivedScalarComputation {
         for (int b = 0; b < batch; b++) {
           RawActivationStore raw = new RawActivationStore(owner);
           raws.add(raw);
-          Fill fill = new Fill(cache, b, requests.get(b).tokens().size(), targets.get(b), autoencoders, nLayers);
+          Fill fill =
+              new Fill(
+                  cache, b, requests.get(b).tokens().size(), targets.get(b), autoencoders, nLayers);
           for (RawActivationKey key : captured) {
-            fill.location(raw, key.location(), key.passType(), HookPoint.forLocation(key.location()));
+            fill.location(
+                raw, key.location(), key.passType(), HookPoint.forLocation(key.location()));
           }
           if (splice != null) {
             for (Map.Entry<ActivationLocationType, HookPoint> e : splice.points().entrySet()) {
@@ -304,7 +338,8 @@ public final class DerivedScalarComputation {
       }
       long passDone = System.nanoTime();
       for (int b = 0; b < batch; b++) {
-        DerivedScalarStore store = DerivedScalarStore.deriveFromRaw(raws.get(b), derivers.get(b), owner);
+        DerivedScalarStore store =
+            DerivedScalarStore.deriveFromRaw(raws.get(b), derivers.get(b), owner);
         results.add(new PromptDerivedScalars(store, raws.get(b), losses[b], tracedValues[b]));
       }
       LOG.debug(
@@ -320,7 +355,10 @@ public final class DerivedScalarComputation {
     }
   }
 
-  /** The autoencoders whose input activation was recorded (their online activations can be computed). */
+  /**
+   * The autoencoders whose input activation was recorded (their online activations can be
+   * computed).
+   */
   private static List<AutoencoderContext> autoencodersWithInputs(
       RawActivationStore raw, List<AutoencoderContext> autoencoders) {
     List<AutoencoderContext> list = new ArrayList<>();
@@ -340,7 +378,11 @@ public final class DerivedScalarComputation {
       Integer i = indices.get(d);
       if (i != null && dims.get(d).isSequenceTokenDimension() && (i < 0 || i >= promptLength)) {
         throw new IllegalArgumentException(
-            "Ablation token index " + i + " in " + ablation.index() + " is outside the prompt: valid tokens 0.."
+            "Ablation token index "
+                + i
+                + " in "
+                + ablation.index()
+                + " is outside the prompt: valid tokens 0.."
                 + (promptLength - 1));
       }
     }
@@ -394,7 +436,8 @@ public final class DerivedScalarComputation {
       List<AutoencoderContext> autoencoders,
       int nLayers) {
 
-    void location(RawActivationStore raw, ActivationLocationType location, PassType pass, HookPoint point) {
+    void location(
+        RawActivationStore raw, ActivationLocationType location, PassType pass, HookPoint point) {
       List<Integer> layers = new ArrayList<>();
       if (location.hasNoLayers()) {
         layers.add(LayerIndex.NONE);
@@ -409,7 +452,8 @@ public final class DerivedScalarComputation {
           continue; // not on the backward path: read as zeros by the layer indexers
         }
         NDArray tensor = cache.get(point, layer, pass).get(index(location));
-        if (pass == PassType.BACKWARD && trace != null
+        if (pass == PassType.BACKWARD
+            && trace != null
             && trace.cutsGradient(location, layer, genericInput())) {
           tensor = tensor.zerosLike();
         }

@@ -38,8 +38,8 @@ import org.slf4j.LoggerFactory;
  *  "entries": [{"dst": "mlp_post_act", "pass_type": "forward",
  *               "layers": [{"layer": 0, "tensor": "0.0"}, ...]}, ...]}</pre>
  *
- * ({@code "layer": null} is the layer-less key). Files are read as untrusted input: the container is
- * checked by {@link SafetensorsFile#read}, then the JSON, every DST and pass-type name, layer,
+ * ({@code "layer": null} is the layer-less key). Files are read as untrusted input: the container
+ * is checked by {@link SafetensorsFile#read}, then the JSON, every DST and pass-type name, layer,
  * tensor reference (each tensor used exactly once) and tensor rank (the DST's shape spec) before
  * any tensor reaches the engine. A malformed file ends in a {@link StoreFileException} naming the
  * file and the problem; nothing is left allocated.
@@ -60,7 +60,9 @@ public final class DerivedScalarStoreFile {
 
   private DerivedScalarStoreFile() {}
 
-  /** A derived-scalar store file is malformed or inconsistent; the message names file and problem. */
+  /**
+   * A derived-scalar store file is malformed or inconsistent; the message names file and problem.
+   */
   public static final class StoreFileException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
@@ -108,7 +110,10 @@ public final class DerivedScalarStoreFile {
       }
     }
     throw new IllegalArgumentException(
-        am + ": data type " + array.getDataType() + " cannot be saved; convert the store first"
+        am
+            + ": data type "
+            + array.getDataType()
+            + " cannot be saved; convert the store first"
             + " (e.g. store.map(x -> x.toType(DataType.FLOAT32, false), manager))");
   }
 
@@ -118,11 +123,11 @@ public final class DerivedScalarStoreFile {
   }
 
   /**
-   * Reads a store written by {@link #save}. Its tensors live in a new sub-manager of {@code
-   * parent} that the returned store owns: close the store.
+   * Reads a store written by {@link #save}. Its tensors live in a new sub-manager of {@code parent}
+   * that the returned store owns: close the store.
    *
-   * @param skipUnknownDsts skip (with a warning) entries whose DST this version does not know,
-   *     as the original's {@code skip_missing_dsts}; false refuses them
+   * @param skipUnknownDsts skip (with a warning) entries whose DST this version does not know, as
+   *     the original's {@code skip_missing_dsts}; false refuses them
    * @throws StoreFileException if the file is not a valid store file of this format version
    * @throws UncheckedIOException if the file cannot be read
    */
@@ -155,14 +160,19 @@ public final class DerivedScalarStoreFile {
   }
 
   /** One entry's structure, checked against the tensors. */
-  private record Layout(DerivedScalarType dst, PassType passType, Map<Integer, String> tensorByLayer) {}
+  private record Layout(
+      DerivedScalarType dst, PassType passType, Map<Integer, String> tensorByLayer) {}
 
   private static List<Layout> parse(
       Path file, SafetensorsFile.TensorFile contents, boolean skipUnknownDsts) {
     String json = contents.metadata().get(METADATA_KEY);
     if (json == null) {
-      throw error(file, "no '" + METADATA_KEY + "' metadata: not a derived scalar store file"
-          + " (write one with DerivedScalarStoreFile.save)");
+      throw error(
+          file,
+          "no '"
+              + METADATA_KEY
+              + "' metadata: not a derived scalar store file"
+              + " (write one with DerivedScalarStoreFile.save)");
     }
     JsonNode root;
     try {
@@ -176,8 +186,13 @@ public final class DerivedScalarStoreFile {
     }
     JsonNode version = root.path("version");
     if (!version.isInt() || version.asInt() != VERSION) {
-      throw error(file, "format version " + version + " cannot be read by this version, which"
-          + " reads version " + VERSION);
+      throw error(
+          file,
+          "format version "
+              + version
+              + " cannot be read by this version, which"
+              + " reads version "
+              + VERSION);
     }
     JsonNode entries = root.path("entries");
     if (!entries.isArray()) {
@@ -195,7 +210,8 @@ public final class DerivedScalarStoreFile {
       try {
         passType = PassType.fromValue(passName);
       } catch (IllegalArgumentException e) {
-        throw new StoreFileException(file + ": " + where + ": unknown pass type '" + passName + "'", e);
+        throw new StoreFileException(
+            file + ": " + where + ": unknown pass type '" + passName + "'", e);
       }
       JsonNode layers = entry.path("layers");
       if (!layers.isArray()) {
@@ -206,8 +222,14 @@ public final class DerivedScalarStoreFile {
         dst = DerivedScalarType.fromValue(dstName);
       } catch (IllegalArgumentException e) {
         if (!skipUnknownDsts) {
-          throw new StoreFileException(file + ": " + where + ": unknown DST '" + dstName
-              + "' (written by another version? load with skipUnknownDsts=true to skip it)", e);
+          throw new StoreFileException(
+              file
+                  + ": "
+                  + where
+                  + ": unknown DST '"
+                  + dstName
+                  + "' (written by another version? load with skipUnknownDsts=true to skip it)",
+              e);
         }
         LOG.warn("{}: skipping unknown DST {} at pass type {}", file, dstName, passName);
         layers.forEach(layer -> used.add(layer.path("tensor").asText()));
@@ -225,8 +247,14 @@ public final class DerivedScalarStoreFile {
         } else if (index.isInt() && index.asInt() >= 0) {
           layerIndex = index.asInt();
         } else {
-          throw error(file, where + " (" + dstName + "): layer must be null or a non-negative"
-              + " integer, got " + index);
+          throw error(
+              file,
+              where
+                  + " ("
+                  + dstName
+                  + "): layer must be null or a non-negative"
+                  + " integer, got "
+                  + index);
         }
         String name = text(file, where, layer, "tensor");
         HostTensor tensor = contents.tensors().get(name);
@@ -240,14 +268,30 @@ public final class DerivedScalarStoreFile {
           throw error(file, where + " (" + dstName + "): layer " + index + " appears twice");
         }
         if (tensor.shape().length != dst.ndimPerTokenSequence()) {
-          throw error(file, where + " (" + dstName + "): tensor '" + name + "' has "
-              + tensor.shape().length + " dimensions, but " + dstName + " has "
-              + dst.shapeSpecPerTokenSequence());
+          throw error(
+              file,
+              where
+                  + " ("
+                  + dstName
+                  + "): tensor '"
+                  + name
+                  + "' has "
+                  + tensor.shape().length
+                  + " dimensions, but "
+                  + dstName
+                  + " has "
+                  + dst.shapeSpecPerTokenSequence());
         }
       }
       if (tensorByLayer.size() > 1 && tensorByLayer.containsKey(LayerIndex.NONE)) {
-        throw error(file, where + " (" + dstName + "): the layer-less entry (null) cannot be"
-            + " mixed with layers " + tensorByLayer.keySet());
+        throw error(
+            file,
+            where
+                + " ("
+                + dstName
+                + "): the layer-less entry (null) cannot be"
+                + " mixed with layers "
+                + tensorByLayer.keySet());
       }
       layouts.add(new Layout(dst, passType, tensorByLayer));
     }

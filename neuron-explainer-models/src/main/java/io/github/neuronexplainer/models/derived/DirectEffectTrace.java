@@ -24,14 +24,14 @@ import java.util.List;
  *
  * <pre>  probs[q, k, h] · V[k, h, :] · (W_O[h] g[q])</pre>
  *
- * where {@code g} is the gradient, detached, of the downstream quantity with respect to the residual
- * stream before it: the loss's gradient at the final residual stream (through the final layer norm
- * with its scale detached) without a downstream trace, else the downstream traced activation's
- * gradient at the residual stream before that node. {@code g} comes from a first pass with the
- * prompt's forward ablations (the original reconstitutes it from the same ablated pass and detaches
- * it, so backward ablations do not touch it); the main pass then back-propagates from the scalar,
- * whose probabilities and values are the pass's own, through V only: the layer norm's scale (the
- * original's {@code DETACH_LAYER_NORM_SCALE}), the queries and the keys are detached.
+ * where {@code g} is the gradient, detached, of the downstream quantity with respect to the
+ * residual stream before it: the loss's gradient at the final residual stream (through the final
+ * layer norm with its scale detached) without a downstream trace, else the downstream traced
+ * activation's gradient at the residual stream before that node. {@code g} comes from a first pass
+ * with the prompt's forward ablations (the original reconstitutes it from the same ablated pass and
+ * detaches it, so backward ablations do not touch it); the main pass then back-propagates from the
+ * scalar, whose probabilities and values are the pass's own, through V only: the layer norm's scale
+ * (the original's {@code DETACH_LAYER_NORM_SCALE}), the queries and the keys are detached.
  *
  * <p>Stateless and thread-safe.
  */
@@ -56,7 +56,8 @@ final class DirectEffectTrace {
         ablations.add(ablation);
       }
     }
-    PromptRequest.Builder builder = PromptRequest.builder(request.tokenArray()).ablations(ablations);
+    PromptRequest.Builder builder =
+        PromptRequest.builder(request.tokenArray()).ablations(ablations);
     if (downstream != null) {
       return builder.trace(downstream).build();
     }
@@ -67,11 +68,14 @@ final class DirectEffectTrace {
     }
     return builder
         .loss(request.loss())
-        .ablation(new Ablation(
-            new ActivationIndex(
-                ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE, Arrays.asList(null, null),
-                LayerIndex.NONE, PassType.BACKWARD),
-            0f))
+        .ablation(
+            new Ablation(
+                new ActivationIndex(
+                    ActivationLocationType.RESID_FINAL_LAYER_NORM_SCALE,
+                    Arrays.asList(null, null),
+                    LayerIndex.NONE,
+                    PassType.BACKWARD),
+                0f))
         .build();
   }
 
@@ -100,24 +104,29 @@ final class DirectEffectTrace {
   }
 
   /**
-   * {@code W_O[h] g[q]}: the direction in the head's value space whose dot product with {@code
-   * V[k, h]} (times the attention probability) is the traced scalar.
+   * {@code W_O[h] g[q]}: the direction in the head's value space whose dot product with {@code V[k,
+   * h]} (times the attention probability) is the traced scalar.
    *
    * @param gradient the downstream gradient {@code [tokens, d_model]}
    */
-  static NDArray valueDirection(Transformer model, TraceConfig trace, NDArray gradient, NDManager manager) {
+  static NDArray valueDirection(
+      Transformer model, TraceConfig trace, NDArray gradient, NDManager manager) {
     int query = trace.tensorIndices().get(0);
     int head = trace.tensorIndices().get(2);
     NDArray outProjection =
-        model.parameter("xf_layers." + trace.layerIndex() + ".attn.out_proj.weight"); // [d_model, heads·d_head]
+        model.parameter(
+            "xf_layers." + trace.layerIndex() + ".attn.out_proj.weight"); // [d_model, heads·d_head]
     NDArray direction = gradient.get(new NDIndex("{}", query)).stopGradient().matMul(outProjection);
     NDArray result = direction.reshape(model.config().nHeads(), -1).get(new NDIndex("{}", head));
     result.attach(manager);
     return result;
   }
 
-  /** The traced scalar from one element's attention probabilities {@code [q, k, heads]} and values. */
-  static NDArray directEffect(NDArray probs, NDArray values, int[] indices, NDArray valueDirection) {
+  /**
+   * The traced scalar from one element's attention probabilities {@code [q, k, heads]} and values.
+   */
+  static NDArray directEffect(
+      NDArray probs, NDArray values, int[] indices, NDArray valueDirection) {
     NDArray probability = probs.get(new NDIndex("{}, {}, {}", indices[0], indices[1], indices[2]));
     NDArray value = values.get(new NDIndex("{}, {}", indices[1], indices[2]));
     return probability.mul(value.mul(valueDirection).sum());

@@ -13,7 +13,10 @@ import io.github.neuronexplainer.core.derived.RawActivationStore;
  * <p>Reads may be concurrent; closing is not thread-safe.
  */
 public record PromptDerivedScalars(
-    DerivedScalarStore derivedScalars, RawActivationStore rawActivations, float loss, float tracedValue)
+    DerivedScalarStore derivedScalars,
+    RawActivationStore rawActivations,
+    float loss,
+    float tracedValue)
     implements AutoCloseable {
   @Override
   public void close() {

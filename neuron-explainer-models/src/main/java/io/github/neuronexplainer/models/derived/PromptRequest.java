@@ -100,7 +100,8 @@ public record PromptRequest(
     }
 
     public PromptRequest build() {
-      return new PromptRequest(Arrays.stream(tokens).boxed().toList(), loss, trace, ablations, dsts);
+      return new PromptRequest(
+          Arrays.stream(tokens).boxed().toList(), loss, trace, ablations, dsts);
     }
   }
 }

@@ -86,8 +86,8 @@ public record HookPoint(String path, boolean perLayer) {
   }
 
   /**
-   * The standard point at {@code path} ({@code "mlp.post_act"}, {@code "resid/torso/post_mlp"};
-   * the original's dotted {@code append_to_path} form also works).
+   * The standard point at {@code path} ({@code "mlp.post_act"}, {@code "resid/torso/post_mlp"}; the
+   * original's dotted {@code append_to_path} form also works).
    *
    * @throws IllegalArgumentException naming the valid paths when there is no such point
    */
@@ -125,10 +125,11 @@ public record HookPoint(String path, boolean perLayer) {
       case MLP_PRE_ACT -> MLP_PRE_ACT;
       case MLP_POST_ACT -> MLP_POST_ACT;
       case LOGITS -> LOGITS;
-      default -> throw new IllegalArgumentException(
-          location
-              + " is not produced by the plain transformer (it needs an autoencoder spliced in,"
-              + " or it has no hook in the original)");
+      default ->
+          throw new IllegalArgumentException(
+              location
+                  + " is not produced by the plain transformer (it needs an autoencoder spliced in,"
+                  + " or it has no hook in the original)");
     };
   }
 

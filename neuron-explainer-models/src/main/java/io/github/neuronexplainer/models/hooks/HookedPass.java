@@ -11,8 +11,8 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Runs {@link Hooks} through one forward (and optional backward) pass.
  *
- * <p>DJL has no gradient hooks on intermediate tensors, so gradients are obtained with two
- * autograd tricks that leave upstream gradients intact:
+ * <p>DJL has no gradient hooks on intermediate tensors, so gradients are obtained with two autograd
+ * tricks that leave upstream gradients intact:
  *
  * <ul>
  *   <li>a <b>reader</b> adds a zero leaf tensor ("probe") to the activation; after backward the
@@ -23,9 +23,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *       its complete gradient before passing it on.
  * </ul>
  *
- * <p>Not thread-safe: one pass, one thread (libtorch's grad mode is thread-local). Different
- * passes may run on different threads at once; their backward passes take turns on one JVM-wide
- * lock, since libtorch's autograd engine is shared by the whole process and DJL's gradient API is
+ * <p>Not thread-safe: one pass, one thread (libtorch's grad mode is thread-local). Different passes
+ * may run on different threads at once; their backward passes take turns on one JVM-wide lock,
+ * since libtorch's autograd engine is shared by the whole process and DJL's gradient API is
  * JVM-wide (one gradient collector per JVM): the library does not rely on concurrent backward
  * passes being safe. The JVM's exit waits for a backward pass in flight ({@link
  * LibtorchExitGuard}).
@@ -76,8 +76,8 @@ public final class HookedPass {
   /**
    * @param hooks the hooks to run
    * @param manager owns the pass's intermediate tensors (the caller closes it)
-   * @param recordGradients whether the pass records autograd history; required for gradient
-   *     hooks and for {@link #backward}
+   * @param recordGradients whether the pass records autograd history; required for gradient hooks
+   *     and for {@link #backward}
    */
   public HookedPass(Hooks hooks, NDManager manager, boolean recordGradients) {
     if (hooks.needsGradients() && !recordGradients) {
@@ -107,7 +107,9 @@ public final class HookedPass {
     return hooks.hasAny(point);
   }
 
-  /** Runs the hooks at {@code point}/{@code layer} on {@code x}; returns the tensor to go on with. */
+  /**
+   * Runs the hooks at {@code point}/{@code layer} on {@code x}; returns the tensor to go on with.
+   */
   public NDArray at(HookPoint point, int layer, NDArray x) {
     if (hooks.isEmpty()) {
       return x;
@@ -155,8 +157,8 @@ public final class HookedPass {
   }
 
   /**
-   * Back-propagates from the scalar {@code loss}, applies gradient editors, then hands every
-   * reader its gradient. May be called once per pass.
+   * Back-propagates from the scalar {@code loss}, applies gradient editors, then hands every reader
+   * its gradient. May be called once per pass.
    */
   public void backward(NDArray loss) {
     if (!recordGradients) {

@@ -141,7 +141,8 @@ public final class Hooks {
       return add(point, Stage.GRADIENT, Set.of(), null, reader, null);
     }
 
-    public Builder readGradient(HookPoint point, Collection<Integer> layers, GradientReader reader) {
+    public Builder readGradient(
+        HookPoint point, Collection<Integer> layers, GradientReader reader) {
       return add(point, Stage.GRADIENT, layers, null, reader, null);
     }
 

@@ -9,8 +9,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Keeps the JVM's exit from tearing libtorch down under a pass that is still running in it.
  *
- * <p>When the JVM exits ({@code System.exit}, SIGTERM, Ctrl-C), it runs its shutdown hooks and
- * then C's {@code exit()}, which runs libtorch's static destructors. Among them are the accelerator
+ * <p>When the JVM exits ({@code System.exit}, SIGTERM, Ctrl-C), it runs its shutdown hooks and then
+ * C's {@code exit()}, which runs libtorch's static destructors. Among them are the accelerator
  * hooks singletons that the autograd engine consults for every node it runs ({@code
  * at::accelerator::getAccelerator}). A thread inside a JNI call is not stopped by the exit: a
  * backward pass still running calls through the freed singleton, and the JVM dies with SIGSEGV at
@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * <p>Passes run inside {@link #run}; this class's shutdown hook waits for the passes in flight (up
  * to {@value #EXIT_WAIT_SECONDS} s, then it logs and lets the exit go on) and lets no new pass
  * start, so {@code exit()} runs only after them. A pass that itself calls {@code System.exit}
- * therefore delays the exit by that wait. Many passes may run at once; the guard only excludes
- * them from the exit.
+ * therefore delays the exit by that wait. Many passes may run at once; the guard only excludes them
+ * from the exit.
  */
 public final class LibtorchExitGuard {
   private static final Logger LOG = LoggerFactory.getLogger(LibtorchExitGuard.class);

@@ -23,16 +23,15 @@ import java.util.TreeSet;
 import java.util.function.Consumer;
 
 /**
- * Streams a token corpus through a model and builds the original's {@link NeuronRecord}s (the
- * input of the explainers): for each unit, the {@code topCount} excerpts with the largest maximum
- * activation (most positive first), the same {@code randomCount} randomly chosen excerpts for
- * every unit, and the mean, variance, skewness and kurtosis of the unit's activations over all
- * tokens (token pairs for attention heads). Excerpts are consecutive, non-overlapping windows of
- * {@code excerptLength} tokens; tokens are the per-token strings the original stores.
+ * Streams a token corpus through a model and builds the original's {@link NeuronRecord}s (the input
+ * of the explainers): for each unit, the {@code topCount} excerpts with the largest maximum
+ * activation (most positive first), the same {@code randomCount} randomly chosen excerpts for every
+ * unit, and the mean, variance, skewness and kurtosis of the unit's activations over all tokens
+ * (token pairs for attention heads). Excerpts are consecutive, non-overlapping windows of {@code
+ * excerptLength} tokens; tokens are the per-token strings the original stores.
  *
- * <p>Defaults follow the original's released GPT-2 records: 64-token excerpts, 20 top and 50
- * random ones (enough for 5 examples in each of the explainer's four top splits and three random
- * splits).
+ * <p>Defaults follow the original's released GPT-2 records: 64-token excerpts, 20 top and 50 random
+ * ones (enough for 5 examples in each of the explainer's four top splits and three random splits).
  *
  * <p>Thread-safety: immutable; {@link #collect} may run concurrently on several threads (each run
  * has its own state; the model and autoencoder are thread-safe for inference).
@@ -84,8 +83,13 @@ public final class NeuronRecordCollector {
     int excerpts = tokens.length / excerptLength;
     if (excerpts < Math.max(topCount, randomCount)) {
       throw new IllegalArgumentException(
-          "The corpus gives " + excerpts + " excerpts of " + excerptLength + " tokens, fewer than the "
-              + Math.max(topCount, randomCount) + " top/random records asked for; use more text or lower the counts");
+          "The corpus gives "
+              + excerpts
+              + " excerpts of "
+              + excerptLength
+              + " tokens, fewer than the "
+              + Math.max(topCount, randomCount)
+              + " top/random records asked for; use more text or lower the counts");
     }
     if (units.layer() < 0 || units.layer() >= model.config().nLayers()) {
       throw new IllegalArgumentException(
@@ -145,7 +149,8 @@ public final class NeuronRecordCollector {
     try (NDManager m = NDManager.newBaseManager();
         ActivationCache cache =
             model.runWithCache(
-                RunRequest.builder().prompts(prompts).forward(point).layers(Set.of(layer)).build(), m)) {
+                RunRequest.builder().prompts(prompts).forward(point).layers(Set.of(layer)).build(),
+                m)) {
       NDArray x = cache.get(point, layer, PassType.FORWARD);
       int b = prompts.size();
       int s = excerptLength;
@@ -199,7 +204,10 @@ public final class NeuronRecordCollector {
       this.sums = new double[units][5];
       for (int u = 0; u < units; u++) {
         // smallest max first (evicted first); ties: the later excerpt goes first
-        top.add(new PriorityQueue<>(Comparator.comparingDouble(Top::max).thenComparing(Top::excerpt, Comparator.reverseOrder())));
+        top.add(
+            new PriorityQueue<>(
+                Comparator.comparingDouble(Top::max)
+                    .thenComparing(Top::excerpt, Comparator.reverseOrder())));
         random.add(new HashMap<>());
       }
     }
@@ -240,20 +248,31 @@ public final class NeuronRecordCollector {
       }
       List<ActivationRecord> randomRecords = new ArrayList<>();
       new TreeSet<>(random.get(u).keySet())
-          .forEach(e -> randomRecords.add(activationRecord(e, random.get(u).get(e), tokens, tokenizer)));
+          .forEach(
+              e -> randomRecords.add(activationRecord(e, random.get(u).get(e), tokens, tokenizer)));
       double[] s = sums[u];
       double n = s[0];
       double mean = s[1] / n;
       double variance = s[2] / n - mean * mean;
       double m3 = s[3] / n - 3 * mean * s[2] / n + 2 * mean * mean * mean;
-      double m4 = s[4] / n - 4 * mean * s[3] / n + 6 * mean * mean * s[2] / n - 3 * Math.pow(mean, 4);
+      double m4 =
+          s[4] / n - 4 * mean * s[3] / n + 6 * mean * mean * s[2] / n - 3 * Math.pow(mean, 4);
       double skewness = variance > 0 ? m3 / Math.pow(variance, 1.5) : Double.NaN;
       double kurtosis = variance > 0 ? m4 / (variance * variance) : Double.NaN;
       return new NeuronRecord(
-          new NeuronId(u, layer), randomRecords, null, null, mean, variance, skewness, kurtosis, topRecords);
+          new NeuronId(u, layer),
+          randomRecords,
+          null,
+          null,
+          mean,
+          variance,
+          skewness,
+          kurtosis,
+          topRecords);
     }
 
-    private ActivationRecord activationRecord(int excerpt, float[] acts, int[] tokens, Gpt2Tokenizer tokenizer) {
+    private ActivationRecord activationRecord(
+        int excerpt, float[] acts, int[] tokens, Gpt2Tokenizer tokenizer) {
       List<String> strings = new ArrayList<>();
       for (int t = 0; t < excerptLength; t++) {
         strings.add(tokenizer.decodeToken(tokens[excerpt * excerptLength + t]));
@@ -266,7 +285,10 @@ public final class NeuronRecordCollector {
     }
   }
 
-  /** Builder; defaults: 64-token excerpts, 20 top and 50 random records, batches of 16 excerpts, seed 0. */
+  /**
+   * Builder; defaults: 64-token excerpts, 20 top and 50 random records, batches of 16 excerpts,
+   * seed 0.
+   */
   public static final class Builder {
     private final Transformer model;
     private int excerptLength = 64;
@@ -279,16 +301,40 @@ public final class NeuronRecordCollector {
       this.model = java.util.Objects.requireNonNull(model, "model");
     }
 
-    public Builder excerptLength(int v) { this.excerptLength = v; return this; }
-    public Builder topCount(int v) { this.topCount = v; return this; }
-    public Builder randomCount(int v) { this.randomCount = v; return this; }
-    public Builder batchSize(int v) { this.batchSize = v; return this; }
-    public Builder seed(long v) { this.seed = v; return this; }
+    public Builder excerptLength(int v) {
+      this.excerptLength = v;
+      return this;
+    }
+
+    public Builder topCount(int v) {
+      this.topCount = v;
+      return this;
+    }
+
+    public Builder randomCount(int v) {
+      this.randomCount = v;
+      return this;
+    }
+
+    public Builder batchSize(int v) {
+      this.batchSize = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      this.seed = v;
+      return this;
+    }
 
     public NeuronRecordCollector build() {
-      if (excerptLength < 1 || excerptLength > model.config().ctxWindow() || topCount < 1 || randomCount < 0 || batchSize < 1) {
+      if (excerptLength < 1
+          || excerptLength > model.config().ctxWindow()
+          || topCount < 1
+          || randomCount < 0
+          || batchSize < 1) {
         throw new IllegalArgumentException(
-            "Need 1 <= excerptLength <= the context window (" + model.config().ctxWindow()
+            "Need 1 <= excerptLength <= the context window ("
+                + model.config().ctxWindow()
                 + "), topCount >= 1, randomCount >= 0, batchSize >= 1");
       }
       return new NeuronRecordCollector(this);

@@ -28,7 +28,8 @@ public sealed interface RecordUnits {
   }
 
   /** The latents of {@code autoencoder}, which reads {@code input} at {@code layer}. */
-  static RecordUnits autoencoderLatents(Autoencoder autoencoder, ActivationLocationType input, int layer) {
+  static RecordUnits autoencoderLatents(
+      Autoencoder autoencoder, ActivationLocationType input, int layer) {
     return new AutoencoderLatents(autoencoder, input, layer);
   }
 

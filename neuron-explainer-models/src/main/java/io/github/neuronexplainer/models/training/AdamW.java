@@ -75,7 +75,8 @@ public final class AdamW implements AutoCloseable {
    * @param gradients a gradient for each parameter, same shapes (read only)
    * @param learningRate this step's learning rate
    */
-  public void step(Map<String, NDArray> parameters, Map<String, NDArray> gradients, double learningRate) {
+  public void step(
+      Map<String, NDArray> parameters, Map<String, NDArray> gradients, double learningRate) {
     steps++;
     float correction1 = (float) (1 - Math.pow(beta1, steps));
     float correction2 = (float) (1 - Math.pow(beta2, steps));
@@ -110,7 +111,10 @@ public final class AdamW implements AutoCloseable {
     return zeros;
   }
 
-  /** The moments, named {@code exp_avg.<parameter>} and {@code exp_avg_sq.<parameter>} (the arrays are this optimizer's: read only). */
+  /**
+   * The moments, named {@code exp_avg.<parameter>} and {@code exp_avg_sq.<parameter>} (the arrays
+   * are this optimizer's: read only).
+   */
   public Map<String, NDArray> state() {
     Map<String, NDArray> out = new LinkedHashMap<>();
     firstMoments.forEach((k, a) -> out.put("exp_avg." + k, a));
@@ -121,7 +125,8 @@ public final class AdamW implements AutoCloseable {
   /**
    * Restores moments saved with {@link #state()} and the step count (copies the arrays).
    *
-   * @throws IllegalArgumentException if an entry is neither {@code exp_avg.*} nor {@code exp_avg_sq.*}
+   * @throws IllegalArgumentException if an entry is neither {@code exp_avg.*} nor {@code
+   *     exp_avg_sq.*}
    */
   public void restore(Map<String, NDArray> state, int completedSteps) {
     for (Map.Entry<String, NDArray> e : state.entrySet()) {

@@ -71,7 +71,8 @@ public final class Gpt2Trainer implements AutoCloseable {
    * @param checkpointDir where checkpoints go, or null for none
    * @throws IllegalArgumentException if the checkpoint's model shape differs from {@code config}'s
    */
-  public Gpt2Trainer(TrainingConfig config, TokenCorpus corpus, Path checkpointDir, NDManager parent) {
+  public Gpt2Trainer(
+      TrainingConfig config, TokenCorpus corpus, Path checkpointDir, NDManager parent) {
     this.config = config;
     this.corpus = corpus;
     this.checkpointDir = checkpointDir;
@@ -84,17 +85,27 @@ public final class Gpt2Trainer implements AutoCloseable {
       this.model = TrainableGpt2.load(latest, manager);
       if (!model.config().equals(config.model())) {
         throw new IllegalArgumentException(
-            "The checkpoint " + latest + " holds a model " + model.config() + " but the config asks for "
-                + config.model() + "; use another checkpoint folder or the checkpoint's shape");
+            "The checkpoint "
+                + latest
+                + " holds a model "
+                + model.config()
+                + " but the config asks for "
+                + config.model()
+                + "; use another checkpoint folder or the checkpoint's shape");
       }
     }
     this.optimizer =
         new AdamW(
-            config.beta1(), config.beta2(), config.epsilon(), config.weightDecay(),
-            model.decayedParameterNames(), manager);
+            config.beta1(),
+            config.beta2(),
+            config.epsilon(),
+            config.weightDecay(),
+            model.decayedParameterNames(),
+            manager);
     if (latest != null) {
       int step = readState(latest).get("step").asInt();
-      Map<String, HostTensor> saved = SafetensorsFile.read(latest.resolve(OPTIMIZER_FILE)).tensors();
+      Map<String, HostTensor> saved =
+          SafetensorsFile.read(latest.resolve(OPTIMIZER_FILE)).tensors();
       try (NDManager staging = manager.newSubManager()) {
         Map<String, NDArray> state = new LinkedHashMap<>();
         saved.forEach((k, t) -> state.put(k, t.toNDArray(staging)));
@@ -115,7 +126,13 @@ public final class Gpt2Trainer implements AutoCloseable {
       Path folder = checkpointDir.resolve(Files.readString(pointer).strip());
       if (!Files.exists(folder.resolve(STATE_FILE))) {
         throw new IllegalStateException(
-            pointer + " names " + folder + ", which has no " + STATE_FILE + "; delete " + pointer
+            pointer
+                + " names "
+                + folder
+                + ", which has no "
+                + STATE_FILE
+                + "; delete "
+                + pointer
                 + " to start afresh");
       }
       return folder;
@@ -150,11 +167,17 @@ public final class Gpt2Trainer implements AutoCloseable {
       completedSteps++;
       double seconds = (System.nanoTime() - start) / 1e9;
       boolean end = completedSteps == config.steps();
-      boolean evaluate = end || (config.evalEvery() > 0 && completedSteps % config.evalEvery() == 0);
+      boolean evaluate =
+          end || (config.evalEvery() > 0 && completedSteps % config.evalEvery() == 0);
       double heldOut = evaluate ? heldOutLoss(config.evalWindows()) : Double.NaN;
       last =
           new TrainingProgress(
-              completedSteps, config.steps(), lossAndNorm[0], heldOut, lr, lossAndNorm[1],
+              completedSteps,
+              config.steps(),
+              lossAndNorm[0],
+              heldOut,
+              lr,
+              lossAndNorm[1],
               config.tokensPerStep() / seconds);
       progress.accept(last);
       boolean checkpoint =
@@ -169,7 +192,8 @@ public final class Gpt2Trainer implements AutoCloseable {
   /** One optimizer step; returns the batch loss and the gradient norm before clipping. */
   private double[] step(double learningRate) {
     Random random = new Random(config.seed() * 1_000_003L + completedSteps);
-    long[][] windows = corpus.sampleTrainWindows(random, config.batchSize(), config.model().ctxWindow());
+    long[][] windows =
+        corpus.sampleTrainWindows(random, config.batchSize(), config.model().ctxWindow());
     try (NDManager stepManager = manager.newSubManager();
         NDScope scope = new NDScope()) {
       float loss;
@@ -180,7 +204,10 @@ public final class Gpt2Trainer implements AutoCloseable {
       }
       if (!Float.isFinite(loss)) {
         throw new IllegalStateException(
-            "The loss became " + loss + " at step " + (completedSteps + 1)
+            "The loss became "
+                + loss
+                + " at step "
+                + (completedSteps + 1)
                 + "; lower the learning rate or resume from an earlier checkpoint");
       }
       Map<String, NDArray> gradients = model.gradients(stepManager);
@@ -237,7 +264,10 @@ public final class Gpt2Trainer implements AutoCloseable {
       Files.writeString(folder.resolve(STATE_FILE), json.toPrettyString());
       Path temp = checkpointDir.resolve(LATEST + ".tmp");
       Files.writeString(temp, folder.getFileName().toString());
-      Files.move(temp, checkpointDir.resolve(LATEST), StandardCopyOption.ATOMIC_MOVE,
+      Files.move(
+          temp,
+          checkpointDir.resolve(LATEST),
+          StandardCopyOption.ATOMIC_MOVE,
           StandardCopyOption.REPLACE_EXISTING);
       deleteOtherSteps(folder);
     } catch (IOException e) {

@@ -17,8 +17,8 @@ import java.util.Set;
 /**
  * Activations at one {@link ActivationLocationType} and layer of a model, streamed over random
  * windows of a corpus's training part: the model runs {@code windowsPerRefill} windows at a time
- * (no autograd), the activations of all their tokens are shuffled, and batches are served from
- * that buffer until it runs low.
+ * (no autograd), the activations of all their tokens are shuffled, and batches are served from that
+ * buffer until it runs low.
  *
  * <p>Thread-safety: not thread-safe (one trainer reads it).
  */
@@ -37,8 +37,8 @@ public final class ModelActivationBatches implements ActivationBatches {
   private long tokensRead;
 
   /**
-   * @param location a per-token activation of width {@code d_model} or {@code d_mlp} (e.g.
-   *     {@code MLP_POST_ACT}, {@code RESID_DELTA_MLP})
+   * @param location a per-token activation of width {@code d_model} or {@code d_mlp} (e.g. {@code
+   *     MLP_POST_ACT}, {@code RESID_DELTA_MLP})
    */
   public ModelActivationBatches(
       Transformer model,
@@ -65,10 +65,13 @@ public final class ModelActivationBatches implements ActivationBatches {
   private static int widthOf(ActivationLocationType location, Transformer model) {
     return switch (location) {
       case MLP_PRE_ACT, MLP_POST_ACT -> model.config().dFf();
-      case RESID_DELTA_MLP, RESID_DELTA_ATTN, RESID_POST_ATTN, RESID_POST_MLP -> model.config().dModel();
-      default -> throw new IllegalArgumentException(
-          location + " is not a per-token activation an autoencoder can be trained on; use "
-              + "MLP_POST_ACT, MLP_PRE_ACT, RESID_DELTA_MLP, RESID_DELTA_ATTN, RESID_POST_ATTN or RESID_POST_MLP");
+      case RESID_DELTA_MLP, RESID_DELTA_ATTN, RESID_POST_ATTN, RESID_POST_MLP ->
+          model.config().dModel();
+      default ->
+          throw new IllegalArgumentException(
+              location
+                  + " is not a per-token activation an autoencoder can be trained on; use "
+                  + "MLP_POST_ACT, MLP_PRE_ACT, RESID_DELTA_MLP, RESID_DELTA_ATTN, RESID_POST_ATTN or RESID_POST_MLP");
     };
   }
 
@@ -106,7 +109,8 @@ public final class ModelActivationBatches implements ActivationBatches {
     try (NDManager m = NDManager.newBaseManager();
         ActivationCache cache =
             model.runWithCache(
-                RunRequest.builder().prompts(prompts).forward(point).layers(Set.of(layer)).build(), m)) {
+                RunRequest.builder().prompts(prompts).forward(point).layers(Set.of(layer)).build(),
+                m)) {
       NDArray acts = cache.get(point, layer, PassType.FORWARD);
       fresh = acts.toFloatArray();
     }

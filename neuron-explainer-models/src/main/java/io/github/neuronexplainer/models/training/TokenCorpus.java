@@ -16,8 +16,8 @@ import java.util.Random;
  *
  * <p>The text is divided into documents at blank lines ({@code "\n\n"}, e.g. chapters); every
  * {@code heldOutEvery}-th document goes to the held-out part, the rest to the training part, so
- * both parts sample the whole corpus. Each part is one token stream with the documents separated
- * by {@code <|endoftext|>}.
+ * both parts sample the whole corpus. Each part is one token stream with the documents separated by
+ * {@code <|endoftext|>}.
  *
  * <p>Thread-safety: immutable (the token arrays are never exposed for writing).
  */
@@ -51,7 +51,8 @@ public final class TokenCorpus {
       if (trimmed.isEmpty()) {
         continue;
       }
-      List<Integer> target = heldOutEvery > 0 && index % heldOutEvery == heldOutEvery - 1 ? heldOut : train;
+      List<Integer> target =
+          heldOutEvery > 0 && index % heldOutEvery == heldOutEvery - 1 ? heldOut : train;
       for (int t : tokenizer.encodeOrdinary(trimmed)) {
         target.add(t);
       }
@@ -125,7 +126,9 @@ public final class TokenCorpus {
   public List<long[]> heldOutWindows(int length, int maxWindows) {
     requireLength(heldOut, length, "held-out");
     List<long[]> rows = new ArrayList<>();
-    for (int start = 0; start + length < heldOut.length && rows.size() < maxWindows; start += length) {
+    for (int start = 0;
+        start + length < heldOut.length && rows.size() < maxWindows;
+        start += length) {
       rows.add(window(heldOut, start, length));
     }
     return rows;

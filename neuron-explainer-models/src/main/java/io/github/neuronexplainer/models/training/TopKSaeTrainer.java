@@ -95,7 +95,11 @@ public final class TopKSaeTrainer implements AutoCloseable {
         double seconds = (System.nanoTime() - fetched) / 1e9;
         last =
             new SaeProgress(
-                completedSteps, config.steps(), losses[0], losses[1], deadFraction(),
+                completedSteps,
+                config.steps(),
+                losses[0],
+                losses[1],
+                deadFraction(),
                 x.getShape().get(0) / Math.max(seconds, 1e-9));
       }
       progress.accept(last);
@@ -139,13 +143,24 @@ public final class TopKSaeTrainer implements AutoCloseable {
         NDArray residualVariance =
             residual.sub(residual.mean(new int[] {0}, true)).square().sum().stopGradient();
         NDArray auxLoss =
-            auxLatents.matMul(decoder.transpose()).sub(residual).square().sum().div(residualVariance);
+            auxLatents
+                .matMul(decoder.transpose())
+                .sub(residual)
+                .square()
+                .sum()
+                .div(residualVariance);
         aux = auxLoss.getFloat();
         loss = loss.add(auxLoss.mul(m.create((float) config.auxKCoefficient())));
       }
       collector.backward(loss);
     }
-    float[] fired = latents.stopGradient().gt(0f).toType(DataType.FLOAT32, false).sum(new int[] {0}).toFloatArray();
+    float[] fired =
+        latents
+            .stopGradient()
+            .gt(0f)
+            .toType(DataType.FLOAT32, false)
+            .sum(new int[] {0})
+            .toFloatArray();
     long tokens = x.getShape().get(0);
     for (int j = 0; j < fired.length; j++) {
       tokensSinceFired[j] = fired[j] > 0 ? 0 : tokensSinceFired[j] + tokens;

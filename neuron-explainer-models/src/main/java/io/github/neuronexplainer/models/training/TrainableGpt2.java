@@ -43,6 +43,7 @@ import java.util.Set;
 public final class TrainableGpt2 implements AutoCloseable {
   /** The model file inside a checkpoint folder, as HuggingFace names it. */
   public static final String MODEL_FILE = "model.safetensors";
+
   /** The HuggingFace config inside a checkpoint folder. */
   public static final String CONFIG_FILE = "config.json";
 
@@ -52,7 +53,8 @@ public final class TrainableGpt2 implements AutoCloseable {
   private final NDManager manager;
   private final Map<String, NDArray> parameters;
 
-  private TrainableGpt2(TransformerConfig config, Map<String, NDArray> parameters, NDManager manager) {
+  private TrainableGpt2(
+      TransformerConfig config, Map<String, NDArray> parameters, NDManager manager) {
     this.config = config;
     this.manager = manager;
     this.parameters = parameters;
@@ -65,8 +67,8 @@ public final class TrainableGpt2 implements AutoCloseable {
    * A freshly initialised model, as GPT-2 initialises one: weights N(0, 0.02), the two output
    * projections of each block N(0, 0.02/√(2·layers)), biases 0, layer-norm gains 1.
    *
-   * <p>With {@code usedTokens}, the embedding rows of every other token are zero: such tokens
-   * never occur as inputs and their logits are exactly 0, so {@link #loss} can compute the
+   * <p>With {@code usedTokens}, the embedding rows of every other token are zero: such tokens never
+   * occur as inputs and their logits are exactly 0, so {@link #loss} can compute the
    * full-vocabulary loss from the used tokens' logits alone (see there).
    *
    * @param config its shape; {@code mAttn} must be 1 (q, k, v and output all {@code d_model} wide)
@@ -124,13 +126,20 @@ public final class TrainableGpt2 implements AutoCloseable {
       HostTensor t = stored.get(e.getKey());
       if (t == null) {
         throw new IllegalArgumentException(
-            folder.resolve(MODEL_FILE) + " has no tensor '" + e.getKey()
+            folder.resolve(MODEL_FILE)
+                + " has no tensor '"
+                + e.getKey()
                 + "'; it is not a checkpoint of this trainer");
       }
       if (!Arrays.equals(t.shape(), e.getValue())) {
         throw new IllegalArgumentException(
-            folder.resolve(MODEL_FILE) + ": '" + e.getKey() + "' has shape "
-                + Arrays.toString(t.shape()) + " but the config needs " + Arrays.toString(e.getValue()));
+            folder.resolve(MODEL_FILE)
+                + ": '"
+                + e.getKey()
+                + "' has shape "
+                + Arrays.toString(t.shape())
+                + " but the config needs "
+                + Arrays.toString(e.getValue()));
       }
       p.put(e.getKey(), t.toFloat32().toNDArray(manager));
     }
@@ -206,8 +215,8 @@ public final class TrainableGpt2 implements AutoCloseable {
   }
 
   /**
-   * Logits {@code [b, s, vocab]} for {@code tokens} {@code [b, s]} (int64, {@code s <=
-   * ctxWindow}); inside a gradient collector the result is differentiable in the parameters.
+   * Logits {@code [b, s, vocab]} for {@code tokens} {@code [b, s]} (int64, {@code s <= ctxWindow});
+   * inside a gradient collector the result is differentiable in the parameters.
    */
   public NDArray logits(NDArray tokens, NDManager m) {
     return hidden(tokens, m).matMul(unembedding(m));
@@ -233,13 +242,15 @@ public final class TrainableGpt2 implements AutoCloseable {
       NDArray a = TransformerMath.layerNorm(x, p(h + "ln_1.weight"), p(h + "ln_1.bias"), eps);
       NDArray qkv = a.matMul(p(h + "attn.c_attn.weight")).add(p(h + "attn.c_attn.bias"));
       NDArray q = heads(qkv.get(new NDIndex(":, :, :{}", d)), batch, seq, heads).mul(qkScale);
-      NDArray k = heads(qkv.get(new NDIndex(":, :, {}:{}", d, 2 * d)), batch, seq, heads).mul(qkScale);
+      NDArray k =
+          heads(qkv.get(new NDIndex(":, :, {}:{}", d, 2 * d)), batch, seq, heads).mul(qkScale);
       NDArray v = heads(qkv.get(new NDIndex(":, :, {}:", 2 * d)), batch, seq, heads);
       NDArray probs = q.matMul(k.transpose(0, 1, 3, 2)).add(mask).softmax(-1); // [b, h, q, k]
       NDArray attended = probs.matMul(v).transpose(0, 2, 1, 3).reshape(batch, seq, d);
       x = x.add(attended.matMul(p(h + "attn.c_proj.weight")).add(p(h + "attn.c_proj.bias")));
       NDArray b = TransformerMath.layerNorm(x, p(h + "ln_2.weight"), p(h + "ln_2.bias"), eps);
-      NDArray hidden = TransformerMath.gelu(b.matMul(p(h + "mlp.c_fc.weight")).add(p(h + "mlp.c_fc.bias")));
+      NDArray hidden =
+          TransformerMath.gelu(b.matMul(p(h + "mlp.c_fc.weight")).add(p(h + "mlp.c_fc.bias")));
       x = x.add(hidden.matMul(p(h + "mlp.c_proj.weight")).add(p(h + "mlp.c_proj.bias")));
     }
     return TransformerMath.layerNorm(x, p("ln_f.weight"), p("ln_f.bias"), eps);
@@ -253,17 +264,16 @@ public final class TrainableGpt2 implements AutoCloseable {
   }
 
   /**
-   * Mean next-token cross-entropy (nats) over windows of {@code length + 1} tokens: the model
-   * reads tokens {@code [0, length)} of each row and predicts tokens {@code [1, length]}.
+   * Mean next-token cross-entropy (nats) over windows of {@code length + 1} tokens: the model reads
+   * tokens {@code [0, length)} of each row and predicts tokens {@code [1, length]}.
    *
    * <p>With {@code usedTokens} (ascending ids; every target must be one), the loss is still the
    * full-vocabulary cross-entropy, computed cheaply: the embedding rows of all other tokens are
-   * zero (as {@link #initialise} makes them, and training keeps them: they get no gradient and
-   * zero decays to zero), so each of their {@code V − U} logits is exactly 0 and contributes
-   * {@code (V − U)·e⁰} to the partition function. The softmax runs over the {@code U} used
-   * tokens' logits plus one constant logit {@code ln(V − U)}. For a GPT-2 vocabulary and a corpus
-   * of ~10k distinct tokens this cuts the unembedding, the largest cost of a small model, about
-   * five-fold.
+   * zero (as {@link #initialise} makes them, and training keeps them: they get no gradient and zero
+   * decays to zero), so each of their {@code V − U} logits is exactly 0 and contributes {@code (V −
+   * U)·e⁰} to the partition function. The softmax runs over the {@code U} used tokens' logits plus
+   * one constant logit {@code ln(V − U)}. For a GPT-2 vocabulary and a corpus of ~10k distinct
+   * tokens this cuts the unembedding, the largest cost of a small model, about five-fold.
    *
    * @param usedTokens null for the plain softmax over the whole vocabulary
    */
@@ -295,14 +305,19 @@ public final class TrainableGpt2 implements AutoCloseable {
         int mapped = position[(int) targets[i]];
         if (mapped < 0) {
           throw new IllegalArgumentException(
-              "Token " + targets[i] + " is not among the used tokens; pass the whole corpus's tokens");
+              "Token "
+                  + targets[i]
+                  + " is not among the used tokens; pass the whole corpus's tokens");
         }
         targets[i] = mapped;
       }
       NDArray rows = p("wte.weight").get(m, new NDIndex("{}", m.create(ids)));
       NDArray used = x.matMul(rows.transpose());
       long others = config.nVocab() - usedTokens.length;
-      NDArray rest = m.full(new Shape(used.getShape().get(0), 1), others > 0 ? (float) Math.log(others) : Float.NEGATIVE_INFINITY);
+      NDArray rest =
+          m.full(
+              new Shape(used.getShape().get(0), 1),
+              others > 0 ? (float) Math.log(others) : Float.NEGATIVE_INFINITY);
       logits = used.concat(rest, 1);
     }
     NDArray logProbs = logits.logSoftmax(1);
@@ -329,8 +344,8 @@ public final class TrainableGpt2 implements AutoCloseable {
   }
 
   /**
-   * The gradients of the last backward pass, by parameter name, attached to {@code m} (handles
-   * onto the parameters' gradient storage: valid until {@link #zeroGradients()}).
+   * The gradients of the last backward pass, by parameter name, attached to {@code m} (handles onto
+   * the parameters' gradient storage: valid until {@link #zeroGradients()}).
    */
   public Map<String, NDArray> gradients(NDManager m) {
     Map<String, NDArray> out = new LinkedHashMap<>();
@@ -342,7 +357,9 @@ public final class TrainableGpt2 implements AutoCloseable {
     return out;
   }
 
-  /** Zeroes every parameter's accumulated gradient (libtorch accumulates across backward passes). */
+  /**
+   * Zeroes every parameter's accumulated gradient (libtorch accumulates across backward passes).
+   */
   public void zeroGradients() {
     for (NDArray p : parameters.values()) {
       JniUtils.zeroGrad((PtNDArray) p);

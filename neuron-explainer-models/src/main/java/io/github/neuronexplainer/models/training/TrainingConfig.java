@@ -47,10 +47,16 @@ public record TrainingConfig(
     Objects.requireNonNull(model, "model");
     if (batchSize < 1 || steps < 1 || evalWindows < 1) {
       throw new IllegalArgumentException(
-          "batchSize, steps and evalWindows must be >= 1; got " + batchSize + ", " + steps + ", " + evalWindows);
+          "batchSize, steps and evalWindows must be >= 1; got "
+              + batchSize
+              + ", "
+              + steps
+              + ", "
+              + evalWindows);
     }
     if (gradientClip < 0 || evalEvery < 0 || checkpointEvery < 0) {
-      throw new IllegalArgumentException("gradientClip, evalEvery and checkpointEvery must be >= 0");
+      throw new IllegalArgumentException(
+          "gradientClip, evalEvery and checkpointEvery must be >= 0");
     }
     schedule(peakLearningRate, finalLearningRate, warmupSteps, steps); // validates
   }
@@ -76,11 +82,21 @@ public record TrainingConfig(
   /** A GPT-2 shape with the GPT-2 vocabulary: MLP 4× wide, layer-norm epsilon 1e-5. */
   public static TransformerConfig gpt2Shape(int ctxWindow, int dModel, int nLayers, int nHeads) {
     return new TransformerConfig(
-        "gpt2", ctxWindow, dModel, nLayers, nHeads, 1, 4, TransformerConfig.DEFAULT_LAYER_NORM_EPSILON,
+        "gpt2",
+        ctxWindow,
+        dModel,
+        nLayers,
+        nHeads,
+        1,
+        4,
+        TransformerConfig.DEFAULT_LAYER_NORM_EPSILON,
         TransformerConfig.vocabSizeOf("gpt2"));
   }
 
-  /** Builder with defaults: batch 8, 1000 steps, lr 1e-3 → 1e-4, warm-up 100, λ 0.1, β (0.9, 0.95), clip 1. */
+  /**
+   * Builder with defaults: batch 8, 1000 steps, lr 1e-3 → 1e-4, warm-up 100, λ 0.1, β (0.9, 0.95),
+   * clip 1.
+   */
   public static final class Builder {
     private final TransformerConfig model;
     private int batchSize = 8;
@@ -102,24 +118,89 @@ public record TrainingConfig(
       this.model = model;
     }
 
-    public Builder batchSize(int v) { this.batchSize = v; return this; }
-    public Builder steps(int v) { this.steps = v; return this; }
-    public Builder peakLearningRate(double v) { this.peakLearningRate = v; return this; }
-    public Builder finalLearningRate(double v) { this.finalLearningRate = v; return this; }
-    public Builder warmupSteps(int v) { this.warmupSteps = v; return this; }
-    public Builder weightDecay(double v) { this.weightDecay = v; return this; }
-    public Builder betas(double b1, double b2) { this.beta1 = b1; this.beta2 = b2; return this; }
-    public Builder epsilon(double v) { this.epsilon = v; return this; }
-    public Builder gradientClip(double v) { this.gradientClip = v; return this; }
-    public Builder seed(long v) { this.seed = v; return this; }
-    public Builder evalEvery(int v) { this.evalEvery = v; return this; }
-    public Builder evalWindows(int v) { this.evalWindows = v; return this; }
-    public Builder checkpointEvery(int v) { this.checkpointEvery = v; return this; }
+    public Builder batchSize(int v) {
+      this.batchSize = v;
+      return this;
+    }
+
+    public Builder steps(int v) {
+      this.steps = v;
+      return this;
+    }
+
+    public Builder peakLearningRate(double v) {
+      this.peakLearningRate = v;
+      return this;
+    }
+
+    public Builder finalLearningRate(double v) {
+      this.finalLearningRate = v;
+      return this;
+    }
+
+    public Builder warmupSteps(int v) {
+      this.warmupSteps = v;
+      return this;
+    }
+
+    public Builder weightDecay(double v) {
+      this.weightDecay = v;
+      return this;
+    }
+
+    public Builder betas(double b1, double b2) {
+      this.beta1 = b1;
+      this.beta2 = b2;
+      return this;
+    }
+
+    public Builder epsilon(double v) {
+      this.epsilon = v;
+      return this;
+    }
+
+    public Builder gradientClip(double v) {
+      this.gradientClip = v;
+      return this;
+    }
+
+    public Builder seed(long v) {
+      this.seed = v;
+      return this;
+    }
+
+    public Builder evalEvery(int v) {
+      this.evalEvery = v;
+      return this;
+    }
+
+    public Builder evalWindows(int v) {
+      this.evalWindows = v;
+      return this;
+    }
+
+    public Builder checkpointEvery(int v) {
+      this.checkpointEvery = v;
+      return this;
+    }
 
     public TrainingConfig build() {
       return new TrainingConfig(
-          model, batchSize, steps, peakLearningRate, finalLearningRate, warmupSteps, weightDecay,
-          beta1, beta2, epsilon, gradientClip, seed, evalEvery, evalWindows, checkpointEvery);
+          model,
+          batchSize,
+          steps,
+          peakLearningRate,
+          finalLearningRate,
+          warmupSteps,
+          weightDecay,
+          beta1,
+          beta2,
+          epsilon,
+          gradientClip,
+          seed,
+          evalEvery,
+          evalWindows,
+          checkpointEvery);
     }
   }
 }

@@ -27,8 +27,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A GPT-2 checkpoint in the original's state-dict names and layouts ({@code nn.Linear} weights
- * are {@code [out, in]}), loaded from either layout:
+ * A GPT-2 checkpoint in the original's state-dict names and layouts ({@code nn.Linear} weights are
+ * {@code [out, in]}), loaded from either layout:
  *
  * <ul>
  *   <li>the original's: {@code config.json} ({@code d_model}, {@code n_layers}, ...) plus {@code
@@ -73,7 +73,8 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
    */
   public Gpt2Checkpoint {
     Objects.requireNonNull(config, "config");
-    tensors = Collections.unmodifiableMap(new LinkedHashMap<>(validate(config, tensors, "checkpoint")));
+    tensors =
+        Collections.unmodifiableMap(new LinkedHashMap<>(validate(config, tensors, "checkpoint")));
   }
 
   /** The tensor called {@code name}; throws if absent. */
@@ -113,10 +114,10 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
     Layout layout = detectLayout(configText, source.describe(CONFIG_FILE));
     LOG.info("loading {} checkpoint from {}", layout, source);
     return switch (layout) {
-      case ORIGINAL_PIECES -> loadPieces(
-          TransformerConfig.fromOriginalJson(configFile), source, progress);
-      case HUGGING_FACE_SAFETENSORS -> loadSafetensors(
-          TransformerConfig.fromHuggingFaceJson(configFile), source, progress);
+      case ORIGINAL_PIECES ->
+          loadPieces(TransformerConfig.fromOriginalJson(configFile), source, progress);
+      case HUGGING_FACE_SAFETENSORS ->
+          loadSafetensors(TransformerConfig.fromHuggingFaceJson(configFile), source, progress);
     };
   }
 
@@ -134,11 +135,15 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
     if (root != null && (root.has("n_embd") || root.has("model_type"))) {
       return Layout.HUGGING_FACE_SAFETENSORS;
     }
-    throw new IllegalArgumentException(where + " is neither the original's config (d_model, "
-        + "n_layers, ...) nor a HuggingFace GPT-2 config (n_embd, n_layer, ...)");
+    throw new IllegalArgumentException(
+        where
+            + " is neither the original's config (d_model, "
+            + "n_layers, ...) nor a HuggingFace GPT-2 config (n_embd, n_layer, ...)");
   }
 
-  /** Names and shapes of every tensor the original's {@code Transformer} has, in state-dict order. */
+  /**
+   * Names and shapes of every tensor the original's {@code Transformer} has, in state-dict order.
+   */
   public static Map<String, long[]> expectedShapes(TransformerConfig c) {
     Map<String, long[]> shapes = new LinkedHashMap<>();
     long d = c.dModel();
@@ -180,8 +185,13 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
       String name = expected.getKey();
       HostTensor tensor = tensors.get(name);
       if (tensor == null) {
-        throw new WeightFormatException(where + ": tensor '" + name + "' is missing (expected shape "
-            + Arrays.toString(expected.getValue()) + ")");
+        throw new WeightFormatException(
+            where
+                + ": tensor '"
+                + name
+                + "' is missing (expected shape "
+                + Arrays.toString(expected.getValue())
+                + ")");
       }
       checkTensor(name, tensor, expected.getValue(), where);
       ordered.put(name, tensor);
@@ -196,12 +206,23 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
 
   private static void checkTensor(String name, HostTensor tensor, long[] expected, String where) {
     if (!Arrays.equals(tensor.shape(), expected)) {
-      throw new WeightFormatException(where + ": tensor '" + name + "' has shape "
-          + Arrays.toString(tensor.shape()) + " but the config needs " + Arrays.toString(expected));
+      throw new WeightFormatException(
+          where
+              + ": tensor '"
+              + name
+              + "' has shape "
+              + Arrays.toString(tensor.shape())
+              + " but the config needs "
+              + Arrays.toString(expected));
     }
     if (!tensor.dtype().isFloatingPoint()) {
-      throw new WeightFormatException(where + ": tensor '" + name + "' has dtype "
-          + tensor.dtype() + "; weights must be floating point");
+      throw new WeightFormatException(
+          where
+              + ": tensor '"
+              + name
+              + "' has dtype "
+              + tensor.dtype()
+              + "; weights must be floating point");
     }
   }
 
@@ -209,12 +230,14 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
       TransformerConfig config, WeightSource source, DownloadProgress progress) {
     Map<String, long[]> expected = expectedShapes(config);
     // Pieces are mostly I/O (downloads, zip reads), so a few more threads than cores pay off.
-    ExecutorService pool = Executors.newFixedThreadPool(PARALLEL_PIECES,
-        runnable -> {
-          Thread thread = new Thread(runnable, "gpt2-checkpoint-piece");
-          thread.setDaemon(true);
-          return thread;
-        });
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            PARALLEL_PIECES,
+            runnable -> {
+              Thread thread = new Thread(runnable, "gpt2-checkpoint-piece");
+              thread.setDaemon(true);
+              return thread;
+            });
     try {
       Map<String, Future<HostTensor>> futures = new LinkedHashMap<>();
       for (Map.Entry<String, long[]> entry : expected.entrySet()) {
@@ -252,16 +275,25 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
     } catch (WeightFetchException e) {
       // Only ask whether the piece exists after a failure, to spare one request per piece.
       if (!source.exists(relative)) {
-        throw new WeightFormatException(source.describe(relative) + ": tensor '" + name
-            + "' is missing from the checkpoint (expected shape "
-            + Arrays.toString(expectedShape) + ")", e);
+        throw new WeightFormatException(
+            source.describe(relative)
+                + ": tensor '"
+                + name
+                + "' is missing from the checkpoint (expected shape "
+                + Arrays.toString(expectedShape)
+                + ")",
+            e);
       }
       throw e;
     }
     Object value = TorchPickleReader.read(file);
     if (!(value instanceof HostTensor tensor)) {
-      throw new WeightFormatException(file + ": expected a bare tensor for '" + name + "', got "
-          + (value == null ? "None" : value.getClass().getSimpleName()));
+      throw new WeightFormatException(
+          file
+              + ": expected a bare tensor for '"
+              + name
+              + "', got "
+              + (value == null ? "None" : value.getClass().getSimpleName()));
     }
     checkTensor(name, tensor, expectedShape, file.toString());
     return tensor;
@@ -309,16 +341,16 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
         String p = "xf_layers." + layer.group(1) + ".";
         String rest = layer.group(2);
         switch (rest) {
-          case "attn.bias", "attn.masked_bias" -> { } // causal-mask buffers, not parameters
+          case "attn.bias", "attn.masked_bias" -> {} // causal-mask buffers, not parameters
           case "ln_1.weight", "ln_1.bias", "ln_2.weight", "ln_2.bias" -> out.put(p + rest, t);
           case "attn.c_attn.weight" -> {
-            long[] shape = requireShape(hfName, t, where, config.dModel(),
-                2L * config.dAttnQk() + config.dAttnV());
+            long[] shape =
+                requireShape(
+                    hfName, t, where, config.dModel(), 2L * config.dAttnQk() + config.dAttnV());
             int qk = config.dAttnQk();
             out.put(p + "attn.q_proj.weight", transposeColumns(t, 0, qk));
             out.put(p + "attn.k_proj.weight", transposeColumns(t, qk, qk));
-            out.put(p + "attn.v_proj.weight",
-                transposeColumns(t, 2 * qk, (int) shape[1] - 2 * qk));
+            out.put(p + "attn.v_proj.weight", transposeColumns(t, 2 * qk, (int) shape[1] - 2 * qk));
           }
           case "attn.c_attn.bias" -> {
             requireShape(hfName, t, where, 2L * config.dAttnQk() + config.dAttnV());
@@ -327,11 +359,14 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
             out.put(p + "attn.k_proj.bias", slice(t, qk, qk));
             out.put(p + "attn.v_proj.bias", slice(t, 2 * qk, config.dAttnV()));
           }
-          case "attn.c_proj.weight" -> out.put(p + "attn.out_proj.weight", transposed(hfName, t, where));
+          case "attn.c_proj.weight" ->
+              out.put(p + "attn.out_proj.weight", transposed(hfName, t, where));
           case "attn.c_proj.bias" -> out.put(p + "attn.out_proj.bias", t);
-          case "mlp.c_fc.weight" -> out.put(p + "mlp.in_layer.weight", transposed(hfName, t, where));
+          case "mlp.c_fc.weight" ->
+              out.put(p + "mlp.in_layer.weight", transposed(hfName, t, where));
           case "mlp.c_fc.bias" -> out.put(p + "mlp.in_layer.bias", t);
-          case "mlp.c_proj.weight" -> out.put(p + "mlp.out_layer.weight", transposed(hfName, t, where));
+          case "mlp.c_proj.weight" ->
+              out.put(p + "mlp.out_layer.weight", transposed(hfName, t, where));
           case "mlp.c_proj.bias" -> out.put(p + "mlp.out_layer.bias", t);
           default -> ignored.add(hfName);
         }
@@ -357,8 +392,14 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
 
   private static long[] requireShape(String hfName, HostTensor t, String where, long... expected) {
     if (!Arrays.equals(t.shape(), expected)) {
-      throw new WeightFormatException(where + ": tensor '" + hfName + "' has shape "
-          + Arrays.toString(t.shape()) + " but the config needs " + Arrays.toString(expected));
+      throw new WeightFormatException(
+          where
+              + ": tensor '"
+              + hfName
+              + "' has shape "
+              + Arrays.toString(t.shape())
+              + " but the config needs "
+              + Arrays.toString(expected));
     }
     return expected;
   }
@@ -366,21 +407,29 @@ public record Gpt2Checkpoint(TransformerConfig config, Map<String, HostTensor> t
   private static HostTensor transposed(String hfName, HostTensor t, String where) {
     long[] shape = t.shape();
     if (shape.length != 2) {
-      throw new WeightFormatException(where + ": tensor '" + hfName + "' must be 2-D (Conv1D "
-          + "[in, out]) but has shape " + Arrays.toString(shape));
+      throw new WeightFormatException(
+          where
+              + ": tensor '"
+              + hfName
+              + "' must be 2-D (Conv1D "
+              + "[in, out]) but has shape "
+              + Arrays.toString(shape));
     }
     return transposeColumns(t, 0, (int) shape[1]);
   }
 
-  /** Columns {@code [start, start + count)} of a 2-D tensor, transposed to {@code [count, rows]}. */
+  /**
+   * Columns {@code [start, start + count)} of a 2-D tensor, transposed to {@code [count, rows]}.
+   */
   private static HostTensor transposeColumns(HostTensor t, int start, int count) {
     long[] shape = t.shape();
     int rows = Math.toIntExact(shape[0]);
     int cols = Math.toIntExact(shape[1]);
     int size = t.dtype().byteSize();
     ByteBuffer src = t.data();
-    ByteBuffer dst = ByteBuffer.allocateDirect(Math.multiplyExact(Math.multiplyExact(rows, count), size))
-        .order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer dst =
+        ByteBuffer.allocateDirect(Math.multiplyExact(Math.multiplyExact(rows, count), size))
+            .order(ByteOrder.LITTLE_ENDIAN);
     // Indices fit in int: a HostTensor's bytes live in one ByteBuffer (< 2 GiB).
     if (size == 4) {
       for (int c = 0; c < count; c++) {

@@ -45,14 +45,18 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
     data = data.slice().asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  /** A float32 tensor holding a copy of {@code values}; {@code shape} must multiply to its length. */
+  /**
+   * A float32 tensor holding a copy of {@code values}; {@code shape} must multiply to its length.
+   */
   public static HostTensor ofFloats(float[] values, long... shape) {
     ByteBuffer buffer = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
     buffer.asFloatBuffer().put(values);
     return new HostTensor(DType.F32, shape, buffer);
   }
 
-  /** An int64 tensor holding a copy of {@code values}; {@code shape} must multiply to its length. */
+  /**
+   * An int64 tensor holding a copy of {@code values}; {@code shape} must multiply to its length.
+   */
   public static HostTensor ofLongs(long[] values, long... shape) {
     ByteBuffer buffer = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
     buffer.asLongBuffer().put(values);
@@ -136,7 +140,8 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
   public long[] toLongArray() {
     if (dtype.isFloatingPoint()) {
       throw new IllegalStateException(
-          "toLongArray() needs an integer or bool tensor, this one is " + dtype
+          "toLongArray() needs an integer or bool tensor, this one is "
+              + dtype
               + "; use toFloatArray()");
     }
     int n = arrayLength();
@@ -163,8 +168,9 @@ public record HostTensor(DType dtype, long[] shape, ByteBuffer data) {
    */
   public NDArray toNDArray(NDManager manager) {
     if (dtype == DType.BF16) {
-      throw new UnsupportedOperationException("bfloat16 NDArrays crash DJL 0.36's PyTorch engine;"
-          + " convert first with toFloat32().toNDArray(manager)");
+      throw new UnsupportedOperationException(
+          "bfloat16 NDArrays crash DJL 0.36's PyTorch engine;"
+              + " convert first with toFloat32().toNDArray(manager)");
     }
     ByteBuffer copy = manager.allocateDirect(Math.toIntExact(byteSize()));
     copy.put(data());

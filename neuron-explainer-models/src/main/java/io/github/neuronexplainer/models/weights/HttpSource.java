@@ -1,9 +1,9 @@
 package io.github.neuronexplainer.models.weights;
 
+import io.github.neuronexplainer.core.io.SafePaths;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import io.github.neuronexplainer.core.io.SafePaths;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.net.URLEncoder;
@@ -42,34 +42,37 @@ public final class HttpSource implements WeightSource {
   private static final long PROGRESS_NANOS = 100_000_000L;
 
   // One client for all sources: each HttpClient owns a selector thread and Java 17 cannot close it.
-  private static final HttpClient CLIENT = HttpClient.newBuilder()
-      .followRedirects(HttpClient.Redirect.NORMAL)
-      .connectTimeout(Duration.ofSeconds(30))
-      .build();
+  private static final HttpClient CLIENT =
+      HttpClient.newBuilder()
+          .followRedirects(HttpClient.Redirect.NORMAL)
+          .connectTimeout(Duration.ofSeconds(30))
+          .build();
 
   private final URI baseUrl;
   private final Path cacheRoot;
 
   /**
-   * @param baseUrl http or https URL of the folder holding the files (a trailing {@code /} is
-   *     added if missing); must not contain credentials or a query
+   * @param baseUrl http or https URL of the folder holding the files (a trailing {@code /} is added
+   *     if missing); must not contain credentials or a query
    * @param cacheDir cache folder, e.g. {@link WeightCache#defaultDir()}
    */
   public HttpSource(URI baseUrl, Path cacheDir) {
     Objects.requireNonNull(baseUrl, "baseUrl");
     Objects.requireNonNull(cacheDir, "cacheDir");
     String scheme = baseUrl.getScheme();
-    if (scheme == null || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
+    if (scheme == null
+        || !(scheme.equalsIgnoreCase("http") || scheme.equalsIgnoreCase("https"))
         || baseUrl.getHost() == null) {
       throw new IllegalArgumentException("base URL must be http(s)://host/..., got " + baseUrl);
     }
-    if (baseUrl.getRawUserInfo() != null || baseUrl.getRawQuery() != null
+    if (baseUrl.getRawUserInfo() != null
+        || baseUrl.getRawQuery() != null
         || baseUrl.getRawFragment() != null) {
       throw new IllegalArgumentException(
           "base URL may not contain credentials, a query or a fragment: " + redact(baseUrl));
     }
-    String path = baseUrl.getRawPath() == null || baseUrl.getRawPath().isEmpty()
-        ? "/" : baseUrl.getRawPath();
+    String path =
+        baseUrl.getRawPath() == null || baseUrl.getRawPath().isEmpty() ? "/" : baseUrl.getRawPath();
     this.baseUrl = baseUrl.resolve(path.endsWith("/") ? path : path + "/");
     this.cacheRoot = cacheDir.toAbsolutePath().normalize().resolve(cacheFolderName(this.baseUrl));
   }
@@ -80,9 +83,10 @@ public final class HttpSource implements WeightSource {
 
   /** The URL of {@code relativePath}. */
   public URI urlOf(String relativePath) {
-    String encoded = Arrays.stream(WeightSource.checkRelativePath(relativePath))
-        .map(segment -> URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20"))
-        .collect(Collectors.joining("/"));
+    String encoded =
+        Arrays.stream(WeightSource.checkRelativePath(relativePath))
+            .map(segment -> URLEncoder.encode(segment, StandardCharsets.UTF_8).replace("+", "%20"))
+            .collect(Collectors.joining("/"));
     return baseUrl.resolve(encoded);
   }
 
@@ -109,8 +113,14 @@ public final class HttpSource implements WeightSource {
     try {
       temp = AtomicFiles.newTempFileFor(target);
     } catch (IOException e) {
-      throw new WeightFetchException("cannot create cache file for " + redact(url) + " in "
-          + target.getParent() + ": " + e.getMessage(), e);
+      throw new WeightFetchException(
+          "cannot create cache file for "
+              + redact(url)
+              + " in "
+              + target.getParent()
+              + ": "
+              + e.getMessage(),
+          e);
     }
     boolean moved = false;
     try {
@@ -132,20 +142,27 @@ public final class HttpSource implements WeightSource {
 
   private void download(URI url, Path temp, DownloadProgress progress)
       throws IOException, InterruptedException {
-    HttpRequest request = HttpRequest.newBuilder(url)
-        .timeout(Duration.ofSeconds(60))
-        .header("User-Agent", "neuron-explainer-java")
-        .GET()
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(url)
+            .timeout(Duration.ofSeconds(60))
+            .header("User-Agent", "neuron-explainer-java")
+            .GET()
+            .build();
     HttpResponse<InputStream> response =
         CLIENT.send(request, HttpResponse.BodyHandlers.ofInputStream());
     try (InputStream body = response.body()) {
       if (response.statusCode() != 200) {
-        String redirected = response.uri().equals(url)
-            ? "" : " (redirected to " + redact(response.uri()) + ")";
-        throw new WeightFetchException("HTTP " + response.statusCode() + " for " + redact(url)
-            + redirected + (response.statusCode() == 404
-                ? ": file not found; check the model name or base URL" : ""));
+        String redirected =
+            response.uri().equals(url) ? "" : " (redirected to " + redact(response.uri()) + ")";
+        throw new WeightFetchException(
+            "HTTP "
+                + response.statusCode()
+                + " for "
+                + redact(url)
+                + redirected
+                + (response.statusCode() == 404
+                    ? ": file not found; check the model name or base URL"
+                    : ""));
       }
       long total = response.headers().firstValueAsLong("Content-Length").orElse(-1);
       long done = 0;
@@ -159,11 +176,12 @@ public final class HttpSource implements WeightSource {
           out.write(buffer, 0, read);
           done += read;
           if (total >= 0 && done > total) {
-            throw new WeightFetchException("server sent more than the announced "
-                + total + " bytes for " + redact(url));
+            throw new WeightFetchException(
+                "server sent more than the announced " + total + " bytes for " + redact(url));
           }
           long now = System.nanoTime();
-          if (done - lastReportedBytes >= PROGRESS_BYTES || now - lastReportNanos >= PROGRESS_NANOS) {
+          if (done - lastReportedBytes >= PROGRESS_BYTES
+              || now - lastReportNanos >= PROGRESS_NANOS) {
             progress.update(done, total);
             lastReportedBytes = done;
             lastReportNanos = now;
@@ -172,8 +190,14 @@ public final class HttpSource implements WeightSource {
         channel.force(true); // the rename must never expose data still in the page cache
       }
       if (total >= 0 && done != total) {
-        throw new WeightFetchException("download of " + redact(url) + " ended after " + done
-            + " of " + total + " bytes; the connection was cut, try again");
+        throw new WeightFetchException(
+            "download of "
+                + redact(url)
+                + " ended after "
+                + done
+                + " of "
+                + total
+                + " bytes; the connection was cut, try again");
       }
       progress.update(done, total);
     }
@@ -185,11 +209,12 @@ public final class HttpSource implements WeightSource {
       return true;
     }
     URI url = urlOf(relativePath);
-    HttpRequest request = HttpRequest.newBuilder(url)
-        .timeout(Duration.ofSeconds(60))
-        .header("User-Agent", "neuron-explainer-java")
-        .method("HEAD", HttpRequest.BodyPublishers.noBody())
-        .build();
+    HttpRequest request =
+        HttpRequest.newBuilder(url)
+            .timeout(Duration.ofSeconds(60))
+            .header("User-Agent", "neuron-explainer-java")
+            .method("HEAD", HttpRequest.BodyPublishers.noBody())
+            .build();
     try {
       int status = CLIENT.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
       if (status == 200) {
@@ -214,16 +239,20 @@ public final class HttpSource implements WeightSource {
 
   private static String cacheFolderName(URI base) {
     String host = base.getHost().toLowerCase(java.util.Locale.ROOT);
-    StringBuilder folder = new StringBuilder(base.getPort() >= 0 ? host + "_" + base.getPort() : host);
+    StringBuilder folder =
+        new StringBuilder(base.getPort() >= 0 ? host + "_" + base.getPort() : host);
     for (String segment : base.getRawPath().split("/")) {
       if (segment.isEmpty()) {
         continue;
       }
       String decoded = URLDecoder.decode(segment, StandardCharsets.UTF_8);
-      if (decoded.equals(".") || decoded.equals("..") || decoded.contains("/")
-          || decoded.contains("\\") || decoded.contains("\0")) {
-        throw new IllegalArgumentException("base URL path segment '" + segment
-            + "' cannot be used as a cache folder name");
+      if (decoded.equals(".")
+          || decoded.equals("..")
+          || decoded.contains("/")
+          || decoded.contains("\\")
+          || decoded.contains("\0")) {
+        throw new IllegalArgumentException(
+            "base URL path segment '" + segment + "' cannot be used as a cache folder name");
       }
       folder.append('/').append(decoded);
     }
@@ -233,7 +262,8 @@ public final class HttpSource implements WeightSource {
   /** The URL without credentials, query or fragment, safe to log. */
   static URI redact(URI url) {
     try {
-      return new URI(url.getScheme(), null, url.getHost(), url.getPort(), url.getPath(), null, null);
+      return new URI(
+          url.getScheme(), null, url.getHost(), url.getPort(), url.getPath(), null, null);
     } catch (java.net.URISyntaxException e) {
       return URI.create(url.getScheme() + "://" + url.getHost() + "/");
     }

@@ -1,7 +1,6 @@
 package io.github.neuronexplainer.models.weights;
 
 import io.github.neuronexplainer.core.io.SafePaths;
-
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

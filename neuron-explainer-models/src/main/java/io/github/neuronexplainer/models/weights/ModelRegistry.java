@@ -14,14 +14,13 @@ import org.slf4j.LoggerFactory;
 /**
  * Resolves a model name, local folder or URL to a {@link WeightSource} and loads the checkpoint.
  *
- * <p>Known names ({@code gpt2-small}, {@code gpt2-medium}, {@code gpt2-large}, {@code gpt2-xl})
- * are fetched from the HuggingFace hub ({@code <hub>/<repo>/resolve/main/}, safetensors layout)
- * into the cache; if that fails, from the original's blob storage ({@code
- * <blob>/gpt2/<size>}, model-pieces layout, as {@code Transformer.load} does). A model already
- * cached from either source is loaded from the cache without network access. Both base URLs and
- * the cache folder can be changed with {@link #builder()} or the system properties {@value
- * #HF_BASE_URL_PROPERTY}, {@value #OPENAI_BASE_URL_PROPERTY} and {@link
- * WeightCache#CACHE_DIR_PROPERTY}.
+ * <p>Known names ({@code gpt2-small}, {@code gpt2-medium}, {@code gpt2-large}, {@code gpt2-xl}) are
+ * fetched from the HuggingFace hub ({@code <hub>/<repo>/resolve/main/}, safetensors layout) into
+ * the cache; if that fails, from the original's blob storage ({@code <blob>/gpt2/<size>},
+ * model-pieces layout, as {@code Transformer.load} does). A model already cached from either source
+ * is loaded from the cache without network access. Both base URLs and the cache folder can be
+ * changed with {@link #builder()} or the system properties {@value #HF_BASE_URL_PROPERTY}, {@value
+ * #OPENAI_BASE_URL_PROPERTY} and {@link WeightCache#CACHE_DIR_PROPERTY}.
  *
  * <p>Thread-safety: immutable, safe for concurrent use.
  */
@@ -86,8 +85,8 @@ public final class ModelRegistry {
    * Loads a checkpoint: a known model name from the hub (falling back to the original's blob
    * storage), an existing local folder directly, or an http(s) URL through the cache.
    *
-   * @throws IllegalArgumentException if the argument is none of these (the message lists the
-   *     known names)
+   * @throws IllegalArgumentException if the argument is none of these (the message lists the known
+   *     names)
    * @throws WeightFetchException if downloading fails (for a known name: from both sources)
    */
   public Gpt2Checkpoint loadCheckpoint(String nameOrPathOrUrl, DownloadProgress progress) {
@@ -103,8 +102,12 @@ public final class ModelRegistry {
     try {
       return Gpt2Checkpoint.load(hub, progress);
     } catch (WeightFetchException hubFailure) {
-      LOG.warn("could not load {} from {} ({}); trying {}", nameOrPathOrUrl, hub,
-          hubFailure.getMessage(), blob);
+      LOG.warn(
+          "could not load {} from {} ({}); trying {}",
+          nameOrPathOrUrl,
+          hub,
+          hubFailure.getMessage(),
+          blob);
       try {
         return Gpt2Checkpoint.load(blob, progress);
       } catch (WeightFetchException blobFailure) {
@@ -130,8 +133,12 @@ public final class ModelRegistry {
     if (lower.startsWith("https://") || lower.startsWith("http://")) {
       return new HttpSource(URI.create(nameOrPathOrUrl), cacheDir);
     }
-    throw new IllegalArgumentException("unknown model '" + nameOrPathOrUrl + "': use one of "
-        + knownModels() + ", an existing checkpoint folder, or an http(s) URL of one");
+    throw new IllegalArgumentException(
+        "unknown model '"
+            + nameOrPathOrUrl
+            + "': use one of "
+            + knownModels()
+            + ", an existing checkpoint folder, or an http(s) URL of one");
   }
 
   /** The HuggingFace hub source of a known model. */
@@ -208,9 +215,11 @@ public final class ModelRegistry {
 
     public ModelRegistry build() {
       return new ModelRegistry(
-          huggingFaceBaseUrl != null ? huggingFaceBaseUrl
+          huggingFaceBaseUrl != null
+              ? huggingFaceBaseUrl
               : propertyUri(HF_BASE_URL_PROPERTY, DEFAULT_HF_BASE_URL),
-          openAiBaseUrl != null ? openAiBaseUrl
+          openAiBaseUrl != null
+              ? openAiBaseUrl
               : propertyUri(OPENAI_BASE_URL_PROPERTY, DEFAULT_OPENAI_BASE_URL),
           cacheDir != null ? cacheDir : WeightCache.defaultDir());
     }

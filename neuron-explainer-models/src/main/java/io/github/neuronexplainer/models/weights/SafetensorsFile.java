@@ -73,7 +73,8 @@ public final class SafetensorsFile {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       long fileSize = channel.size();
       if (fileSize < 8) {
-        throw error(file, "file has " + fileSize + " bytes, too short for the 8-byte header length");
+        throw error(
+            file, "file has " + fileSize + " bytes, too short for the 8-byte header length");
       }
       long headerLength = readFully(channel, 0, 8, file).order(ByteOrder.LITTLE_ENDIAN).getLong();
       if (headerLength < 2 || headerLength > MAX_HEADER_BYTES || headerLength > fileSize - 8) {
@@ -98,8 +99,13 @@ public final class SafetensorsFile {
       for (Entry entry : entries) {
         long length = entry.end - entry.begin;
         if (length > Integer.MAX_VALUE - 8) {
-          throw error(file, "tensor '" + entry.name + "' has " + length
-              + " bytes; tensors over 2 GiB are not supported");
+          throw error(
+              file,
+              "tensor '"
+                  + entry.name
+                  + "' has "
+                  + length
+                  + " bytes; tensors over 2 GiB are not supported");
         }
         ByteBuffer data = readFully(channel, dataStart + entry.begin, (int) length, file);
         tensors.put(entry.name, new HostTensor(entry.dtype, entry.shape, data));
@@ -141,8 +147,18 @@ public final class SafetensorsFile {
       if (current.begin < previous.end) {
         throw error(
             file,
-            "tensors '" + previous.name + "' [" + previous.begin + ", " + previous.end
-                + ") and '" + current.name + "' [" + current.begin + ", " + current.end
+            "tensors '"
+                + previous.name
+                + "' ["
+                + previous.begin
+                + ", "
+                + previous.end
+                + ") and '"
+                + current.name
+                + "' ["
+                + current.begin
+                + ", "
+                + current.end
                 + ") overlap in the data section");
       }
     }
@@ -171,8 +187,7 @@ public final class SafetensorsFile {
     JsonNode shapeNode = value.get("shape");
     JsonNode offsetsNode = value.get("data_offsets");
     if (dtypeNode == null || shapeNode == null || offsetsNode == null) {
-      throw error(file, where + ": header entry needs dtype, shape and data_offsets, got "
-          + value);
+      throw error(file, where + ": header entry needs dtype, shape and data_offsets, got " + value);
     }
     if (!dtypeNode.isTextual()) {
       throw error(file, where + ": dtype must be a string, got " + dtypeNode);
@@ -180,15 +195,30 @@ public final class SafetensorsFile {
     DType dtype =
         DType.fromSafetensorsName(dtypeNode.asText())
             .orElseThrow(
-                () -> error(file, where + ": unknown or unsupported dtype '" + dtypeNode.asText()
-                    + "' (supported: " + Arrays.toString(DType.values()) + ")"));
+                () ->
+                    error(
+                        file,
+                        where
+                            + ": unknown or unsupported dtype '"
+                            + dtypeNode.asText()
+                            + "' (supported: "
+                            + Arrays.toString(DType.values())
+                            + ")"));
     long[] shape = nonNegativeLongs(file, where, "shape", shapeNode, -1);
     long[] offsets = nonNegativeLongs(file, where, "data_offsets", offsetsNode, 2);
     long begin = offsets[0];
     long end = offsets[1];
     if (begin > end || end > dataSize) {
-      throw error(file, where + ": data_offsets [" + begin + ", " + end
-          + "] lie outside the data section of " + dataSize + " bytes");
+      throw error(
+          file,
+          where
+              + ": data_offsets ["
+              + begin
+              + ", "
+              + end
+              + "] lie outside the data section of "
+              + dataSize
+              + " bytes");
     }
     long expected;
     try {
@@ -197,8 +227,17 @@ public final class SafetensorsFile {
       throw error(file, where + ": shape " + Arrays.toString(shape) + " is too large");
     }
     if (end - begin != expected) {
-      throw error(file, where + ": data_offsets span " + (end - begin) + " bytes but dtype "
-          + dtype + " with shape " + Arrays.toString(shape) + " needs " + expected);
+      throw error(
+          file,
+          where
+              + ": data_offsets span "
+              + (end - begin)
+              + " bytes but dtype "
+              + dtype
+              + " with shape "
+              + Arrays.toString(shape)
+              + " needs "
+              + expected);
     }
     return new Entry(name, dtype, shape, begin, end);
   }
@@ -206,8 +245,15 @@ public final class SafetensorsFile {
   private static long[] nonNegativeLongs(
       Path file, String where, String key, JsonNode node, int requiredLength) {
     if (!node.isArray() || (requiredLength >= 0 && node.size() != requiredLength)) {
-      throw error(file, where + ": " + key + " must be an array"
-          + (requiredLength >= 0 ? " of " + requiredLength + " integers" : "") + ", got " + node);
+      throw error(
+          file,
+          where
+              + ": "
+              + key
+              + " must be an array"
+              + (requiredLength >= 0 ? " of " + requiredLength + " integers" : "")
+              + ", got "
+              + node);
     }
     long[] out = new long[node.size()];
     for (int i = 0; i < out.length; i++) {
@@ -228,7 +274,8 @@ public final class SafetensorsFile {
    * @param metadata string map stored as {@code __metadata__}; may be empty or null
    * @throws UncheckedIOException if writing fails (no partial file is left)
    */
-  public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) {
+  public static void write(
+      Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) {
     ObjectNode header = JSON.createObjectNode();
     if (metadata != null && !metadata.isEmpty()) {
       ObjectNode meta = header.putObject(METADATA_KEY);
@@ -289,7 +336,8 @@ public final class SafetensorsFile {
     while (buffer.hasRemaining()) {
       int read = channel.read(buffer, position + buffer.position());
       if (read < 0) {
-        throw error(file, "file ended while reading bytes " + position + ".." + (position + length));
+        throw error(
+            file, "file ended while reading bytes " + position + ".." + (position + length));
       }
     }
     buffer.flip();

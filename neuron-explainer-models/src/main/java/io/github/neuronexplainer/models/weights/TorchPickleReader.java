@@ -35,18 +35,18 @@ import net.razorvine.pickle.Unpickler;
  * <p>Safety: the pickle may only reference the globals torch needs for tensor state dicts ({@code
  * torch._utils._rebuild_tensor}, {@code _rebuild_tensor_v2}, {@code _rebuild_parameter}, {@code
  * _rebuild_parameter_with_state}, {@code collections.OrderedDict}, the {@code torch.*Storage}
- * classes, {@code torch.<dtype>} and {@code torch.Size}). Any other global, the {@code INST}
- * opcode and {@code BUILD} on anything but an {@code OrderedDict} are refused with a {@link
- * WeightFormatException} when the opcode is read, before anything is constructed. Pyrolite's
- * global constructor registry and its reflective {@code __setstate__} are never consulted.
+ * classes, {@code torch.<dtype>} and {@code torch.Size}). Any other global, the {@code INST} opcode
+ * and {@code BUILD} on anything but an {@code OrderedDict} are refused with a {@link
+ * WeightFormatException} when the opcode is read, before anything is constructed. Pyrolite's global
+ * constructor registry and its reflective {@code __setstate__} are never consulted.
  *
  * <p>Result types: a bare tensor root gives a {@link HostTensor}; (Ordered)dicts give {@code
  * LinkedHashMap<String, Object>} in file order; tuples and lists give {@code List<Object>}; ints
  * give {@code Long}; floats {@code Double}; plus {@code String}, {@code Boolean}, {@code byte[]}
  * and {@code null}. Tensors are contiguous copies (strided views are gathered), little-endian.
  *
- * <p>Thread-safety: stateless; {@link #read} may be called from several threads at once (each
- * call uses its own unpickler).
+ * <p>Thread-safety: stateless; {@link #read} may be called from several threads at once (each call
+ * uses its own unpickler).
  */
 public final class TorchPickleReader {
   /** data.pkl larger than this is refused (real state-dict pickles are a few MB at most). */
@@ -91,7 +91,8 @@ public final class TorchPickleReader {
       }
       return toResult(root, ptFile, 0);
     } catch (ZipException e) {
-      throw error(ptFile, "not a readable torch zip file (truncated or corrupt): " + e.getMessage());
+      throw error(
+          ptFile, "not a readable torch zip file (truncated or corrupt): " + e.getMessage());
     } catch (IOException e) {
       throw new UncheckedIOException("could not read torch file " + ptFile, e);
     }
@@ -107,8 +108,10 @@ public final class TorchPickleReader {
       throw new UncheckedIOException("could not read torch file " + file, e);
     }
     if (magic.length < 4 || magic[0] != 'P' || magic[1] != 'K') {
-      throw error(file, "not a zip file; only the zip format of torch >= 1.6 is supported "
-          + "(re-save legacy files with torch.save(obj, path) in a recent torch)");
+      throw error(
+          file,
+          "not a zip file; only the zip format of torch >= 1.6 is supported "
+              + "(re-save legacy files with torch.save(obj, path) in a recent torch)");
     }
   }
 
@@ -116,8 +119,9 @@ public final class TorchPickleReader {
     String found = null;
     for (Enumeration<? extends ZipEntry> it = zip.entries(); it.hasMoreElements(); ) {
       String name = it.nextElement().getName();
-      if (name.equals("data.pkl") || (name.endsWith("/data.pkl")
-          && name.indexOf('/') == name.length() - "/data.pkl".length())) {
+      if (name.equals("data.pkl")
+          || (name.endsWith("/data.pkl")
+              && name.indexOf('/') == name.length() - "/data.pkl".length())) {
         if (found != null) {
           throw error(file, "zip holds more than one data.pkl");
         }
@@ -182,8 +186,13 @@ public final class TorchPickleReader {
     if (value instanceof Collection<?> list) {
       return toList(list, file, depth);
     }
-    throw error(file, "unsupported value of type " + value.getClass().getSimpleName()
-        + " in pickle (" + value + ")");
+    throw error(
+        file,
+        "unsupported value of type "
+            + value.getClass().getSimpleName()
+            + " in pickle ("
+            + value
+            + ")");
   }
 
   private static List<Object> toList(Collection<?> items, Path file, int depth) {
@@ -252,12 +261,16 @@ public final class TorchPickleReader {
         case Opcodes.BUILD -> {
           stack.pop(); // the state: for OrderedDict only its _metadata (state-dict versions)
           if (!(stack.peek() instanceof PickledOrderedDict)) {
-            throw error(file, "BUILD on " + describe(stack.peek())
-                + " is not supported; only OrderedDict state may be restored");
+            throw error(
+                file,
+                "BUILD on "
+                    + describe(stack.peek())
+                    + " is not supported; only OrderedDict state may be restored");
           }
         }
         case Opcodes.EMPTY_DICT -> stack.add(new LinkedHashMap<>());
-        case Opcodes.DICT -> stack.add(putPairs(new LinkedHashMap<>(), stack.pop_all_since_marker()));
+        case Opcodes.DICT ->
+            stack.add(putPairs(new LinkedHashMap<>(), stack.pop_all_since_marker()));
         case Opcodes.SETITEMS -> {
           List<Object> pairs = stack.pop_all_since_marker();
           putPairs(asDict(stack.peek()), pairs);
@@ -277,11 +290,12 @@ public final class TorchPickleReader {
 
     /** Refuses a length-prefixed opcode whose length exceeds the rest of the pickle. */
     private void checkLengthPrefix(short opcode) throws IOException {
-      int width = switch (opcode) {
-        case Opcodes.BINSTRING, Opcodes.BINBYTES, Opcodes.BINUNICODE, Opcodes.LONG4 -> 4;
-        case Opcodes.BINUNICODE8, Opcodes.BINBYTES8, Opcodes.BYTEARRAY8 -> 8;
-        default -> 0;
-      };
+      int width =
+          switch (opcode) {
+            case Opcodes.BINSTRING, Opcodes.BINBYTES, Opcodes.BINUNICODE, Opcodes.LONG4 -> 4;
+            case Opcodes.BINUNICODE8, Opcodes.BINBYTES8, Opcodes.BYTEARRAY8 -> 8;
+            default -> 0;
+          };
       if (width == 0) {
         return;
       }
@@ -294,8 +308,13 @@ public final class TorchPickleReader {
       ByteBuffer lengthField = ByteBuffer.wrap(lengthBytes).order(ByteOrder.LITTLE_ENDIAN);
       long length = width == 4 ? lengthField.getInt() : lengthField.getLong();
       if (length < 0 || length > input.available() - width) {
-        throw error(file, "pickle opcode declares " + length + " bytes but only "
-            + (input.available() - width) + " remain; data.pkl is truncated or corrupt");
+        throw error(
+            file,
+            "pickle opcode declares "
+                + length
+                + " bytes but only "
+                + (input.available() - width)
+                + " remain; data.pkl is truncated or corrupt");
       }
     }
 
@@ -323,26 +342,30 @@ public final class TorchPickleReader {
         case "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor":
           return (IObjectConstructor) this::rebuildTensor;
         case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
-          return (IObjectConstructor) args -> {
-            if (args.length < 1 || !(args[0] instanceof HostTensor tensor)) {
-              throw error(file, qualified + " expects a tensor as first argument");
-            }
-            return tensor;
-          };
+          return (IObjectConstructor)
+              args -> {
+                if (args.length < 1 || !(args[0] instanceof HostTensor tensor)) {
+                  throw error(file, qualified + " expects a tensor as first argument");
+                }
+                return tensor;
+              };
         case "collections.OrderedDict":
-          return (IObjectConstructor) args -> {
-            if (args.length != 0) {
-              throw error(file, "collections.OrderedDict with constructor arguments is not supported");
-            }
-            return new PickledOrderedDict();
-          };
+          return (IObjectConstructor)
+              args -> {
+                if (args.length != 0) {
+                  throw error(
+                      file, "collections.OrderedDict with constructor arguments is not supported");
+                }
+                return new PickledOrderedDict();
+              };
         case "torch.Size":
-          return (IObjectConstructor) args -> {
-            if (args.length != 1 || !(args[0] instanceof Object[] dims)) {
-              throw error(file, "torch.Size expects one tuple argument");
-            }
-            return dims;
-          };
+          return (IObjectConstructor)
+              args -> {
+                if (args.length != 1 || !(args[0] instanceof Object[] dims)) {
+                  throw error(file, "torch.Size expects one tuple argument");
+                }
+                return dims;
+              };
         default:
           break;
       }
@@ -360,26 +383,36 @@ public final class TorchPickleReader {
     }
 
     private WeightFormatException refused(String qualifiedName) {
-      return error(file, "refuses to load global " + qualifiedName
-          + ": only torch tensor state dicts are supported (tensors, OrderedDicts, plain values); "
-          + "nothing was executed. If this file is trusted, convert it to safetensors in Python.");
+      return error(
+          file,
+          "refuses to load global "
+              + qualifiedName
+              + ": only torch tensor state dicts are supported (tensors, OrderedDicts, plain values); "
+              + "nothing was executed. If this file is trusted, convert it to safetensors in Python.");
     }
 
     @Override
     protected Object persistentLoad(Object pid) {
-      if (!(pid instanceof Object[] parts) || parts.length != 5 || !"storage".equals(parts[0])
-          || !(parts[1] instanceof StorageType type) || !(parts[2] instanceof String key)
+      if (!(pid instanceof Object[] parts)
+          || parts.length != 5
+          || !"storage".equals(parts[0])
+          || !(parts[1] instanceof StorageType type)
+          || !(parts[2] instanceof String key)
           || !(parts[4] instanceof Number numel)) {
-        throw error(file, "unsupported persistent id " + describe(pid)
-            + "; expected ('storage', torch.<X>Storage, key, location, numel)");
+        throw error(
+            file,
+            "unsupported persistent id "
+                + describe(pid)
+                + "; expected ('storage', torch.<X>Storage, key, location, numel)");
       }
       Storage storage = storagesByKey.get(key);
       if (storage == null) {
         storage = loadStorage(key, type.dtype(), numel.longValue());
         storagesByKey.put(key, storage);
       } else if (storage.dtype() != type.dtype()) {
-        throw error(file, "storage " + key + " is used as both " + storage.dtype() + " and "
-            + type.dtype());
+        throw error(
+            file,
+            "storage " + key + " is used as both " + storage.dtype() + " and " + type.dtype());
       }
       return storage;
     }
@@ -397,12 +430,29 @@ public final class TorchPickleReader {
         throw error(file, "storage " + key + " declares an impossible size of " + numel);
       }
       if (numel < 0 || needed > Integer.MAX_VALUE - 8) {
-        throw error(file, "storage " + key + " declares " + numel + " elements of " + dtype
-            + "; storages must be between 0 and 2 GiB");
+        throw error(
+            file,
+            "storage "
+                + key
+                + " declares "
+                + numel
+                + " elements of "
+                + dtype
+                + "; storages must be between 0 and 2 GiB");
       }
       if (entry.getSize() >= 0 && entry.getSize() < needed) {
-        throw error(file, "storage " + entryName + " has " + entry.getSize() + " bytes but "
-            + numel + " elements of " + dtype + " need " + needed);
+        throw error(
+            file,
+            "storage "
+                + entryName
+                + " has "
+                + entry.getSize()
+                + " bytes but "
+                + numel
+                + " elements of "
+                + dtype
+                + " need "
+                + needed);
       }
       ByteBuffer bytes = ByteBuffer.allocateDirect((int) needed).order(ByteOrder.LITTLE_ENDIAN);
       try (InputStream in = zip.getInputStream(entry)) {
@@ -410,14 +460,26 @@ public final class TorchPickleReader {
         while (bytes.hasRemaining()) {
           int read = in.read(chunk, 0, Math.min(chunk.length, bytes.remaining()));
           if (read < 0) {
-            throw error(file, "storage " + entryName + " ends after " + bytes.position()
-                + " bytes but " + needed + " are needed; the file is truncated");
+            throw error(
+                file,
+                "storage "
+                    + entryName
+                    + " ends after "
+                    + bytes.position()
+                    + " bytes but "
+                    + needed
+                    + " are needed; the file is truncated");
           }
           bytes.put(chunk, 0, read);
         }
       } catch (IOException e) {
-        throw new WeightFormatException(file + ": could not read storage " + entryName
-            + " (truncated or corrupt zip): " + e.getMessage(), e);
+        throw new WeightFormatException(
+            file
+                + ": could not read storage "
+                + entryName
+                + " (truncated or corrupt zip): "
+                + e.getMessage(),
+            e);
       }
       bytes.flip();
       return new Storage(key, dtype, numel, bytes);
@@ -426,16 +488,23 @@ public final class TorchPickleReader {
     /** {@code _rebuild_tensor[_v2](storage, storage_offset, size, stride, ...)}. */
     private HostTensor rebuildTensor(Object[] args) {
       if (args.length < 4 || !(args[0] instanceof Storage storage)) {
-        throw error(file, "_rebuild_tensor expects (storage, offset, size, stride, ...), got "
-            + describe(args));
+        throw error(
+            file,
+            "_rebuild_tensor expects (storage, offset, size, stride, ...), got " + describe(args));
       }
       long offset = asLong(args[1], "storage_offset");
       long[] size = asLongs(args[2], "size");
       long[] stride = asLongs(args[3], "stride");
       String where = "tensor on storage " + storage.key();
       if (size.length != stride.length) {
-        throw error(file, where + ": size " + Arrays.toString(size) + " and stride "
-            + Arrays.toString(stride) + " differ in rank");
+        throw error(
+            file,
+            where
+                + ": size "
+                + Arrays.toString(size)
+                + " and stride "
+                + Arrays.toString(stride)
+                + " differ in rank");
       }
       long numel;
       try {
@@ -459,9 +528,20 @@ public final class TorchPickleReader {
         lastElement = Long.MAX_VALUE;
       }
       if (lastElement >= storage.numel()) {
-        throw error(file, where + ": size " + Arrays.toString(size) + ", stride "
-            + Arrays.toString(stride) + " and offset " + offset + " reach element " + lastElement
-            + " past the end of the storage (" + storage.numel() + " elements)");
+        throw error(
+            file,
+            where
+                + ": size "
+                + Arrays.toString(size)
+                + ", stride "
+                + Arrays.toString(stride)
+                + " and offset "
+                + offset
+                + " reach element "
+                + lastElement
+                + " past the end of the storage ("
+                + storage.numel()
+                + " elements)");
       }
       ByteBuffer source = storage.bytes().duplicate().order(ByteOrder.LITTLE_ENDIAN);
       if (isContiguous(size, stride)) {
@@ -469,8 +549,8 @@ public final class TorchPickleReader {
         source.limit(Math.toIntExact((offset + numel) * elementSize));
         return new HostTensor(storage.dtype(), size, source.slice());
       }
-      return new HostTensor(storage.dtype(), size,
-          gather(source, elementSize, offset, size, stride, numel));
+      return new HostTensor(
+          storage.dtype(), size, gather(source, elementSize, offset, size, stride, numel));
     }
 
     private static boolean isContiguous(long[] size, long[] stride) {
@@ -485,10 +565,11 @@ public final class TorchPickleReader {
     }
 
     /** Copies a strided view into a new row-major buffer. */
-    private static ByteBuffer gather(ByteBuffer source, int elementSize, long offset, long[] size,
-        long[] stride, long numel) {
-      ByteBuffer out = ByteBuffer.allocateDirect(Math.toIntExact(numel * elementSize))
-          .order(ByteOrder.LITTLE_ENDIAN);
+    private static ByteBuffer gather(
+        ByteBuffer source, int elementSize, long offset, long[] size, long[] stride, long numel) {
+      ByteBuffer out =
+          ByteBuffer.allocateDirect(Math.toIntExact(numel * elementSize))
+              .order(ByteOrder.LITTLE_ENDIAN);
       int rank = size.length;
       long[] index = new long[rank];
       long sourceElement = offset;

@@ -2,8 +2,8 @@ package io.github.neuronexplainer.models.weights;
 
 /**
  * A weights file (safetensors, torch {@code .pt}, checkpoint folder) is malformed, truncated, uses
- * an unsupported feature, or does not match the model it is loaded for. The message names the
- * file, the tensor (where there is one) and what was wrong.
+ * an unsupported feature, or does not match the model it is loaded for. The message names the file,
+ * the tensor (where there is one) and what was wrong.
  *
  * <p>Thread-safety: immutable, safe to share.
  */

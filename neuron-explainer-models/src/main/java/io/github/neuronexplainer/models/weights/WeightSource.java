@@ -1,7 +1,6 @@
 package io.github.neuronexplainer.models.weights;
 
 import io.github.neuronexplainer.core.io.SafePaths;
-
 import java.nio.file.Path;
 
 /**
@@ -35,5 +34,4 @@ public interface WeightSource {
   static String[] checkRelativePath(String relativePath) {
     return SafePaths.checkRelative(relativePath, "weight path");
   }
-
 }

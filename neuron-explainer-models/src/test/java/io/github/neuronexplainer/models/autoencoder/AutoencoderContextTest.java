@@ -85,7 +85,8 @@ class AutoencoderContextTest {
         () ->
             new AutoencoderConfig(
                 ActivationLocationType.MLP_POST_ACT,
-                Map.of(io.github.neuronexplainer.core.locations.LayerIndex.NONE, "a.pt", 0, "b.pt")));
+                Map.of(
+                    io.github.neuronexplainer.core.locations.LayerIndex.NONE, "a.pt", 0, "b.pt")));
   }
 
   @Test
@@ -104,8 +105,13 @@ class AutoencoderContextTest {
     try (NDManager m = M.newSubManager()) {
       NDArray enc = m.randomNormal(new Shape(n, 4));
       try (Autoencoder ae =
-          Autoencoder.of(m.zeros(new Shape(4)), enc, m.zeros(new Shape(n)), enc.transpose(),
-              LatentActivation.RELU, m)) {
+          Autoencoder.of(
+              m.zeros(new Shape(4)),
+              enc,
+              m.zeros(new Shape(n)),
+              enc.transpose(),
+              LatentActivation.RELU,
+              m)) {
         Map<String, Object> sd = ae.stateDict();
         sd.put(
             "latents_activation_frequency",
@@ -209,7 +215,7 @@ class AutoencoderContextTest {
         case MLP_POST_ACT -> mlp = f;
         case RESID_DELTA_MLP -> residMlp = f;
         case RESID_DELTA_ATTN -> attn = f;
-        default -> { }
+        default -> {}
       }
     }
     org.junit.jupiter.api.Assumptions.assumeTrue(mlp != null && residMlp != null && attn != null);
@@ -222,7 +228,8 @@ class AutoencoderContextTest {
       LazyMultiAutoencoderContext multi = LazyMultiAutoencoderContext.of(a, c);
       assertEquals(a, multi.autoencoderContext(NodeType.MLP_AUTOENCODER_LATENT));
       assertEquals(c, multi.autoencoderContext(NodeType.ATTENTION_AUTOENCODER_LATENT));
-      assertThrows(IllegalStateException.class, () -> multi.autoencoderContext(NodeType.AUTOENCODER_LATENT));
+      assertThrows(
+          IllegalStateException.class, () -> multi.autoencoderContext(NodeType.AUTOENCODER_LATENT));
       assertSame(c.autoencoder(0), multi.autoencoder(0, NodeType.ATTENTION_AUTOENCODER_LATENT));
       LazyMultiAutoencoderContext single = LazyMultiAutoencoderContext.of(b);
       assertSame(b, single.autoencoderContext(null));

@@ -38,7 +38,9 @@ class AutoencoderLoadingTest {
   @Test
   void everyPtFileEqualsItsSafetensorsTwin() throws IOException {
     JsonNode saeManifest =
-        new ObjectMapper().readTree(PACK.data("tiny-sae/manifest.json").toFile()).path("autoencoders");
+        new ObjectMapper()
+            .readTree(PACK.data("tiny-sae/manifest.json").toFile())
+            .path("autoencoders");
     int compared = 0;
     for (SaePack.Family family : SaePack.families(PACK).values()) {
       for (Map.Entry<Integer, String> e : family.ptPaths().entrySet()) {
@@ -46,7 +48,8 @@ class AutoencoderLoadingTest {
         Path twin = PACK.data(SaePack.twin(e.getValue()));
         try (Autoencoder fromSafetensors = Autoencoder.load(twin, M)) {
           assertEquals(family.nLatents(), fromSafetensors.nLatents(), twin.toString());
-          JsonNode info = saeManifest.path(family.input().name().toLowerCase(java.util.Locale.ROOT));
+          JsonNode info =
+              saeManifest.path(family.input().name().toLowerCase(java.util.Locale.ROOT));
           assertEquals(info.path("n_inputs").asInt(), fromSafetensors.nInputs(), twin.toString());
           assertEquals(
               info.path("activation").asText(), fromSafetensors.latentActivation().toString());
@@ -84,7 +87,8 @@ class AutoencoderLoadingTest {
 
   @Test
   void aSingleTensorIsNotAnAutoencoder() {
-    Path piece = Path.of("src/test/resources/weights/tiny-gpt2/model_pieces/xf_layers.0.ln_1.weight.pt");
+    Path piece =
+        Path.of("src/test/resources/weights/tiny-gpt2/model_pieces/xf_layers.0.ln_1.weight.pt");
     WeightFormatException e =
         assertThrows(WeightFormatException.class, () -> Autoencoder.load(piece, M));
     assertTrue(e.getMessage().contains("single tensor"), e.getMessage());
@@ -96,7 +100,8 @@ class AutoencoderLoadingTest {
     Map<String, HostTensor> noDecoder = new LinkedHashMap<>(ok);
     noDecoder.remove("decoder.weight");
     assertMessage(write(dir, "no-decoder", noDecoder, Map.of()), "no 'decoder.weight'");
-    assertMessage(write(dir, "swapped", tensors(3, 2, 3, 2), Map.of()), "'decoder.weight' is [3, 2]");
+    assertMessage(
+        write(dir, "swapped", tensors(3, 2, 3, 2), Map.of()), "'decoder.weight' is [3, 2]");
     Map<String, HostTensor> badBias = new LinkedHashMap<>(ok);
     badBias.put("latent_bias", HostTensor.ofFloats(new float[2], 2));
     assertMessage(write(dir, "bias", badBias, Map.of()), "'latent_bias' is [2]");
@@ -111,7 +116,11 @@ class AutoencoderLoadingTest {
                 dir,
                 "good",
                 ok,
-                Map.of("activation", "TopK", "activation_state_dict", "{\"k\": 1, \"postact_fn\": \"Identity\"}")),
+                Map.of(
+                    "activation",
+                    "TopK",
+                    "activation_state_dict",
+                    "{\"k\": 1, \"postact_fn\": \"Identity\"}")),
             M)) {
       assertEquals("TopK(k=1, postact_fn=Identity)", ae.latentActivation().toString());
     }
@@ -131,7 +140,8 @@ class AutoencoderLoadingTest {
   }
 
   private static void assertMessage(Path file, String fragment) {
-    WeightFormatException e = assertThrows(WeightFormatException.class, () -> Autoencoder.load(file, M));
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Autoencoder.load(file, M));
     assertTrue(e.getMessage().contains(fragment), e.getMessage());
     assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
   }
@@ -145,7 +155,8 @@ class AutoencoderLoadingTest {
     return t;
   }
 
-  private static Path write(Path dir, String name, Map<String, HostTensor> t, Map<String, String> meta) {
+  private static Path write(
+      Path dir, String name, Map<String, HostTensor> t, Map<String, String> meta) {
     Path file = dir.resolve(name + ".safetensors");
     SafetensorsFile.write(file, t, meta);
     return file;

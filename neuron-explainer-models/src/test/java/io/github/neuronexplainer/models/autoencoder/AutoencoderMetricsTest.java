@@ -10,8 +10,8 @@ import io.github.neuronexplainer.core.locations.ActivationLocationType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.RunRequest;
-import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.TestPack;
+import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
 import java.util.ArrayList;
@@ -63,7 +63,13 @@ class AutoencoderMetricsTest {
                 m)) {
       AutoencoderMetrics.Report r =
           AutoencoderMetrics.evaluate(
-              MODEL, identity, INPUT, LAYER, prompts(), AutoencoderMetrics.DEFAULT_DENSE_THRESHOLD, m);
+              MODEL,
+              identity,
+              INPUT,
+              LAYER,
+              prompts(),
+              AutoencoderMetrics.DEFAULT_DENSE_THRESHOLD,
+              m);
       assertEquals(0, r.fractionOfVarianceUnexplained(), 1e-12);
       assertEquals(0, r.normalizedMse(), 1e-12);
       assertEquals(0, r.splicedLossIncrease(), 1e-6);
@@ -115,8 +121,13 @@ class AutoencoderMetricsTest {
       NDArray encoder = m.create(enc, new Shape(3, n));
       NDArray bias = m.create(new float[] {0, 1, -1});
       try (Autoencoder ae =
-          Autoencoder.of(m.zeros(new Shape(n)), encoder, bias, m.zeros(new Shape(n, 3)),
-              LatentActivation.RELU, m)) {
+          Autoencoder.of(
+              m.zeros(new Shape(n)),
+              encoder,
+              bias,
+              m.zeros(new Shape(n, 3)),
+              LatentActivation.RELU,
+              m)) {
         AutoencoderMetrics.Report r =
             AutoencoderMetrics.evaluate(MODEL, ae, INPUT, LAYER, prompts(), 0.99, m);
         assertEquals(1.0 / 3, r.deadFraction(), 1e-12);
@@ -132,14 +143,21 @@ class AutoencoderMetricsTest {
     int n = width();
     List<String> texts = new ArrayList<>();
     List<int[]> tokens = new ArrayList<>();
-    PACK.prompts().forEach(p -> {
-      texts.add(p.text());
-      tokens.add(p.tokens());
-    });
+    PACK.prompts()
+        .forEach(
+            p -> {
+              texts.add(p.text());
+              tokens.add(p.tokens());
+            });
     try (NDManager m = M.newSubManager();
         Autoencoder ae =
-            Autoencoder.of(m.zeros(new Shape(n)), m.eye(n).mul(2), m.zeros(new Shape(n)),
-                m.eye(n).mul(0.5), LatentActivation.RELU, m)) {
+            Autoencoder.of(
+                m.zeros(new Shape(n)),
+                m.eye(n).mul(2),
+                m.zeros(new Shape(n)),
+                m.eye(n).mul(0.5),
+                LatentActivation.RELU,
+                m)) {
       AutoencoderMetrics.Report fromTexts =
           AutoencoderMetrics.evaluateTexts(MODEL, ae, INPUT, LAYER, texts, m);
       AutoencoderMetrics.Report fromTokens =
@@ -157,7 +175,11 @@ class AutoencoderMetricsTest {
     for (int[] p : prompts()) {
       try (ActivationCache c =
           MODEL.runWithCache(
-              RunRequest.builder().prompt(p).forward(HookPoint.forLocation(INPUT)).layers(Set.of(LAYER)).build(),
+              RunRequest.builder()
+                  .prompt(p)
+                  .forward(HookPoint.forLocation(INPUT))
+                  .layers(Set.of(LAYER))
+                  .build(),
               m)) {
         float[] all = c.get(HookPoint.forLocation(INPUT), LAYER, PassType.FORWARD).toFloatArray();
         int n = width();
@@ -190,7 +212,10 @@ class AutoencoderMetricsTest {
     double total = 0;
     int count = 0;
     for (int[] p : prompts()) {
-      float[] logits = MODEL.logits(List.of(p), io.github.neuronexplainer.models.hooks.Hooks.none(), m).toFloatArray();
+      float[] logits =
+          MODEL
+              .logits(List.of(p), io.github.neuronexplainer.models.hooks.Hooks.none(), m)
+              .toFloatArray();
       int vocab = logits.length / p.length;
       for (int t = 0; t + 1 < p.length; t++) {
         double max = Double.NEGATIVE_INFINITY;

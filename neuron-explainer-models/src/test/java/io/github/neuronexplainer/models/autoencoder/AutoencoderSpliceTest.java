@@ -13,8 +13,8 @@ import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.models.ActivationCache;
 import io.github.neuronexplainer.models.Loss;
 import io.github.neuronexplainer.models.RunRequest;
-import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.TestPack;
+import io.github.neuronexplainer.models.Transformer;
 import io.github.neuronexplainer.models.hooks.HookPoint;
 import io.github.neuronexplainer.models.hooks.Hooks;
 import io.github.neuronexplainer.models.weights.Gpt2Checkpoint;
@@ -77,7 +77,8 @@ class AutoencoderSpliceTest {
                 .forward(
                     HookPoint.forLocation(input),
                     ctx.layers(),
-                    (x, c) -> ctx.autoencoder(c.layer()).decode(ctx.autoencoder(c.layer()).encode(x)))
+                    (x, c) ->
+                        ctx.autoencoder(c.layer()).decode(ctx.autoencoder(c.layer()).encode(x)))
                 .build();
         assertClose(input + " add_error=false", logits(byHand), replaced);
       }
@@ -87,14 +88,18 @@ class AutoencoderSpliceTest {
   @Test
   void ablatingALatentChangesTheOutputByItsDecoderColumn() {
     ActivationLocationType input = ActivationLocationType.MLP_POST_ACT;
-    try (LazyAutoencoderContext ctx = context(input); NDManager m = M.newSubManager()) {
+    try (LazyAutoencoderContext ctx = context(input);
+        NDManager m = M.newSubManager()) {
       int layer = ctx.layers().get(ctx.layers().size() - 1);
       AutoencoderSplice splice = AutoencoderSplice.of(ctx);
       HookPoint latents = splice.point(ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT);
       HookPoint reconstruction = AutoencoderSplice.reconstructionPoint(input);
       HookPoint error = splice.point(ActivationLocationType.ONLINE_MLP_AUTOENCODER_ERROR);
       RunRequest.Builder plain =
-          RunRequest.builder().prompt(PROMPT.tokens()).hooks(splice.hooks()).forward(latents, reconstruction, error);
+          RunRequest.builder()
+              .prompt(PROMPT.tokens())
+              .hooks(splice.hooks())
+              .forward(latents, reconstruction, error);
       ActivationCache before = MODEL.runWithCache(plain.build(), m);
       NDArray z = before.get(latents, layer, PassType.FORWARD);
       long[] flat = z.reshape(-1, z.getShape().get(2)).argMax(1).toLongArray();
@@ -107,9 +112,10 @@ class AutoencoderSpliceTest {
               .forward(
                   latents,
                   List.of(layer),
-                  (x, c) -> x.sub(x.get(new NDIndex("..., {}:{}", latent, latent + 1))
-                      .mul(c.passManager().create(oneHot(x.getShape().get(2), latent))))
-              )
+                  (x, c) ->
+                      x.sub(
+                          x.get(new NDIndex("..., {}:{}", latent, latent + 1))
+                              .mul(c.passManager().create(oneHot(x.getShape().get(2), latent)))))
               .build();
       ActivationCache after =
           MODEL.runWithCache(
@@ -119,12 +125,21 @@ class AutoencoderSpliceTest {
                   .forward(latents, reconstruction, error)
                   .build(),
               m);
-      assertEquals(0f, after.get(latents, layer, PassType.FORWARD).get(new NDIndex("0, {}, {}", token, latent)).getFloat());
-      NDArray column =
-          ctx.autoencoder(layer).decoderWeight(m).get(new NDIndex(":, {}", latent));
+      assertEquals(
+          0f,
+          after
+              .get(latents, layer, PassType.FORWARD)
+              .get(new NDIndex("0, {}, {}", token, latent))
+              .getFloat());
+      NDArray column = ctx.autoencoder(layer).decoderWeight(m).get(new NDIndex(":, {}", latent));
       NDArray delta =
-          after.get(reconstruction, layer, PassType.FORWARD).get(new NDIndex("0, {}", token))
-              .sub(before.get(reconstruction, layer, PassType.FORWARD).get(new NDIndex("0, {}", token)));
+          after
+              .get(reconstruction, layer, PassType.FORWARD)
+              .get(new NDIndex("0, {}", token))
+              .sub(
+                  before
+                      .get(reconstruction, layer, PassType.FORWARD)
+                      .get(new NDIndex("0, {}", token)));
       assertClose("reconstruction change", column.mul(-value).toFloatArray(), delta.toFloatArray());
       // with add_error the error term is computed from the unablated latents
       assertClose(
@@ -143,7 +158,8 @@ class AutoencoderSpliceTest {
   @Test
   void latentGradientsFlowThroughTheDecoder() {
     ActivationLocationType input = ActivationLocationType.RESID_DELTA_ATTN;
-    try (LazyAutoencoderContext ctx = context(input); NDManager m = M.newSubManager()) {
+    try (LazyAutoencoderContext ctx = context(input);
+        NDManager m = M.newSubManager()) {
       AutoencoderSplice splice = AutoencoderSplice.of(ctx);
       HookPoint latents = splice.point(ActivationLocationType.ONLINE_AUTOENCODER_LATENT);
       HookPoint reconstruction = AutoencoderSplice.reconstructionPoint(input);

@@ -33,7 +33,8 @@ class AutoencoderTest {
 
   @Test
   void encodeAndDecodeFollowTheOriginalFormulas() {
-    try (Autoencoder ae = small(LatentActivation.RELU); NDManager m = M.newSubManager()) {
+    try (Autoencoder ae = small(LatentActivation.RELU);
+        NDManager m = M.newSubManager()) {
       NDArray x = m.create(new float[] {3, 1, 0, 0}, new Shape(2, 2));
       // x − pre_bias = (2, 2), (−1, 1); pre-acts = (2, 2.5, −6), (−1, 1.5, −10)
       assertArrayEquals(
@@ -51,7 +52,8 @@ class AutoencoderTest {
 
   @Test
   void latentSliceComputesOnlyThoseLatents() {
-    try (Autoencoder ae = small(LatentActivation.RELU); NDManager m = M.newSubManager()) {
+    try (Autoencoder ae = small(LatentActivation.RELU);
+        NDManager m = M.newSubManager()) {
       NDArray x = m.create(new float[] {3, 1, 0, 0}, new Shape(2, 2));
       assertArrayEquals(
           new float[] {2.5f, -6, 1.5f, -10}, ae.encodePreActivation(x, 1, 3).toFloatArray());
@@ -61,7 +63,8 @@ class AutoencoderTest {
 
   @Test
   void identityKeepsNegativePreActivations() {
-    try (Autoencoder ae = small(LatentActivation.IDENTITY); NDManager m = M.newSubManager()) {
+    try (Autoencoder ae = small(LatentActivation.IDENTITY);
+        NDManager m = M.newSubManager()) {
       NDArray x = m.create(new float[] {0, 0}, new Shape(1, 2));
       assertArrayEquals(new float[] {-1, 1.5f, -10}, ae.encode(x).toFloatArray());
     }
@@ -75,8 +78,7 @@ class AutoencoderTest {
       LatentActivation relu = LatentActivation.topK(2, LatentActivation.RELU);
       assertArrayEquals(new float[] {0.5f, 0, 2, 0, 1, 0, 0, 0}, relu.apply(pre).toFloatArray());
       LatentActivation id = LatentActivation.topK(2, LatentActivation.IDENTITY);
-      assertArrayEquals(
-          new float[] {0.5f, 0, 2, 0, 1, 0, -0.5f, 0}, id.apply(pre).toFloatArray());
+      assertArrayEquals(new float[] {0.5f, 0, 2, 0, 1, 0, -0.5f, 0}, id.apply(pre).toFloatArray());
       assertThrows(
           IllegalArgumentException.class,
           () -> LatentActivation.topK(5, LatentActivation.RELU).apply(pre));
@@ -85,7 +87,8 @@ class AutoencoderTest {
 
   @Test
   void forwardUpdatesStatsLastNonzeroAsTheOriginal() {
-    try (Autoencoder ae = small(LatentActivation.RELU); NDManager m = M.newSubManager()) {
+    try (Autoencoder ae = small(LatentActivation.RELU);
+        NDManager m = M.newSubManager()) {
       assertArrayEquals(new long[] {0, 0, 0}, ae.statsLastNonzero());
       // latent 0 and 1 active in the batch, latent 2 never
       Autoencoder.ForwardResult r = ae.forward(m.create(new float[] {3, 1, 0, 0}, new Shape(2, 2)));
@@ -122,7 +125,8 @@ class AutoencoderTest {
     assertEquals(Map.of("k", 8L, "postact_fn", "ReLU"), topK.stateDict());
     assertEquals(topK, LatentActivation.fromStateDict("TopK", topK.stateDict(), "test"));
     assertEquals(LatentActivation.RELU, LatentActivation.fromStateDict(null, null, "test"));
-    assertEquals(LatentActivation.IDENTITY, LatentActivation.fromStateDict("Identity", Map.of(), "t"));
+    assertEquals(
+        LatentActivation.IDENTITY, LatentActivation.fromStateDict("Identity", Map.of(), "t"));
     IllegalArgumentException unknown =
         assertThrows(
             IllegalArgumentException.class,
@@ -134,15 +138,16 @@ class AutoencoderTest {
   }
 
   /**
-   * d Σ latents / d x through ReLU and TopK stays exact when the garbage collector runs between
-   * the forward and the backward pass (DJL's scalar overloads such as {@code maximum(0f)} would
-   * leave autograd reading freed memory).
+   * d Σ latents / d x through ReLU and TopK stays exact when the garbage collector runs between the
+   * forward and the backward pass (DJL's scalar overloads such as {@code maximum(0f)} would leave
+   * autograd reading freed memory).
    */
   @Test
   void gradientsThroughTheActivationsSurviveGarbageCollection() {
     for (LatentActivation activation :
         java.util.List.of(LatentActivation.RELU, LatentActivation.topK(1, LatentActivation.RELU))) {
-      try (Autoencoder ae = small(activation); NDManager m = M.newSubManager()) {
+      try (Autoencoder ae = small(activation);
+          NDManager m = M.newSubManager()) {
         float[] gradient =
             io.github.neuronexplainer.models.internal.GradMode.with(
                 true,
@@ -174,7 +179,8 @@ class AutoencoderTest {
 
   @Test
   void wrongInputWidthIsRefused() {
-    try (Autoencoder ae = small(LatentActivation.RELU); NDManager m = M.newSubManager()) {
+    try (Autoencoder ae = small(LatentActivation.RELU);
+        NDManager m = M.newSubManager()) {
       IllegalArgumentException e =
           assertThrows(IllegalArgumentException.class, () -> ae.encode(m.zeros(new Shape(1, 3))));
       assertTrue(e.getMessage().contains("[..., 2]"), e.getMessage());

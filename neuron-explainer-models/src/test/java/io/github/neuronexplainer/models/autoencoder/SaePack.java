@@ -14,12 +14,12 @@ import java.util.TreeMap;
 /** The SAE families of a conformance pack ({@code golden/manifest.json → autoencoders}). */
 final class SaePack {
   /** One family: its manifest key, input, and per layer the file paths relative to data/. */
-  record Family(String key, ActivationLocationType input, int nLatents, Map<Integer, String> ptPaths) {
+  record Family(
+      String key, ActivationLocationType input, int nLatents, Map<Integer, String> ptPaths) {
     /** Per layer the .pt file if the pack has it, else its safetensors twin. */
     AutoencoderConfig config(TestPack pack) {
       Map<Integer, String> paths = new TreeMap<>();
-      ptPaths.forEach(
-          (layer, pt) -> paths.put(layer, Files.exists(pack.data(pt)) ? pt : twin(pt)));
+      ptPaths.forEach((layer, pt) -> paths.put(layer, Files.exists(pack.data(pt)) ? pt : twin(pt)));
       return new AutoencoderConfig(input, paths);
     }
 

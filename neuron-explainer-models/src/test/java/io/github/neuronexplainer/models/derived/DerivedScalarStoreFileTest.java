@@ -44,7 +44,8 @@ class DerivedScalarStoreFileTest {
                 PassType.BACKWARD,
                 Map.of(1, manager.arange(12f).reshape(2, 2, 3))),
             new ActivationsAndMetadata(
-                DerivedScalarType.MLP_PRE_ACT, // a transposed (non-contiguous) view is saved by value
+                DerivedScalarType
+                    .MLP_PRE_ACT, // a transposed (non-contiguous) view is saved by value
                 PassType.FORWARD,
                 Map.of(0, manager.arange(6f).reshape(3, 2).transpose())),
             new ActivationsAndMetadata(
@@ -61,34 +62,50 @@ class DerivedScalarStoreFileTest {
       DerivedScalarStoreFile.save(store, file);
       try (DerivedScalarStore loaded = DerivedScalarStoreFile.load(file, manager)) {
         assertTrue(loaded.contentEquals(store));
-        assertEquals(new ArrayList<>(store.entries().keySet()), new ArrayList<>(loaded.entries().keySet()));
+        assertEquals(
+            new ArrayList<>(store.entries().keySet()), new ArrayList<>(loaded.entries().keySet()));
         assertEquals(
             List.of(2, 0),
-            new ArrayList<>(loaded.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).activationsByLayer().keySet()));
+            new ArrayList<>(
+                loaded
+                    .get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD)
+                    .activationsByLayer()
+                    .keySet()));
         assertArrayEquals(
             new float[] {Float.MAX_VALUE, 1e-30f, -0f},
-            loaded.get(new DerivedScalarIndex(DerivedScalarType.MLP_POST_ACT, java.util.Arrays.asList(1, null), 2, PassType.FORWARD)));
+            loaded.get(
+                new DerivedScalarIndex(
+                    DerivedScalarType.MLP_POST_ACT,
+                    java.util.Arrays.asList(1, null),
+                    2,
+                    PassType.FORWARD)));
         assertArrayEquals(
             new float[] {11f},
-            loaded.get(new DerivedScalarIndex(DerivedScalarType.ATTN_QK_PROBS, List.of(1, 1, 2), 1, PassType.BACKWARD)));
+            loaded.get(
+                new DerivedScalarIndex(
+                    DerivedScalarType.ATTN_QK_PROBS, List.of(1, 1, 2), 1, PassType.BACKWARD)));
         assertEquals(0.0, loaded.sum(null, null) - store.sum(null, null));
         assertArrayEquals(
             new float[] {0, 2, 4, 1, 3, 5},
             loaded.get(DerivedScalarType.MLP_PRE_ACT, PassType.FORWARD).get(0).toFloatArray());
       }
       // The loaded store owned its tensors; the original is untouched.
-      assertEquals(3f, store.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).get(0).getFloat(0, 0));
+      assertEquals(
+          3f, store.get(DerivedScalarType.MLP_POST_ACT, PassType.FORWARD).get(0).getFloat(0, 0));
     }
   }
 
   private Path withMetadata(String json, Map<String, HostTensor> tensors) {
     Path file = dir.resolve("crafted-" + crafted++ + ".safetensors");
-    SafetensorsFile.write(file, tensors, json == null ? Map.of() : Map.of(DerivedScalarStoreFile.METADATA_KEY, json));
+    SafetensorsFile.write(
+        file, tensors, json == null ? Map.of() : Map.of(DerivedScalarStoreFile.METADATA_KEY, json));
     return file;
   }
 
   private static String store(String entries) {
-    return "{\"format\": \"neuron-explainer-derived-scalar-store\", \"version\": 1, \"entries\": [" + entries + "]}";
+    return "{\"format\": \"neuron-explainer-derived-scalar-store\", \"version\": 1, \"entries\": ["
+        + entries
+        + "]}";
   }
 
   private static String mlp(String layers) {
@@ -113,29 +130,63 @@ class DerivedScalarStoreFileTest {
     assertRefused(withMetadata(null, one), "not a derived scalar store file");
     assertRefused(withMetadata("{not json", one), "not valid JSON");
     assertRefused(withMetadata("{\"format\": \"other\"}", one), "\"format\"");
-    assertRefused(withMetadata(store("").replace("\"version\": 1", "\"version\": 2"), one), "version 2");
-    assertRefused(withMetadata(store("{\"dst\": \"no_such_dst\", \"pass_type\": \"forward\", \"layers\": "
-        + "[{\"layer\": 0, \"tensor\": \"a\"}]}"), one), "unknown DST 'no_such_dst'");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}").replace("forward", "sideways")), one),
+    assertRefused(
+        withMetadata(store("").replace("\"version\": 1", "\"version\": 2"), one), "version 2");
+    assertRefused(
+        withMetadata(
+            store(
+                "{\"dst\": \"no_such_dst\", \"pass_type\": \"forward\", \"layers\": "
+                    + "[{\"layer\": 0, \"tensor\": \"a\"}]}"),
+            one),
+        "unknown DST 'no_such_dst'");
+    assertRefused(
+        withMetadata(
+            store(mlp("{\"layer\": 0, \"tensor\": \"a\"}").replace("forward", "sideways")), one),
         "unknown pass type 'sideways'");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"zz\"}")), one), "'zz' is not in the file");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}, {\"layer\": 1, \"tensor\": \"a\"}")), one),
+    assertRefused(
+        withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"zz\"}")), one),
+        "'zz' is not in the file");
+    assertRefused(
+        withMetadata(
+            store(mlp("{\"layer\": 0, \"tensor\": \"a\"}, {\"layer\": 1, \"tensor\": \"a\"}")),
+            one),
         "used twice");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}")), two), "'b' belongs to no entry");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"v\"}")), Map.of("v", vector)),
+    assertRefused(
+        withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}")), two),
+        "'b' belongs to no entry");
+    assertRefused(
+        withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"v\"}")), Map.of("v", vector)),
         "has 1 dimensions");
-    assertRefused(withMetadata(store(mlp("{\"layer\": -1, \"tensor\": \"a\"}")), one), "non-negative");
-    assertRefused(withMetadata(store(mlp("{\"layer\": \"0\", \"tensor\": \"a\"}")), one), "non-negative");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}, {\"layer\": 0, \"tensor\": \"b\"}")), two),
+    assertRefused(
+        withMetadata(store(mlp("{\"layer\": -1, \"tensor\": \"a\"}")), one), "non-negative");
+    assertRefused(
+        withMetadata(store(mlp("{\"layer\": \"0\", \"tensor\": \"a\"}")), one), "non-negative");
+    assertRefused(
+        withMetadata(
+            store(mlp("{\"layer\": 0, \"tensor\": \"a\"}, {\"layer\": 0, \"tensor\": \"b\"}")),
+            two),
         "appears twice");
-    assertRefused(withMetadata(store(mlp("{\"layer\": null, \"tensor\": \"a\"}, {\"layer\": 0, \"tensor\": \"b\"}")), two),
+    assertRefused(
+        withMetadata(
+            store(mlp("{\"layer\": null, \"tensor\": \"a\"}, {\"layer\": 0, \"tensor\": \"b\"}")),
+            two),
         "cannot be mixed");
-    assertRefused(withMetadata(store(mlp("{\"layer\": 0, \"tensor\": \"a\"}") + ", " + mlp("{\"layer\": 1, \"tensor\": \"b\"}")), two),
+    assertRefused(
+        withMetadata(
+            store(
+                mlp("{\"layer\": 0, \"tensor\": \"a\"}")
+                    + ", "
+                    + mlp("{\"layer\": 1, \"tensor\": \"b\"}")),
+            two),
         "a second entry for mlp_post_act/forward");
     assertRefused(withMetadata(store(mlp("{\"layer\": 0}")), one), "\"tensor\" must be a string");
     assertRefused(withMetadata(store("").replace("[]", "{}"), one), "\"entries\" must be an array");
-    assertRefused(withMetadata("{\"format\": \"neuron-explainer-derived-scalar-store\", \"version\": 1,"
-        + " \"version\": 1, \"entries\": []}", one), "not valid JSON");
+    assertRefused(
+        withMetadata(
+            "{\"format\": \"neuron-explainer-derived-scalar-store\", \"version\": 1,"
+                + " \"version\": 1, \"entries\": []}",
+            one),
+        "not valid JSON");
   }
 
   @Test
@@ -143,8 +194,13 @@ class DerivedScalarStoreFileTest {
     Map<String, HostTensor> two = new LinkedHashMap<>();
     two.put("a", HostTensor.ofFloats(new float[] {1, 2, 3, 4}, 2, 2));
     two.put("b", HostTensor.ofFloats(new float[] {5, 6, 7, 8}, 2, 2));
-    Path file = withMetadata(store("{\"dst\": \"retired_dst\", \"pass_type\": \"forward\", \"layers\": "
-        + "[{\"layer\": 0, \"tensor\": \"a\"}]}, " + mlp("{\"layer\": 3, \"tensor\": \"b\"}")), two);
+    Path file =
+        withMetadata(
+            store(
+                "{\"dst\": \"retired_dst\", \"pass_type\": \"forward\", \"layers\": "
+                    + "[{\"layer\": 0, \"tensor\": \"a\"}]}, "
+                    + mlp("{\"layer\": 3, \"tensor\": \"b\"}")),
+            two);
     try (NDManager manager = NDManager.newBaseManager();
         DerivedScalarStore loaded = DerivedScalarStoreFile.load(file, manager, true)) {
       assertEquals(1, loaded.entries().size());
@@ -188,7 +244,8 @@ class DerivedScalarStoreFileTest {
       } catch (RuntimeException other) {
         throw new AssertionError("seed 20240611 iteration " + iteration + ": " + other, other);
       }
-      assertTrue(System.nanoTime() - start < 2_000_000_000L, "iteration " + iteration + " took over 2 s");
+      assertTrue(
+          System.nanoTime() - start < 2_000_000_000L, "iteration " + iteration + " took over 2 s");
     }
     assertTrue(refused > 100, "refused " + refused + ", loaded " + loaded);
   }

@@ -5,15 +5,18 @@ import java.util.Random;
 
 /**
  * Seeded byte-level mutations of a valid file, biased towards its first and last bytes, where
- * headers, length fields and zip directories live: bit flips, boundary bytes, 8-byte
- * little-endian lengths (-1, 2^31-1, 2^40, Long.MAX_VALUE), truncation, deleted, repeated and
- * random ranges. A few dozen lines instead of a property-testing engine: inputs are bytes, every
- * failure message carries the seed and the iteration that reproduce it, and nothing needs shrinking
- * beyond that.
+ * headers, length fields and zip directories live: bit flips, boundary bytes, 8-byte little-endian
+ * lengths (-1, 2^31-1, 2^40, Long.MAX_VALUE), truncation, deleted, repeated and random ranges. A
+ * few dozen lines instead of a property-testing engine: inputs are bytes, every failure message
+ * carries the seed and the iteration that reproduce it, and nothing needs shrinking beyond that.
  */
 final class Mutator {
-  private static final byte[] BYTES = {0, 1, 0x7f, (byte) 0x80, (byte) 0xff, '"', '{', '}', '[', ']', ',', ':', '9', '-'};
-  private static final long[] LENGTHS = {-1, 0, Integer.MAX_VALUE, 1L << 40, Long.MAX_VALUE, 0xffff_ffffL};
+  private static final byte[] BYTES = {
+    0, 1, 0x7f, (byte) 0x80, (byte) 0xff, '"', '{', '}', '[', ']', ',', ':', '9', '-'
+  };
+  private static final long[] LENGTHS = {
+    -1, 0, Integer.MAX_VALUE, 1L << 40, Long.MAX_VALUE, 0xffff_ffffL
+  };
 
   private final Random random;
 

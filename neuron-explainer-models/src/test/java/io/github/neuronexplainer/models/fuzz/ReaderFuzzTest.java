@@ -48,7 +48,12 @@ class ReaderFuzzTest {
   void autoencoderFiles() throws IOException {
     try (NDManager manager = NDManager.newBaseManager()) {
       Consumer<Path> load = file -> Autoencoder.load(file, manager).close();
-      fuzz("sae-safetensors", Files.readAllBytes(SAE.resolve("0.safetensors")), 1000, ".safetensors", load);
+      fuzz(
+          "sae-safetensors",
+          Files.readAllBytes(SAE.resolve("0.safetensors")),
+          1000,
+          ".safetensors",
+          load);
       fuzz("sae-pt", Files.readAllBytes(SAE.resolve("0.pt")), 500, ".pt", load);
     }
   }
@@ -68,7 +73,9 @@ class ReaderFuzzTest {
         reader.accept(file);
       } catch (WeightFormatException e) {
         refused++;
-        assertTrue(e.getMessage() != null && !e.getMessage().isBlank(), "a message for " + name + " #" + i);
+        assertTrue(
+            e.getMessage() != null && !e.getMessage().isBlank(),
+            "a message for " + name + " #" + i);
       } catch (Throwable t) {
         Files.write(dir.getParent().resolve("fuzz-failure-" + name + suffix), input);
         fail(name + " input #" + i + " (seed " + seedValue + ") ended in " + t, t);
@@ -77,7 +84,10 @@ class ReaderFuzzTest {
       assertTrue(millis < MAX_MILLIS_PER_INPUT, name + " input #" + i + " took " + millis + " ms");
     }
     System.out.printf(
-        "fuzz %s: %d inputs, %d refused, %.1f s%n", name, inputs, refused, (System.nanoTime() - start) / 1e9);
-    assertTrue(refused > inputs / 10, name + ": the mutations must reach the checks, only " + refused + " refused");
+        "fuzz %s: %d inputs, %d refused, %.1f s%n",
+        name, inputs, refused, (System.nanoTime() - start) / 1e9);
+    assertTrue(
+        refused > inputs / 10,
+        name + ": the mutations must reach the checks, only " + refused + " refused");
   }
 }

@@ -46,14 +46,20 @@ class NeuronRecordCollectorTest {
                     + "waters. And God said, Let there be light: and there was light. And God saw the light, that it "
                     + "was good: and God divided the light from the darkness.");
     try (NDManager manager = NDManager.newBaseManager()) {
-      try (TrainableGpt2 init = TrainableGpt2.initialise(TrainingConfig.gpt2Shape(16, 32, 2, 4), 5, null, manager)) {
+      try (TrainableGpt2 init =
+          TrainableGpt2.initialise(TrainingConfig.gpt2Shape(16, 32, 2, 4), 5, null, manager)) {
         init.save(dir, DType.F32);
       }
       try (Transformer model = Transformer.fromCheckpoint(Gpt2Checkpoint.load(dir), manager);
           Autoencoder sae = randomAutoencoder(manager)) {
         NeuronRecordCollector collector =
-            NeuronRecordCollector.builder(model).excerptLength(LENGTH).topCount(TOP).randomCount(RANDOM)
-                .batchSize(3).seed(9).build();
+            NeuronRecordCollector.builder(model)
+                .excerptLength(LENGTH)
+                .topCount(TOP)
+                .randomCount(RANDOM)
+                .batchSize(3)
+                .seed(9)
+                .build();
         List<RecordUnits> all =
             List.of(
                 RecordUnits.mlpNeurons(1),
@@ -65,7 +71,12 @@ class NeuronRecordCollectorTest {
           assertEquals((long) excerpts * LENGTH, result.tokens());
           List<float[][]> brute = new ArrayList<>(); // [excerpt][unit][value]
           for (int e = 0; e < excerpts; e++) {
-            brute.add(bruteForce(model, sae, units, java.util.Arrays.copyOfRange(tokens, e * LENGTH, (e + 1) * LENGTH)));
+            brute.add(
+                bruteForce(
+                    model,
+                    sae,
+                    units,
+                    java.util.Arrays.copyOfRange(tokens, e * LENGTH, (e + 1) * LENGTH)));
           }
           int nUnits = brute.get(0).length;
           assertEquals(nUnits, result.records().size());
@@ -76,12 +87,16 @@ class NeuronRecordCollectorTest {
             assertEquals(units.layer(), record.neuronId().layerIndex());
             int unit = u;
             List<Integer> order =
-                IntStream.range(0, excerpts).boxed()
-                    .sorted(Comparator.comparingDouble((Integer e) -> -max(brute.get(e)[unit])).thenComparing(e -> e))
+                IntStream.range(0, excerpts)
+                    .boxed()
+                    .sorted(
+                        Comparator.comparingDouble((Integer e) -> -max(brute.get(e)[unit]))
+                            .thenComparing(e -> e))
                     .toList();
             for (int i = 0; i < TOP; i++) {
               int e = order.get(i);
-              assertRecord(record.mostPositiveActivationRecords().get(i), brute.get(e)[u], tokens, e);
+              assertRecord(
+                  record.mostPositiveActivationRecords().get(i), brute.get(e)[u], tokens, e);
             }
             // the random excerpts are the same for every unit
             List<Integer> found = new ArrayList<>();
@@ -94,7 +109,8 @@ class NeuronRecordCollectorTest {
             }
             assertEquals(randomExcerpts, found);
             for (int i = 0; i < RANDOM; i++) {
-              assertRecord(record.randomSample().get(i), brute.get(found.get(i))[u], tokens, found.get(i));
+              assertRecord(
+                  record.randomSample().get(i), brute.get(found.get(i))[u], tokens, found.get(i));
             }
             double sum = 0;
             double squares = 0;
@@ -112,7 +128,8 @@ class NeuronRecordCollectorTest {
           }
           // the explainers read the original's JSON
           NeuronRecord first = result.records().get(0);
-          assertEquals(first, FastDataclassJson.loads(FastDataclassJson.dumps(first), NeuronRecord.class));
+          assertEquals(
+              first, FastDataclassJson.loads(FastDataclassJson.dumps(first), NeuronRecord.class));
         }
       }
     }
@@ -121,22 +138,34 @@ class NeuronRecordCollectorTest {
   private static Autoencoder randomAutoencoder(NDManager manager) {
     NDArray encoder = manager.randomNormal(new ai.djl.ndarray.types.Shape(48, 32));
     return Autoencoder.of(
-        manager.zeros(new ai.djl.ndarray.types.Shape(32)), encoder,
-        manager.zeros(new ai.djl.ndarray.types.Shape(48)), encoder.transpose().duplicate(),
-        new LatentActivation.TopK(4, new LatentActivation.Relu()), manager);
+        manager.zeros(new ai.djl.ndarray.types.Shape(32)),
+        encoder,
+        manager.zeros(new ai.djl.ndarray.types.Shape(48)),
+        encoder.transpose().duplicate(),
+        new LatentActivation.TopK(4, new LatentActivation.Relu()),
+        manager);
   }
 
   /** One excerpt's activations [unit][value], read element by element from a single-prompt run. */
-  private static float[][] bruteForce(Transformer model, Autoencoder sae, RecordUnits units, int[] excerpt) {
+  private static float[][] bruteForce(
+      Transformer model, Autoencoder sae, RecordUnits units, int[] excerpt) {
     ActivationLocationType location =
-        units instanceof RecordUnits.MlpNeurons ? ActivationLocationType.MLP_POST_ACT
-            : units instanceof RecordUnits.AttentionHeads ? ActivationLocationType.ATTN_QK_PROBS
-            : ActivationLocationType.RESID_DELTA_MLP;
+        units instanceof RecordUnits.MlpNeurons
+            ? ActivationLocationType.MLP_POST_ACT
+            : units instanceof RecordUnits.AttentionHeads
+                ? ActivationLocationType.ATTN_QK_PROBS
+                : ActivationLocationType.RESID_DELTA_MLP;
     try (NDManager m = NDManager.newBaseManager();
         ActivationCache cache =
             model.runWithCache(
-                RunRequest.builder().prompt(excerpt).forward(io.github.neuronexplainer.models.hooks.HookPoint.forLocation(location)).layers(Set.of(units.layer())).build(), m)) {
-      NDArray x = cache.get(location, units.layer(), PassType.FORWARD).get(0); // drop the batch axis
+                RunRequest.builder()
+                    .prompt(excerpt)
+                    .forward(io.github.neuronexplainer.models.hooks.HookPoint.forLocation(location))
+                    .layers(Set.of(units.layer()))
+                    .build(),
+                m)) {
+      NDArray x =
+          cache.get(location, units.layer(), PassType.FORWARD).get(0); // drop the batch axis
       if (units instanceof RecordUnits.AttentionHeads) {
         int heads = (int) x.getShape().get(2);
         float[][] out = new float[heads][LENGTH * (LENGTH + 1) / 2];
@@ -164,7 +193,8 @@ class NeuronRecordCollectorTest {
     }
   }
 
-  private static void assertRecord(ActivationRecord record, float[] expected, int[] tokens, int excerpt) {
+  private static void assertRecord(
+      ActivationRecord record, float[] expected, int[] tokens, int excerpt) {
     assertEquals(excerpt, excerptOf(record, tokens));
     assertEquals(expected.length, record.activations().size());
     for (int i = 0; i < expected.length; i++) {

@@ -41,8 +41,15 @@ class Gpt2TrainerTest {
   @Test
   void trainingReducesTheHeldOutLoss() {
     TrainingConfig config =
-        TrainingConfig.builder(SHAPE).batchSize(4).steps(40).warmupSteps(4).peakLearningRate(1e-2)
-            .finalLearningRate(1e-3).evalEvery(0).evalWindows(8).build();
+        TrainingConfig.builder(SHAPE)
+            .batchSize(4)
+            .steps(40)
+            .warmupSteps(4)
+            .peakLearningRate(1e-2)
+            .finalLearningRate(1e-3)
+            .evalEvery(0)
+            .evalWindows(8)
+            .build();
     try (NDManager manager = NDManager.newBaseManager();
         Gpt2Trainer trainer = new Gpt2Trainer(config, corpus(), null, manager)) {
       double before = trainer.heldOutLoss(8);
@@ -52,7 +59,8 @@ class Gpt2TrainerTest {
       assertEquals(40, last.step());
       // a fresh model is near-uniform over the 50,257 tokens: ln 50257 = 10.8
       assertEquals(Math.log(50257), before, 0.5);
-      assertTrue(last.heldOutLoss() < before - 5, "held-out loss " + before + " -> " + last.heldOutLoss());
+      assertTrue(
+          last.heldOutLoss() < before - 5, "held-out loss " + before + " -> " + last.heldOutLoss());
       assertTrue(last.trainLoss() < steps.get(0).trainLoss() - 5);
     }
   }
@@ -76,7 +84,8 @@ class Gpt2TrainerTest {
   @Test
   void savedCheckpointLoadsAsATransformerWithTheSameLogits() {
     try (NDManager manager = NDManager.newBaseManager();
-        TrainableGpt2 model = TrainableGpt2.initialise(TrainingConfig.gpt2Shape(16, 32, 2, 4), 11, null, manager)) {
+        TrainableGpt2 model =
+            TrainableGpt2.initialise(TrainingConfig.gpt2Shape(16, 32, 2, 4), 11, null, manager)) {
       long[] tokens = {464, 3139, 286, 262, 1492, 13, 843, 2430};
       NDArray expected = model.logits(manager.create(tokens, new Shape(1, tokens.length)), manager);
       model.save(dir.resolve("f32"), DType.F32);
@@ -84,7 +93,9 @@ class Gpt2TrainerTest {
       for (String variant : List.of("f32", "f16")) {
         Gpt2Checkpoint checkpoint = Gpt2Checkpoint.load(dir.resolve(variant));
         assertEquals(model.config(), checkpoint.config());
-        assertEquals(variant.equals("f16") ? DType.F16 : DType.F32, checkpoint.tensor("tok_embed.weight").dtype());
+        assertEquals(
+            variant.equals("f16") ? DType.F16 : DType.F32,
+            checkpoint.tensor("tok_embed.weight").dtype());
         try (Transformer loaded = Transformer.fromCheckpoint(checkpoint, manager)) {
           int[] prompt = java.util.Arrays.stream(tokens).mapToInt(t -> (int) t).toArray();
           NDArray actual = loaded.logits(List.of(prompt), Hooks.none(), manager);
@@ -104,20 +115,29 @@ class Gpt2TrainerTest {
   @Test
   void resumingGivesTheSameWeightsAsAnUninterruptedRun() {
     TrainingConfig.Builder recipe =
-        TrainingConfig.builder(SHAPE).batchSize(2).warmupSteps(0).peakLearningRate(3e-3)
-            .finalLearningRate(3e-3).evalEvery(0).evalWindows(2).checkpointEvery(0);
+        TrainingConfig.builder(SHAPE)
+            .batchSize(2)
+            .warmupSteps(0)
+            .peakLearningRate(3e-3)
+            .finalLearningRate(3e-3)
+            .evalEvery(0)
+            .evalWindows(2)
+            .checkpointEvery(0);
     TokenCorpus corpus = corpus();
     try (NDManager manager = NDManager.newBaseManager()) {
       Map<String, float[]> straight;
-      try (Gpt2Trainer trainer = new Gpt2Trainer(recipe.steps(6).build(), corpus, dir.resolve("a"), manager)) {
+      try (Gpt2Trainer trainer =
+          new Gpt2Trainer(recipe.steps(6).build(), corpus, dir.resolve("a"), manager)) {
         trainer.train(p -> {});
         straight = snapshot(trainer.model());
       }
-      try (Gpt2Trainer first = new Gpt2Trainer(recipe.steps(3).build(), corpus, dir.resolve("b"), manager)) {
+      try (Gpt2Trainer first =
+          new Gpt2Trainer(recipe.steps(3).build(), corpus, dir.resolve("b"), manager)) {
         first.train(p -> {});
       }
       assertTrue(Gpt2Trainer.latestCheckpoint(dir.resolve("b")).endsWith("step-3"));
-      try (Gpt2Trainer resumed = new Gpt2Trainer(recipe.steps(6).build(), corpus, dir.resolve("b"), manager)) {
+      try (Gpt2Trainer resumed =
+          new Gpt2Trainer(recipe.steps(6).build(), corpus, dir.resolve("b"), manager)) {
         assertEquals(3, resumed.completedSteps());
         resumed.train(p -> {});
         Map<String, float[]> after = snapshot(resumed.model());

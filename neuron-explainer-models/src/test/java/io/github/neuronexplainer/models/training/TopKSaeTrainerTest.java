@@ -20,7 +20,10 @@ class TopKSaeTrainerTest {
 
   @TempDir Path dir;
 
-  /** Unit feature directions [FEATURES][INPUTS], and batches of ACTIVE features each, plus an offset. */
+  /**
+   * Unit feature directions [FEATURES][INPUTS], and batches of ACTIVE features each, plus an
+   * offset.
+   */
   private static float[][] dictionary(Random random) {
     float[][] features = new float[FEATURES][INPUTS];
     for (float[] f : features) {
@@ -58,13 +61,20 @@ class TopKSaeTrainerTest {
     Random random = new Random(42);
     float[][] features = dictionary(random);
     SaeTrainingConfig config =
-        SaeTrainingConfig.builder(32, ACTIVE).batchSize(256).steps(400).learningRate(1e-2)
-            .deadAfterTokens(2_000).auxK(8).build();
+        SaeTrainingConfig.builder(32, ACTIVE)
+            .batchSize(256)
+            .steps(400)
+            .learningRate(1e-2)
+            .deadAfterTokens(2_000)
+            .auxK(8)
+            .build();
     try (NDManager manager = NDManager.newBaseManager();
         TopKSaeTrainer trainer = new TopKSaeTrainer(config, INPUTS, manager)) {
       SaeProgress last = trainer.train(syntheticData(features, random), p -> {});
       assertEquals(400, last.step());
-      assertTrue(last.fractionOfVarianceUnexplained() < 0.1, "FVU " + last.fractionOfVarianceUnexplained());
+      assertTrue(
+          last.fractionOfVarianceUnexplained() < 0.1,
+          "FVU " + last.fractionOfVarianceUnexplained());
       try (Autoencoder sae = trainer.toAutoencoder(manager)) {
         float[] decoder = sae.decoderWeight(manager).toFloatArray(); // [INPUTS, 32]
         int recovered = 0;
@@ -84,7 +94,8 @@ class TopKSaeTrainerTest {
             recovered++;
           }
         }
-        assertTrue(recovered >= FEATURES - 2, recovered + " of " + FEATURES + " features recovered");
+        assertTrue(
+            recovered >= FEATURES - 2, recovered + " of " + FEATURES + " features recovered");
         // the saved file loads back as the same autoencoder
         sae.saveSafetensors(dir.resolve("sae.safetensors"));
         try (Autoencoder loaded = Autoencoder.load(dir.resolve("sae.safetensors"), manager)) {

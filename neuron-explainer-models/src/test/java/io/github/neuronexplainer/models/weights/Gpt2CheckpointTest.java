@@ -30,7 +30,8 @@ class Gpt2CheckpointTest {
     Gpt2Checkpoint hf = Gpt2Checkpoint.load(tiny.resolve("tiny-gpt2-hf"));
     assertEquals(original.config(), hf.config());
     assertEquals(new TransformerConfig("gpt2", 64, 64, 2, 4, 1, 4, 1e-5, 50257), hf.config());
-    assertEquals(List.copyOf(Gpt2Checkpoint.expectedShapes(hf.config()).keySet()),
+    assertEquals(
+        List.copyOf(Gpt2Checkpoint.expectedShapes(hf.config()).keySet()),
         List.copyOf(original.tensors().keySet()));
     for (String name : original.tensors().keySet()) {
       assertEquals(original.tensor(name), hf.tensor(name), name);
@@ -44,8 +45,10 @@ class Gpt2CheckpointTest {
     Path tiny = TestData.sharedTiny();
     Gpt2Checkpoint hf = Gpt2Checkpoint.load(tiny.resolve("tiny-gpt2-hf"));
     for (String name : List.of("xf_layers.0.ln_1.weight", "xf_layers.0.attn.q_proj.weight")) {
-      assertEquals(hf.tensor(name), TorchPickleReader.read(
-          TestData.resource("tiny-gpt2/model_pieces/" + name + ".pt")), name);
+      assertEquals(
+          hf.tensor(name),
+          TorchPickleReader.read(TestData.resource("tiny-gpt2/model_pieces/" + name + ".pt")),
+          name);
     }
   }
 
@@ -97,8 +100,8 @@ class Gpt2CheckpointTest {
     Map<String, HostTensor> hf = SyntheticCheckpoints.hfTensors(4, "");
     hf.remove("h.0.ln_2.bias");
     Path folder = SyntheticCheckpoints.writeHf(dir.resolve("hf"), hf);
-    WeightFormatException e = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
     assertTrue(e.getMessage().contains("'xf_layers.0.ln_2.bias' is missing"), e.getMessage());
     assertTrue(e.getMessage().contains("model.safetensors"), e.getMessage());
   }
@@ -108,18 +111,21 @@ class Gpt2CheckpointTest {
     Map<String, HostTensor> hf = SyntheticCheckpoints.hfTensors(5, "");
     hf.put("h.0.mlp.c_fc.weight", SyntheticCheckpoints.random(new Random(6), 8, 16));
     Path folder = SyntheticCheckpoints.writeHf(dir.resolve("hf"), hf);
-    WeightFormatException e = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
-    assertTrue(e.getMessage().contains("'xf_layers.0.mlp.in_layer.weight' has shape [16, 8]"),
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
+    assertTrue(
+        e.getMessage().contains("'xf_layers.0.mlp.in_layer.weight' has shape [16, 8]"),
         e.getMessage());
     assertTrue(e.getMessage().contains("needs [32, 8]"), e.getMessage());
-    assertTrue(e.getMessage().contains(folder.resolve("model.safetensors").toString()), e.getMessage());
+    assertTrue(
+        e.getMessage().contains(folder.resolve("model.safetensors").toString()), e.getMessage());
 
     hf.put("h.0.attn.c_attn.weight", SyntheticCheckpoints.random(new Random(7), 24, 8));
     SafetensorsFile.write(folder.resolve("model.safetensors"), hf, Map.of());
-    WeightFormatException fused = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
-    assertTrue(fused.getMessage().contains("'h.0.attn.c_attn.weight' has shape [24, 8]"),
+    WeightFormatException fused =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
+    assertTrue(
+        fused.getMessage().contains("'h.0.attn.c_attn.weight' has shape [24, 8]"),
         fused.getMessage());
   }
 
@@ -134,61 +140,64 @@ class Gpt2CheckpointTest {
 
   @Test
   void missingPieceIsNamed() throws IOException {
-    Path folder = SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL,
-        randomOriginal(9));
+    Path folder =
+        SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL, randomOriginal(9));
     Files.delete(folder.resolve("model_pieces/xf_layers.0.attn.v_proj.bias.pt"));
-    WeightFormatException e = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
-    assertTrue(e.getMessage().contains("tensor 'xf_layers.0.attn.v_proj.bias' is missing"),
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
+    assertTrue(
+        e.getMessage().contains("tensor 'xf_layers.0.attn.v_proj.bias' is missing"),
         e.getMessage());
     assertTrue(e.getMessage().contains("xf_layers.0.attn.v_proj.bias.pt"), e.getMessage());
   }
 
   @Test
   void misshapenPieceNamesItsFile() throws IOException {
-    Path folder = SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL,
-        randomOriginal(10));
+    Path folder =
+        SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL, randomOriginal(10));
     Path piece = folder.resolve("model_pieces/final_ln.weight.pt");
     TorchZipWriter.writeBareTensor(piece, HostTensor.ofFloats(new float[4], 4));
-    WeightFormatException e = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
     assertTrue(e.getMessage().contains(piece.toString()), e.getMessage());
-    assertTrue(e.getMessage().contains("'final_ln.weight' has shape [4] but the config needs [8]"),
+    assertTrue(
+        e.getMessage().contains("'final_ln.weight' has shape [4] but the config needs [8]"),
         e.getMessage());
   }
 
   @Test
   void pieceThatIsNotATensorIsRejected() throws IOException {
-    Path folder = SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL,
-        randomOriginal(11));
+    Path folder =
+        SyntheticCheckpoints.writeOriginal(dir.resolve("orig"), SMALL_ORIGINAL, randomOriginal(11));
     Path piece = folder.resolve("model_pieces/final_ln.bias.pt");
     new TorchZipWriter().raw('}').write(piece);
-    WeightFormatException e = assertThrows(WeightFormatException.class,
-        () -> Gpt2Checkpoint.load(folder));
-    assertTrue(e.getMessage().contains("expected a bare tensor for 'final_ln.bias'"), e.getMessage());
+    WeightFormatException e =
+        assertThrows(WeightFormatException.class, () -> Gpt2Checkpoint.load(folder));
+    assertTrue(
+        e.getMessage().contains("expected a bare tensor for 'final_ln.bias'"), e.getMessage());
   }
 
   @Test
   void unrecognisedConfigIsExplained() throws IOException {
     Files.writeString(dir.resolve("config.json"), "{\"hidden_size\": 8}");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Gpt2Checkpoint.load(dir));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Gpt2Checkpoint.load(dir));
     assertTrue(e.getMessage().contains("neither the original's config"), e.getMessage());
   }
 
   @Test
   void invalidConfigValuesNameTheFile() throws IOException {
     Files.writeString(dir.resolve("config.json"), "{\"d_model\": 10, \"n_heads\": 3}");
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> Gpt2Checkpoint.load(dir));
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> Gpt2Checkpoint.load(dir));
     assertTrue(e.getMessage().contains(dir.resolve("config.json").toString()), e.getMessage());
     assertTrue(e.getMessage().contains("not divisible by nHeads = 3"), e.getMessage());
   }
 
   @Test
   void missingFolderIsAFetchError() {
-    WeightFetchException e = assertThrows(WeightFetchException.class,
-        () -> Gpt2Checkpoint.load(dir.resolve("nope")));
+    WeightFetchException e =
+        assertThrows(WeightFetchException.class, () -> Gpt2Checkpoint.load(dir.resolve("nope")));
     assertTrue(e.getMessage().contains("weight file not found"), e.getMessage());
     assertTrue(e.getMessage().contains("config.json"), e.getMessage());
   }

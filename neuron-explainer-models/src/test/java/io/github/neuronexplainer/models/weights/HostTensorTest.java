@@ -27,16 +27,20 @@ class HostTensorTest {
 
   @Test
   void constructorRejectsWrongByteCount() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new HostTensor(DType.F32, new long[] {2, 2}, ByteBuffer.allocate(12)));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new HostTensor(DType.F32, new long[] {2, 2}, ByteBuffer.allocate(12)));
     assertTrue(e.getMessage().contains("12 bytes"), e.getMessage());
     assertTrue(e.getMessage().contains("needs 16"), e.getMessage());
   }
 
   @Test
   void constructorRejectsNegativeDimension() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> new HostTensor(DType.F32, new long[] {-1}, ByteBuffer.allocate(0)));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new HostTensor(DType.F32, new long[] {-1}, ByteBuffer.allocate(0)));
     assertTrue(e.getMessage().contains("negative dimension"), e.getMessage());
   }
 
@@ -64,23 +68,25 @@ class HostTensorTest {
   void convertsHalfBfloatAndDouble() {
     ByteBuffer half = le(6);
     half.putShort((short) 0x3C00).putShort((short) 0xC000).putShort((short) 0x0001).flip();
-    assertArrayEquals(new float[] {1f, -2f, 0x1p-24f},
+    assertArrayEquals(
+        new float[] {1f, -2f, 0x1p-24f},
         new HostTensor(DType.F16, new long[] {3}, half).toFloatArray());
 
     ByteBuffer bf16 = le(4);
     bf16.putShort((short) 0x3F80).putShort((short) 0x4049).flip();
-    assertArrayEquals(new float[] {1f, Float.intBitsToFloat(0x40490000)},
+    assertArrayEquals(
+        new float[] {1f, Float.intBitsToFloat(0x40490000)},
         new HostTensor(DType.BF16, new long[] {2}, bf16).toFloatArray());
 
     ByteBuffer f64 = le(16);
     f64.putDouble(0.25).putDouble(-1e10).flip();
-    assertArrayEquals(new float[] {0.25f, -1e10f},
-        new HostTensor(DType.F64, new long[] {2}, f64).toFloatArray());
+    assertArrayEquals(
+        new float[] {0.25f, -1e10f}, new HostTensor(DType.F64, new long[] {2}, f64).toFloatArray());
 
     ByteBuffer inf = le(2);
     inf.putShort((short) 0x7C00).flip();
-    assertEquals(Float.POSITIVE_INFINITY,
-        new HostTensor(DType.F16, new long[] {1}, inf).toFloatArray()[0]);
+    assertEquals(
+        Float.POSITIVE_INFINITY, new HostTensor(DType.F16, new long[] {1}, inf).toFloatArray()[0]);
   }
 
   @Test
@@ -89,12 +95,15 @@ class HostTensorTest {
     assertArrayEquals(new long[] {-5, 1L << 40}, longs.toLongArray());
     ByteBuffer u8 = le(2);
     u8.put((byte) 0xFF).put((byte) 1).flip();
-    assertArrayEquals(new long[] {255, 1}, new HostTensor(DType.U8, new long[] {2}, u8).toLongArray());
+    assertArrayEquals(
+        new long[] {255, 1}, new HostTensor(DType.U8, new long[] {2}, u8).toLongArray());
     ByteBuffer i8 = le(1);
     i8.put((byte) 0xFF).flip();
     assertArrayEquals(new long[] {-1}, new HostTensor(DType.I8, new long[] {1}, i8).toLongArray());
-    IllegalStateException e = assertThrows(IllegalStateException.class,
-        () -> HostTensor.ofFloats(new float[] {1}, 1).toLongArray());
+    IllegalStateException e =
+        assertThrows(
+            IllegalStateException.class,
+            () -> HostTensor.ofFloats(new float[] {1}, 1).toLongArray());
     assertTrue(e.getMessage().contains("toFloatArray"), e.getMessage());
   }
 
@@ -136,8 +145,8 @@ class HostTensorTest {
       assertEquals(DataType.FLOAT16, f16.getDataType());
       assertArrayEquals(new float[] {1, -2}, f16.toType(DataType.FLOAT32, false).toFloatArray());
       HostTensor b16 = new HostTensor(DType.BF16, new long[] {2}, bf16);
-      UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
-          () -> b16.toNDArray(manager));
+      UnsupportedOperationException e =
+          assertThrows(UnsupportedOperationException.class, () -> b16.toNDArray(manager));
       assertTrue(e.getMessage().contains("toFloat32()"), e.getMessage());
       NDArray converted = b16.toFloat32().toNDArray(manager);
       assertEquals(DataType.FLOAT32, converted.getDataType());

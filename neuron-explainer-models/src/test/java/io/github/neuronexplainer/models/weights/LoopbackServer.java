@@ -33,7 +33,10 @@ final class LoopbackServer implements AutoCloseable {
     return this;
   }
 
-  /** Answers 302 for paths under {@code fromPrefix}, pointing to the same rest under {@code toPrefix}. */
+  /**
+   * Answers 302 for paths under {@code fromPrefix}, pointing to the same rest under {@code
+   * toPrefix}.
+   */
   LoopbackServer redirect(String fromPrefix, String toPrefix) {
     redirects.put(fromPrefix, toPrefix);
     return this;
@@ -53,7 +56,9 @@ final class LoopbackServer implements AutoCloseable {
     try (exchange) {
       for (Map.Entry<String, String> r : redirects.entrySet()) {
         if (path.startsWith(r.getKey())) {
-          exchange.getResponseHeaders().add("Location", r.getValue() + path.substring(r.getKey().length()));
+          exchange
+              .getResponseHeaders()
+              .add("Location", r.getValue() + path.substring(r.getKey().length()));
           exchange.sendResponseHeaders(302, -1);
           return;
         }

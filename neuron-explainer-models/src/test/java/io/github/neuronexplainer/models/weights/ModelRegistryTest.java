@@ -19,54 +19,64 @@ class ModelRegistryTest {
   @Test
   void unknownNameListsTheKnownOnes() {
     ModelRegistry registry = ModelRegistry.builder().cacheDir(dir).build();
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> registry.loadCheckpoint("gpt3-huge", DownloadProgress.none()));
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> registry.loadCheckpoint("gpt3-huge", DownloadProgress.none()));
     assertTrue(e.getMessage().contains("unknown model 'gpt3-huge'"), e.getMessage());
-    assertTrue(e.getMessage().contains("[gpt2-small, gpt2-medium, gpt2-large, gpt2-xl]"),
-        e.getMessage());
-    assertEquals(Set.of("gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl"),
-        ModelRegistry.knownModels());
+    assertTrue(
+        e.getMessage().contains("[gpt2-small, gpt2-medium, gpt2-large, gpt2-xl]"), e.getMessage());
+    assertEquals(
+        Set.of("gpt2-small", "gpt2-medium", "gpt2-large", "gpt2-xl"), ModelRegistry.knownModels());
   }
 
   @Test
   void defaultUrlsMatchTheHubAndTheOriginal() {
     ModelRegistry registry = ModelRegistry.builder().cacheDir(dir).build();
-    assertEquals(URI.create("https://huggingface.co/gpt2/resolve/main/"),
+    assertEquals(
+        URI.create("https://huggingface.co/gpt2/resolve/main/"),
         registry.huggingFaceSource("gpt2-small").baseUrl());
-    assertEquals(URI.create("https://huggingface.co/gpt2-xl/resolve/main/"),
+    assertEquals(
+        URI.create("https://huggingface.co/gpt2-xl/resolve/main/"),
         registry.huggingFaceSource("gpt2-xl").baseUrl());
-    assertEquals(URI.create(
+    assertEquals(
+        URI.create(
             "https://openaipublic.blob.core.windows.net/neuron-explainer/subject-models/gpt2/medium/"),
         registry.openAiSource("gpt2-medium").baseUrl());
-    HttpSource url = assertInstanceOf(HttpSource.class,
-        registry.sourceFor("https://example.org/my/model"));
+    HttpSource url =
+        assertInstanceOf(HttpSource.class, registry.sourceFor("https://example.org/my/model"));
     assertEquals(URI.create("https://example.org/my/model/"), url.baseUrl());
   }
 
   @Test
   void localFolderIsLoadedDirectly() throws IOException {
-    Path folder = SyntheticCheckpoints.writeHf(dir.resolve("local"),
-        SyntheticCheckpoints.hfTensors(1, ""));
+    Path folder =
+        SyntheticCheckpoints.writeHf(dir.resolve("local"), SyntheticCheckpoints.hfTensors(1, ""));
     ModelRegistry registry = ModelRegistry.builder().cacheDir(dir.resolve("cache")).build();
     assertInstanceOf(LocalFolderSource.class, registry.sourceFor(folder.toString()));
-    assertEquals(Gpt2Checkpoint.load(folder).tensors(),
+    assertEquals(
+        Gpt2Checkpoint.load(folder).tensors(),
         registry.loadCheckpoint(folder.toString(), DownloadProgress.none()).tensors());
   }
 
   @Test
   void knownNameIsFetchedFromTheConfiguredHubAndCached() throws IOException {
-    SyntheticCheckpoints.writeHf(dir.resolve("served/gpt2/resolve/main"),
-        SyntheticCheckpoints.hfTensors(2, "transformer."));
+    SyntheticCheckpoints.writeHf(
+        dir.resolve("served/gpt2/resolve/main"), SyntheticCheckpoints.hfTensors(2, "transformer."));
     try (LoopbackServer server = new LoopbackServer().mount("/hf/", dir.resolve("served"))) {
-      ModelRegistry registry = ModelRegistry.builder()
-          .huggingFaceBaseUrl(server.url("/hf/"))
-          .openAiBaseUrl(server.url("/blob/"))
-          .cacheDir(dir.resolve("cache"))
-          .build();
+      ModelRegistry registry =
+          ModelRegistry.builder()
+              .huggingFaceBaseUrl(server.url("/hf/"))
+              .openAiBaseUrl(server.url("/blob/"))
+              .cacheDir(dir.resolve("cache"))
+              .build();
       Gpt2Checkpoint c = registry.loadCheckpoint("gpt2-small", DownloadProgress.none());
       assertEquals(SyntheticCheckpoints.hfConfig(), c.config());
-      assertEquals(List.of("GET /hf/gpt2/resolve/main/config.json",
-          "GET /hf/gpt2/resolve/main/model.safetensors"), server.requests);
+      assertEquals(
+          List.of(
+              "GET /hf/gpt2/resolve/main/config.json",
+              "GET /hf/gpt2/resolve/main/model.safetensors"),
+          server.requests);
       server.requests.clear();
       registry.loadCheckpoint("gpt2-small", DownloadProgress.none());
       assertEquals(List.of(), server.requests);
@@ -75,21 +85,24 @@ class ModelRegistryTest {
 
   @Test
   void fallsBackToTheOriginalsBlobStorage() throws IOException {
-    SyntheticCheckpoints.writeOriginal(dir.resolve("served/gpt2/medium"),
-        Gpt2CheckpointTest.SMALL_ORIGINAL, Gpt2CheckpointTest.randomOriginal(4));
+    SyntheticCheckpoints.writeOriginal(
+        dir.resolve("served/gpt2/medium"),
+        Gpt2CheckpointTest.SMALL_ORIGINAL,
+        Gpt2CheckpointTest.randomOriginal(4));
     try (LoopbackServer server = new LoopbackServer().mount("/blob/", dir.resolve("served"))) {
-      ModelRegistry registry = ModelRegistry.builder()
-          .huggingFaceBaseUrl(server.url("/hf/"))
-          .openAiBaseUrl(server.url("/blob/"))
-          .cacheDir(dir.resolve("cache"))
-          .build();
+      ModelRegistry registry =
+          ModelRegistry.builder()
+              .huggingFaceBaseUrl(server.url("/hf/"))
+              .openAiBaseUrl(server.url("/blob/"))
+              .cacheDir(dir.resolve("cache"))
+              .build();
       Gpt2Checkpoint c = registry.loadCheckpoint("gpt2-medium", DownloadProgress.none());
       assertEquals(Gpt2CheckpointTest.SMALL_ORIGINAL, c.config());
       assertEquals("GET /hf/gpt2-medium/resolve/main/config.json", server.requests.get(0));
       assertEquals("GET /blob/gpt2/medium/config.json", server.requests.get(1));
       server.requests.clear();
-      assertEquals(c.tensors(), registry.loadCheckpoint("gpt2-medium", DownloadProgress.none())
-          .tensors());
+      assertEquals(
+          c.tensors(), registry.loadCheckpoint("gpt2-medium", DownloadProgress.none()).tensors());
       assertEquals(List.of(), server.requests, "a model cached from the blob needs no request");
     }
   }
@@ -97,16 +110,20 @@ class ModelRegistryTest {
   @Test
   void failureFromBothSourcesReportsBoth() throws IOException {
     try (LoopbackServer server = new LoopbackServer()) {
-      ModelRegistry registry = ModelRegistry.builder()
-          .huggingFaceBaseUrl(server.url("/hf/"))
-          .openAiBaseUrl(server.url("/blob/"))
-          .cacheDir(dir.resolve("cache"))
-          .build();
-      WeightFetchException e = assertThrows(WeightFetchException.class,
-          () -> registry.loadCheckpoint("gpt2-large", DownloadProgress.none()));
+      ModelRegistry registry =
+          ModelRegistry.builder()
+              .huggingFaceBaseUrl(server.url("/hf/"))
+              .openAiBaseUrl(server.url("/blob/"))
+              .cacheDir(dir.resolve("cache"))
+              .build();
+      WeightFetchException e =
+          assertThrows(
+              WeightFetchException.class,
+              () -> registry.loadCheckpoint("gpt2-large", DownloadProgress.none()));
       assertTrue(e.getMessage().contains("HTTP 404"), e.getMessage());
       assertTrue(e.getMessage().contains("/blob/gpt2/large/config.json"), e.getMessage());
-      assertTrue(e.getSuppressed()[0].getMessage().contains("/hf/gpt2-large/resolve/main/config.json"),
+      assertTrue(
+          e.getSuppressed()[0].getMessage().contains("/hf/gpt2-large/resolve/main/config.json"),
           e.getSuppressed()[0].getMessage());
     }
   }
@@ -126,7 +143,8 @@ class ModelRegistryTest {
       System.clearProperty(WeightCache.CACHE_DIR_PROPERTY);
     }
     if (System.getenv(WeightCache.CACHE_DIR_ENV) == null) {
-      assertEquals(Path.of(System.getProperty("user.home"), ".cache", "neuron-explainer"),
+      assertEquals(
+          Path.of(System.getProperty("user.home"), ".cache", "neuron-explainer"),
           WeightCache.defaultDir());
     }
   }

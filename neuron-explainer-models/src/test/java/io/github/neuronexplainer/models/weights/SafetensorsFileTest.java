@@ -36,7 +36,8 @@ class SafetensorsFileTest {
     assertEquals(tensors, read.tensors());
     assertEquals(Map.of("activation", "ReLU"), read.metadata());
     assertArrayEquals(new long[] {9, -1}, read.tensors().get("a.counts").toLongArray());
-    long headerLength = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    long headerLength =
+        ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN).getLong();
     assertEquals(0, headerLength % 8, "data section is 8-byte aligned");
     try (Stream<Path> files = Files.list(dir)) {
       assertEquals(List.of(file), files.toList(), "no temp file left behind");
@@ -47,13 +48,21 @@ class SafetensorsFileTest {
   void readsSaeFixtureWrittenByPython() {
     SafetensorsFile.TensorFile file =
         SafetensorsFile.read(TestData.resource("tiny-sae/resid_delta_attn/0.safetensors"));
-    assertEquals(List.of("decoder.weight", "encoder.weight", "latent_bias",
-            "latents_activation_frequency", "latents_mean_square", "pre_bias",
-            "stats_last_nonzero"), List.copyOf(file.tensors().keySet()));
+    assertEquals(
+        List.of(
+            "decoder.weight",
+            "encoder.weight",
+            "latent_bias",
+            "latents_activation_frequency",
+            "latents_mean_square",
+            "pre_bias",
+            "stats_last_nonzero"),
+        List.copyOf(file.tensors().keySet()));
     assertArrayEquals(new long[] {64, 128}, file.tensors().get("decoder.weight").shape());
     assertEquals(DType.I64, file.tensors().get("stats_last_nonzero").dtype());
     assertEquals("TopK", file.metadata().get("activation"));
-    assertEquals("{\"k\": 8, \"postact_fn\": \"ReLU\"}", file.metadata().get("activation_state_dict"));
+    assertEquals(
+        "{\"k\": 8, \"postact_fn\": \"ReLU\"}", file.metadata().get("activation_state_dict"));
     // decoder columns are unit-norm
     float[] decoder = file.tensors().get("decoder.weight").toFloatArray();
     double norm = 0;
@@ -71,8 +80,11 @@ class SafetensorsFileTest {
 
   @Test
   void rejectsOverlappingRanges() throws IOException {
-    Path file = withHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
-        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
+    Path file =
+        withHeader(
+            "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}",
+            12);
     assertFormatError(file, "'a'", "'b'", "overlap");
   }
 
@@ -102,7 +114,8 @@ class SafetensorsFileTest {
 
   @Test
   void rejectsUnknownDtype() throws IOException {
-    Path file = withHeader("{\"t\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
+    Path file =
+        withHeader("{\"t\":{\"dtype\":\"F8_E4M3\",\"shape\":[2],\"data_offsets\":[0,2]}}", 2);
     assertFormatError(file, "tensor 't'", "unknown or unsupported dtype 'F8_E4M3'");
   }
 
@@ -114,12 +127,18 @@ class SafetensorsFileTest {
 
   @Test
   void rejectsMissingFieldsAndNonObjectHeader() throws IOException {
-    assertFormatError(withHeader("{\"t\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4),
-        "tensor 't'", "needs dtype, shape and data_offsets");
+    assertFormatError(
+        withHeader("{\"t\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4),
+        "tensor 't'",
+        "needs dtype, shape and data_offsets");
     assertFormatError(withHeader("[1,2]", 0), "header must be a JSON object");
     assertFormatError(withHeader("{not json", 0), "not valid JSON");
-    assertFormatError(withHeader("{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
-        + "\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "not valid JSON",
+    assertFormatError(
+        withHeader(
+            "{\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+            4),
+        "not valid JSON",
         "Duplicate field 't'");
   }
 
@@ -132,7 +151,8 @@ class SafetensorsFileTest {
 
   private Path withHeader(String json, int dataBytes) throws IOException {
     byte[] header = json.getBytes(StandardCharsets.UTF_8);
-    ByteBuffer b = ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(8 + header.length + dataBytes).order(ByteOrder.LITTLE_ENDIAN);
     b.putLong(header.length).put(header);
     Path file = Files.createTempFile(dir, "bad", ".safetensors");
     Files.write(file, b.array());
@@ -144,7 +164,8 @@ class SafetensorsFileTest {
         assertThrows(WeightFormatException.class, () -> SafetensorsFile.read(file));
     assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     for (String fragment : fragments) {
-      assertTrue(e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
+      assertTrue(
+          e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
     }
   }
 }

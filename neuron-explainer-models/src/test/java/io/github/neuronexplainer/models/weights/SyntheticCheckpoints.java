@@ -11,9 +11,10 @@ import java.util.Random;
 /** Test helper: small random GPT-2 checkpoints in both layouts. */
 final class SyntheticCheckpoints {
   /** d_model 8, 1 layer, 2 heads, ctx 4, vocab 10, d_ff 32. */
-  static final String HF_CONFIG = "{\"model_type\": \"gpt2\", \"n_embd\": 8, \"n_layer\": 1,"
-      + " \"n_head\": 2, \"n_positions\": 4, \"vocab_size\": 10, \"n_inner\": null,"
-      + " \"activation_function\": \"gelu_new\", \"layer_norm_epsilon\": 1e-05}";
+  static final String HF_CONFIG =
+      "{\"model_type\": \"gpt2\", \"n_embd\": 8, \"n_layer\": 1,"
+          + " \"n_head\": 2, \"n_positions\": 4, \"vocab_size\": 10, \"n_inner\": null,"
+          + " \"activation_function\": \"gelu_new\", \"layer_norm_epsilon\": 1e-05}";
 
   private SyntheticCheckpoints() {}
 
@@ -59,7 +60,8 @@ final class SyntheticCheckpoints {
     Files.createDirectories(folder.resolve("model_pieces"));
     Files.writeString(folder.resolve("config.json"), config.toOriginalJson());
     for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
-      TorchZipWriter.writeBareTensor(folder.resolve("model_pieces/" + e.getKey() + ".pt"), e.getValue());
+      TorchZipWriter.writeBareTensor(
+          folder.resolve("model_pieces/" + e.getKey() + ".pt"), e.getValue());
     }
     return folder;
   }

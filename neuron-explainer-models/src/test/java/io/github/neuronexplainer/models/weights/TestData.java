@@ -24,8 +24,10 @@ final class TestData {
 
   /** The shared tiny-model folder; skips the test when it is not on this machine. */
   static Path sharedTiny() {
-    assumeTrue(Files.isDirectory(SHARED_TINY.resolve("tiny-gpt2-hf")),
-        "skipped: the whole tiny model in both layouts is only read from " + SHARED_TINY
+    assumeTrue(
+        Files.isDirectory(SHARED_TINY.resolve("tiny-gpt2-hf")),
+        "skipped: the whole tiny model in both layouts is only read from "
+            + SHARED_TINY
             + ", which does not exist here");
     return SHARED_TINY;
   }

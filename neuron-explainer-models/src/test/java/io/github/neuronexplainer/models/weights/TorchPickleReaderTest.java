@@ -23,8 +23,9 @@ class TorchPickleReaderTest {
 
   @Test
   void readsBareTensorPieceWrittenByTorch() {
-    Object value = TorchPickleReader.read(
-        TestData.resource("tiny-gpt2/model_pieces/xf_layers.0.ln_1.weight.pt"));
+    Object value =
+        TorchPickleReader.read(
+            TestData.resource("tiny-gpt2/model_pieces/xf_layers.0.ln_1.weight.pt"));
     HostTensor tensor = assertInstanceOf(HostTensor.class, value);
     assertEquals(DType.F32, tensor.dtype());
     assertArrayEquals(new long[] {64}, tensor.shape());
@@ -60,7 +61,8 @@ class TorchPickleReaderTest {
         Map<?, ?> stateDict = (Map<?, ?>) TorchPickleReader.read(pt);
         SafetensorsFile.TensorFile twin =
             SafetensorsFile.read(sae.resolve(kind + "/" + layer + ".safetensors"));
-        twin.tensors().forEach((name, tensor) -> assertEquals(tensor, stateDict.get(name), pt + " " + name));
+        twin.tensors()
+            .forEach((name, tensor) -> assertEquals(tensor, stateDict.get(name), pt + " " + name));
         assertEquals(twin.metadata().get("activation"), stateDict.get("activation"), pt.toString());
       }
     }
@@ -69,12 +71,23 @@ class TorchPickleReaderTest {
   @Test
   void keepsNonTensorValuesAndOrderedDictEntriesThroughBuild() {
     @SuppressWarnings("unchecked")
-    Map<String, Object> sd = (Map<String, Object>)
-        TorchPickleReader.read(TestData.resource("tiny-sae/resid_delta_attn/0.pt"));
-    assertEquals(List.of("pre_bias", "latent_bias", "stats_last_nonzero",
-            "latents_activation_frequency", "latents_mean_square", "encoder.weight",
-            "activation.k", "activation.postact_fn", "decoder.weight", "activation",
-            "activation_state_dict"), List.copyOf(sd.keySet()));
+    Map<String, Object> sd =
+        (Map<String, Object>)
+            TorchPickleReader.read(TestData.resource("tiny-sae/resid_delta_attn/0.pt"));
+    assertEquals(
+        List.of(
+            "pre_bias",
+            "latent_bias",
+            "stats_last_nonzero",
+            "latents_activation_frequency",
+            "latents_mean_square",
+            "encoder.weight",
+            "activation.k",
+            "activation.postact_fn",
+            "decoder.weight",
+            "activation",
+            "activation_state_dict"),
+        List.copyOf(sd.keySet()));
     assertEquals("TopK", sd.get("activation"));
     assertEquals(8L, sd.get("activation.k"));
     // nested OrderedDict with _metadata: its entries must survive BUILD
@@ -91,47 +104,59 @@ class TorchPickleReaderTest {
     for (int i = 0; i < 12; i++) {
       storage[i] = i;
     }
-    Path transposed = new TorchZipWriter()
-        .tensor("FloatStorage", "0", 12, 0, new long[] {4, 3}, new long[] {1, 4})
-        .floatStorage("0", storage).write(dir.resolve("t.pt"));
+    Path transposed =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "0", 12, 0, new long[] {4, 3}, new long[] {1, 4})
+            .floatStorage("0", storage)
+            .write(dir.resolve("t.pt"));
     HostTensor t = (HostTensor) TorchPickleReader.read(transposed);
     assertArrayEquals(new long[] {4, 3}, t.shape());
     assertArrayEquals(new float[] {0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11}, t.toFloatArray());
 
-    Path offset = new TorchZipWriter()
-        .tensor("FloatStorage", "0", 12, 5, new long[] {2, 2}, new long[] {2, 1})
-        .floatStorage("0", storage).write(dir.resolve("o.pt"));
-    assertArrayEquals(new float[] {5, 6, 7, 8},
-        ((HostTensor) TorchPickleReader.read(offset)).toFloatArray());
+    Path offset =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "0", 12, 5, new long[] {2, 2}, new long[] {2, 1})
+            .floatStorage("0", storage)
+            .write(dir.resolve("o.pt"));
+    assertArrayEquals(
+        new float[] {5, 6, 7, 8}, ((HostTensor) TorchPickleReader.read(offset)).toFloatArray());
 
-    Path contiguousSlice = new TorchZipWriter()
-        .tensor("FloatStorage", "0", 12, 4, new long[] {4}, new long[] {1})
-        .floatStorage("0", storage).write(dir.resolve("c.pt"));
-    assertArrayEquals(new float[] {4, 5, 6, 7},
+    Path contiguousSlice =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "0", 12, 4, new long[] {4}, new long[] {1})
+            .floatStorage("0", storage)
+            .write(dir.resolve("c.pt"));
+    assertArrayEquals(
+        new float[] {4, 5, 6, 7},
         ((HostTensor) TorchPickleReader.read(contiguousSlice)).toFloatArray());
   }
 
   @Test
   void rejectsViewPastStorageEnd() throws IOException {
-    Path file = new TorchZipWriter()
-        .tensor("FloatStorage", "0", 4, 2, new long[] {4}, new long[] {1})
-        .floatStorage("0", 1, 2, 3, 4).write(dir.resolve("past.pt"));
+    Path file =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "0", 4, 2, new long[] {4}, new long[] {1})
+            .floatStorage("0", 1, 2, 3, 4)
+            .write(dir.resolve("past.pt"));
     assertFormatError(file, "past the end of the storage (4 elements)");
   }
 
   @Test
   void rejectsStorageShorterThanNumel() throws IOException {
-    Path file = new TorchZipWriter()
-        .tensor("FloatStorage", "0", 8, 0, new long[] {8}, new long[] {1})
-        .floatStorage("0", 1, 2, 3).write(dir.resolve("short.pt"));
+    Path file =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "0", 8, 0, new long[] {8}, new long[] {1})
+            .floatStorage("0", 1, 2, 3)
+            .write(dir.resolve("short.pt"));
     assertFormatError(file, "archive/data/0 has 12 bytes", "need 32");
   }
 
   @Test
   void rejectsMissingStorageEntry() throws IOException {
-    Path file = new TorchZipWriter()
-        .tensor("FloatStorage", "7", 1, 0, new long[] {1}, new long[] {1})
-        .write(dir.resolve("nostorage.pt"));
+    Path file =
+        new TorchZipWriter()
+            .tensor("FloatStorage", "7", 1, 0, new long[] {1}, new long[] {1})
+            .write(dir.resolve("nostorage.pt"));
     assertFormatError(file, "storage entry archive/data/7 is missing");
   }
 
@@ -153,26 +178,46 @@ class TorchPickleReaderTest {
   @Test
   void rejectsZipWithoutDataPkl() throws IOException {
     Path file = dir.resolve("nopkl.pt");
-    TorchZipWriter.writeZip(file, Map.of("archive/version", "3".getBytes(StandardCharsets.US_ASCII)));
+    TorchZipWriter.writeZip(
+        file, Map.of("archive/version", "3".getBytes(StandardCharsets.US_ASCII)));
     assertFormatError(file, "no <archive>/data.pkl");
   }
 
   @Test
   void rejectsBigEndianFiles() throws IOException {
     Path file = dir.resolve("big.pt");
-    TorchZipWriter.writeZip(file, Map.of(
-        "archive/data.pkl", new byte[] {(byte) 0x80, 0x02, 'K', 1, '.'},
-        "archive/byteorder", "big".getBytes(StandardCharsets.US_ASCII)));
+    TorchZipWriter.writeZip(
+        file,
+        Map.of(
+            "archive/data.pkl",
+            new byte[] {(byte) 0x80, 0x02, 'K', 1, '.'},
+            "archive/byteorder",
+            "big".getBytes(StandardCharsets.US_ASCII)));
     assertFormatError(file, "byteorder is 'big'");
   }
 
   @Test
   void readsPlainValues() throws IOException {
-    Path file = new TorchZipWriter()
-        .raw('}').mark().string("n").integer(3).string("name").string("x")
-        .string("flag").raw(0x88).string("none").raw('N').string("list").raw(']').mark()
-        .integer(1).integer(2).raw('e').raw('u')
-        .write(dir.resolve("plain.pt"));
+    Path file =
+        new TorchZipWriter()
+            .raw('}')
+            .mark()
+            .string("n")
+            .integer(3)
+            .string("name")
+            .string("x")
+            .string("flag")
+            .raw(0x88)
+            .string("none")
+            .raw('N')
+            .string("list")
+            .raw(']')
+            .mark()
+            .integer(1)
+            .integer(2)
+            .raw('e')
+            .raw('u')
+            .write(dir.resolve("plain.pt"));
     Map<String, Object> expected = new LinkedHashMap<>();
     expected.put("n", 3L);
     expected.put("name", "x");
@@ -187,17 +232,22 @@ class TorchPickleReaderTest {
   @Test
   void refusesOsSystemAndRunsNothing() throws IOException {
     Path marker = dir.resolve("pwned");
-    Path file = new TorchZipWriter().global("os", "system").string("touch " + marker)
-        .raw(0x85, 'R').write(dir.resolve("evil.pt"));
-    assertFormatError(file, "refuses to load global os.system",
-        "only torch tensor state dicts are supported");
+    Path file =
+        new TorchZipWriter()
+            .global("os", "system")
+            .string("touch " + marker)
+            .raw(0x85, 'R')
+            .write(dir.resolve("evil.pt"));
+    assertFormatError(
+        file, "refuses to load global os.system", "only torch tensor state dicts are supported");
     assertFalse(Files.exists(marker), "the command must not run");
   }
 
   @Test
   void refusesTheExactBriefPayload() throws IOException {
-    byte[] pickle = "\u0080\u0002cos\nsystem\nq\u0000X\u0004\u0000\u0000\u0000trueq\u0001\u0085q\u0002Rq\u0003."
-        .getBytes(StandardCharsets.ISO_8859_1);
+    byte[] pickle =
+        "\u0080\u0002cos\nsystem\nq\u0000X\u0004\u0000\u0000\u0000trueq\u0001\u0085q\u0002Rq\u0003."
+            .getBytes(StandardCharsets.ISO_8859_1);
     Path file = dir.resolve("true.pt");
     TorchZipWriter.writeZip(file, Map.of("archive/data.pkl", pickle));
     assertFormatError(file, "refuses to load global os.system");
@@ -205,24 +255,40 @@ class TorchPickleReaderTest {
 
   @Test
   void refusesOtherGlobalsIncludingPyroliteBuiltIns() throws IOException {
-    for (String[] global : List.of(
-        new String[] {"builtins", "eval"}, new String[] {"__builtin__", "getattr"},
-        new String[] {"subprocess", "Popen"}, new String[] {"copy_reg", "_reconstructor"},
-        new String[] {"builtins", "set"}, new String[] {"torch", "load"},
-        new String[] {"torch._utils", "_rebuild_from_type_v2"})) {
-      Path file = new TorchZipWriter().global(global[0], global[1]).raw(')', 'R')
-          .write(dir.resolve(global[0] + "-" + global[1] + ".pt"));
+    for (String[] global :
+        List.of(
+            new String[] {"builtins", "eval"},
+            new String[] {"__builtin__", "getattr"},
+            new String[] {"subprocess", "Popen"},
+            new String[] {"copy_reg", "_reconstructor"},
+            new String[] {"builtins", "set"},
+            new String[] {"torch", "load"},
+            new String[] {"torch._utils", "_rebuild_from_type_v2"})) {
+      Path file =
+          new TorchZipWriter()
+              .global(global[0], global[1])
+              .raw(')', 'R')
+              .write(dir.resolve(global[0] + "-" + global[1] + ".pt"));
       assertFormatError(file, "refuses to load global " + global[0] + "." + global[1]);
     }
   }
 
   @Test
   void refusesStackGlobalAndInst() throws IOException {
-    Path stackGlobal = new TorchZipWriter().string("builtins").string("exec").raw(0x93)
-        .write(dir.resolve("sg.pt"));
+    Path stackGlobal =
+        new TorchZipWriter()
+            .string("builtins")
+            .string("exec")
+            .raw(0x93)
+            .write(dir.resolve("sg.pt"));
     assertFormatError(stackGlobal, "refuses to load global builtins.exec");
-    Path inst = new TorchZipWriter().mark().string("ls").raw('i').text("os\nsystem\n")
-        .write(dir.resolve("inst.pt"));
+    Path inst =
+        new TorchZipWriter()
+            .mark()
+            .string("ls")
+            .raw('i')
+            .text("os\nsystem\n")
+            .write(dir.resolve("inst.pt"));
     assertFormatError(inst, "refuses to load global os.system");
   }
 
@@ -248,7 +314,8 @@ class TorchPickleReaderTest {
         assertThrows(WeightFormatException.class, () -> TorchPickleReader.read(file));
     assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
     for (String fragment : fragments) {
-      assertTrue(e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
+      assertTrue(
+          e.getMessage().contains(fragment), "expected '" + fragment + "' in: " + e.getMessage());
     }
   }
 }

@@ -77,12 +77,18 @@ final class TorchZipWriter {
   }
 
   /** Pushes {@code _rebuild_tensor_v2(storage key, offset, size, stride, False, OrderedDict())}. */
-  TorchZipWriter tensor(String storageClass, String key, long storageNumel, long offset,
-      long[] size, long[] stride) {
+  TorchZipWriter tensor(
+      String storageClass, String key, long storageNumel, long offset, long[] size, long[] stride) {
     global("torch._utils", "_rebuild_tensor_v2");
     mark();
-    mark().string("storage").global("torch", storageClass).string(key).string("cpu")
-        .integer(storageNumel).tuple().raw('Q');
+    mark()
+        .string("storage")
+        .global("torch", storageClass)
+        .string(key)
+        .string("cpu")
+        .integer(storageNumel)
+        .tuple()
+        .raw('Q');
     integer(offset).tupleOf(size).tupleOf(stride).raw(0x89);
     emptyOrderedDict();
     tuple().raw('R');

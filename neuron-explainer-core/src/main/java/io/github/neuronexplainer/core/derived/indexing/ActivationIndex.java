@@ -7,8 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * One activation (or a slice) of a hooked location: location, tensor indices (null = the
- * original's "All"), layer and pass type. Immutable and thread-safe; value equality.
+ * One activation (or a slice) of a hooked location: location, tensor indices (null = the original's
+ * "All"), layer and pass type. Immutable and thread-safe; value equality.
  */
 public record ActivationIndex(
     ActivationLocationType activationLocationType,
@@ -41,8 +41,7 @@ public record ActivationIndex(
 
   /** Free dimensions: the location's rank minus the integer indices. */
   public int ndim() {
-    return activationLocationType.ndimPerTokenSequence()
-        - IndexChecks.countNonNull(tensorIndices);
+    return activationLocationType.ndimPerTokenSequence() - IndexChecks.countNonNull(tensorIndices);
   }
 
   /** The JSON form; null indices are written as "All" as in the original. */

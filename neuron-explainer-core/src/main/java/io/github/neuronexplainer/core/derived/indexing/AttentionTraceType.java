@@ -3,8 +3,8 @@ package io.github.neuronexplainer.core.derived.indexing;
 import io.github.neuronexplainer.core.locations.EnumValues;
 
 /**
- * Which part of an attention head a trace goes through: the query, the key, both, or the value
- * (the original's {@code AttentionTraceType}). Immutable.
+ * Which part of an attention head a trace goes through: the query, the key, both, or the value (the
+ * original's {@code AttentionTraceType}). Immutable.
  */
 public enum AttentionTraceType {
   Q("Q"),

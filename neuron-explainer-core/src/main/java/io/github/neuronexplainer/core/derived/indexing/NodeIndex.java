@@ -12,8 +12,8 @@ import java.util.Objects;
  * tensor indices (e.g. (token, neuron) for MLP neurons, (query token, key token, head) for
  * attention heads; null = all), layer and pass type. The original's {@code NodeIndex}.
  *
- * <p>Immutable and thread-safe. Like the original's dataclasses, a NodeIndex never equals an
- * {@link AttnSubNodeIndex}, even with equal fields.
+ * <p>Immutable and thread-safe. Like the original's dataclasses, a NodeIndex never equals an {@link
+ * AttnSubNodeIndex}, even with equal fields.
  */
 public class NodeIndex {
   private final NodeType nodeType;
@@ -75,8 +75,9 @@ public class NodeIndex {
           case ATTENTION_AUTOENCODER_LATENT ->
               ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
           case RESIDUAL_STREAM_CHANNEL -> ActivationLocationType.RESID_POST_MLP;
-          default -> throw new UnsupportedOperationException(
-              "ndim is not defined for node type " + nodeType);
+          default ->
+              throw new UnsupportedOperationException(
+                  "ndim is not defined for node type " + nodeType);
         };
     return reference.ndimPerTokenSequence() - IndexChecks.countNonNull(tensorIndices);
   }

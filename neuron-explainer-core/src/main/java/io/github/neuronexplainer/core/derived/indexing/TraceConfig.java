@@ -73,11 +73,12 @@ public record TraceConfig(
         switch (index.activationLocationType()) {
           case MLP_PRE_ACT, ATTN_QK_LOGITS -> PreOrPostAct.PRE;
           case MLP_POST_ACT, ATTN_QK_PROBS, ONLINE_AUTOENCODER_LATENT -> PreOrPostAct.POST;
-          default -> throw new IllegalArgumentException(
-              "Cannot trace from "
-                  + index.activationLocationType()
-                  + "; use MLP_PRE_ACT, MLP_POST_ACT, ATTN_QK_LOGITS, ATTN_QK_PROBS or"
-                  + " ONLINE_AUTOENCODER_LATENT");
+          default ->
+              throw new IllegalArgumentException(
+                  "Cannot trace from "
+                      + index.activationLocationType()
+                      + "; use MLP_PRE_ACT, MLP_POST_ACT, ATTN_QK_LOGITS, ATTN_QK_PROBS or"
+                      + " ONLINE_AUTOENCODER_LATENT");
         };
     NodeIndex node = NodeIndex.fromActivationIndex(index);
     AttentionTraceType traceType =
@@ -94,15 +95,18 @@ public record TraceConfig(
   /** Convenience: the location of the activation this trace starts from, if it is a raw one. */
   public ActivationLocationType activationLocationType() {
     return switch (nodeType()) {
-      case MLP_NEURON -> preOrPostAct == PreOrPostAct.PRE
-          ? ActivationLocationType.MLP_PRE_ACT
-          : ActivationLocationType.MLP_POST_ACT;
-      case ATTENTION_HEAD -> preOrPostAct == PreOrPostAct.PRE
-          ? ActivationLocationType.ATTN_QK_LOGITS
-          : ActivationLocationType.ATTN_QK_PROBS;
+      case MLP_NEURON ->
+          preOrPostAct == PreOrPostAct.PRE
+              ? ActivationLocationType.MLP_PRE_ACT
+              : ActivationLocationType.MLP_POST_ACT;
+      case ATTENTION_HEAD ->
+          preOrPostAct == PreOrPostAct.PRE
+              ? ActivationLocationType.ATTN_QK_LOGITS
+              : ActivationLocationType.ATTN_QK_PROBS;
       case AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_AUTOENCODER_LATENT;
       case MLP_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_MLP_AUTOENCODER_LATENT;
-      case ATTENTION_AUTOENCODER_LATENT -> ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
+      case ATTENTION_AUTOENCODER_LATENT ->
+          ActivationLocationType.ONLINE_ATTENTION_AUTOENCODER_LATENT;
       default -> throw new UnsupportedOperationException("Cannot trace node type " + nodeType());
     };
   }
