@@ -58,7 +58,9 @@ class GoldenRawStoreConformanceTest {
     for (Pack pack : Pack.all()) {
       for (Pack.Prompt prompt : pack.prompts()) {
         for (Scenario scenario : Scenario.values()) {
-          if (scenario != Scenario.FAKE_GRAD_MLP_NEURON) {
+          // a pack made before a scenario was added has no golden for it
+          if (scenario != Scenario.FAKE_GRAD_MLP_NEURON
+              && pack.hasGolden(prompt.id() + "/dst_" + scenario.value() + ".safetensors")) {
             args.add(Arguments.of(pack, prompt.id(), scenario));
           }
         }
