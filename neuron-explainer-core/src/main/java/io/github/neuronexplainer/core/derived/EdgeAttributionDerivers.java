@@ -13,9 +13,11 @@ import io.github.neuronexplainer.core.locations.NodeType;
 import io.github.neuronexplainer.core.locations.PassType;
 import io.github.neuronexplainer.core.locations.WeightLocationType;
 import io.github.neuronexplainer.core.model.ModelContext;
+import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * "Out edges" (§6.1): many upstream nodes → one downstream subnode {@code
@@ -226,7 +228,7 @@ final class EdgeAttributionDerivers {
     int token = node.tensorIndices().get(0);
     int latent = node.tensorIndices().get(1);
     List<ScalarSource> sources =
-        new java.util.ArrayList<>(
+        new ArrayList<>(
             List.of(
                 residualSource,
                 ScalarSource.Raw.of(latents, PassType.FORWARD),
@@ -403,8 +405,7 @@ final class EdgeAttributionDerivers {
             (inputs, l, pass) -> {
               DeriverSupport.requireForward(dst, pass, "direct effects have no gradient");
               NDArray out = DerivedScalarKernels.residualProjection(inputs.get(0), inputs.get(1));
-              return DeriverSupport.precedes(
-                      l, java.util.Optional.of(location), g.layer(), g.location())
+              return DeriverSupport.precedes(l, Optional.of(location), g.layer(), g.location())
                   ? out
                   : out.zerosLike();
             });
@@ -425,8 +426,8 @@ final class EdgeAttributionDerivers {
     }
     ModelContext model = config.requireModelContext(dst);
     int upstreamLayer = node.layerIndex();
-    java.util.Optional<LocationWithinLayer> upstreamLocation =
-        java.util.Optional.of(upstreamLocation(node, config, dst));
+    Optional<LocationWithinLayer> upstreamLocation =
+        Optional.of(upstreamLocation(node, config, dst));
     boolean attribution =
         switch (dst) {
           case ATTN_QUERY_IN_EDGE_ACTIVATION,
@@ -555,11 +556,11 @@ final class EdgeAttributionDerivers {
       io.github.neuronexplainer.core.autoencoder.AutoencoderContext context,
       ScalarSource write,
       int upstreamLayer,
-      java.util.Optional<LocationWithinLayer> upstreamLocation,
+      Optional<LocationWithinLayer> upstreamLocation,
       boolean attribution,
       boolean detach) {
     List<ScalarSource> sources =
-        new java.util.ArrayList<>(
+        new ArrayList<>(
             List.of(
                 ScalarSource.Derived.of(
                     ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner),
@@ -586,17 +587,7 @@ final class EdgeAttributionDerivers {
               upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
             return latents.zerosLike();
           }
-          NDArray residual = inputs.get(0);
-          NDArray gain =
-              model.getWeight(
-                  WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx =
-              DerivedScalarKernels.layerNormJvp(
-                  residual,
-                  gain,
-                  (float) model.layerNormEpsilon(),
-                  inputs.get(inputs.size() - 1),
-                  detach);
+          NDArray dx = preAttentionInputChange(model, l, inputs, detach);
           NDArray dOut =
               LayerDerivatives.attentionJvp(
                   model, l, inputs.get(1), inputs.get(2), inputs.get(3), inputs.get(4), dx);
@@ -614,7 +605,7 @@ final class EdgeAttributionDerivers {
       ModelContext model,
       ScalarSource write,
       int upstreamLayer,
-      java.util.Optional<LocationWithinLayer> upstreamLocation,
+      Optional<LocationWithinLayer> upstreamLocation,
       boolean attribution,
       boolean detach) {
     ActivationLocationType part =
@@ -641,7 +632,7 @@ final class EdgeAttributionDerivers {
           case ATTN_KEY -> WeightLocationType.ATTN_TO_KEY;
           default -> WeightLocationType.ATTN_TO_VALUE;
         };
-    List<ScalarSource> sources = new java.util.ArrayList<>();
+    List<ScalarSource> sources = new ArrayList<>();
     sources.add(
         ScalarSource.Derived.of(
             ScalarDerivers.makeScalarDeriver(PREVIOUS_LAYER_RESID_POST_MLP, inner),
@@ -664,18 +655,8 @@ final class EdgeAttributionDerivers {
               upstreamLayer, upstreamLocation, l, LocationWithinLayer.END_OF_PREV_LAYER)) {
             return probs.zerosLike();
           }
-          NDArray residual = inputs.get(0);
-          NDArray gain =
-              model.getWeight(
-                  WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
-          NDArray dx =
-              DerivedScalarKernels.layerNormJvp(
-                  residual,
-                  gain,
-                  (float) model.layerNormEpsilon(),
-                  inputs.get(inputs.size() - 1),
-                  detach);
-          NDArray weight = model.getWeight(projection, l, residual.getManager());
+          NDArray dx = preAttentionInputChange(model, l, inputs, detach);
+          NDArray weight = model.getWeight(projection, l, dx.getManager());
           NDArray change = DerivedScalarKernels.perHeadProjection(dx, weight); // (T, H, e)
           NDArray other = inputs.get(2);
           if (part == ActivationLocationType.ATTN_VALUE) {
@@ -691,5 +672,19 @@ final class EdgeAttributionDerivers {
           return attribution ? dProbs.mul(inputs.get(3)) : dProbs;
         },
         LocationWithinLayer.ATTN);
+  }
+
+  /**
+   * How the upstream node's write (the deriver's last input) changes the input of layer {@code l}'s
+   * attention: the pre-attention layer norm's Jacobian, taken at the residual stream (the first
+   * input), applied to the write.
+   */
+  private static NDArray preAttentionInputChange(
+      ModelContext model, int l, List<NDArray> inputs, boolean detach) {
+    NDArray residual = inputs.get(0);
+    NDArray gain =
+        model.getWeight(WeightLocationType.LAYER_NORM_GAIN_PRE_ATTN, l, residual.getManager());
+    return DerivedScalarKernels.layerNormJvp(
+        residual, gain, (float) model.layerNormEpsilon(), inputs.get(inputs.size() - 1), detach);
   }
 }
