@@ -281,6 +281,6 @@ public final class WhyThisToken {
   }
 
   private static String quote(String token) {
-    return "'" + token + "'";
+    return "'" + token.replace("\n", "\\n") + "'";
   }
 }

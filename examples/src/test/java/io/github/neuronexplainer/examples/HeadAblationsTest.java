@@ -123,7 +123,7 @@ class HeadAblationsTest {
   }
 
   @Test
-  void onTheToyModelTheAblationConfirmsTheAttributionAndTheFirstMlpCarriesThePreference() {
+  void onTheToyModelTheAblationConfirmsTheAttributionAndHeadsAndTheFirstMlpCarryThePreference() {
     assertTrue(result.confirmsStrongest(), result.toString());
     HeadAblations.HeadEffect top = result.strongest().get(0);
     assertEquals(
@@ -133,6 +133,9 @@ class HeadAblationsTest {
     assertTrue(
         result.cleanDifference() - result.mlpLayerAblated().get(0) > 0.5 * result.cleanDifference(),
         "zeroing the L0 MLP removes most of the preference: " + result);
+    assertTrue(
+        result.cleanDifference() - result.allStrongestAblated() > 0.5 * result.cleanDifference(),
+        "zeroing the 3 strongest heads together removes most of the preference: " + result);
   }
 
   private static Loss loss() {
