@@ -2,6 +2,7 @@ package io.github.neuronexplainer.models;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 
@@ -99,6 +100,7 @@ public final class KvCache implements AutoCloseable {
   private NDArray grow(NDArray old, NDArray like, long used) {
     Shape s = like.getShape();
     NDArray buffer = manager.zeros(new Shape(s.get(0), capacity, s.get(2)), like.getDataType());
+    NDScope.unregister(buffer); // the cache owns it, not the layer's scope it is first made in
     if (old != null) {
       NDIndex prefix = new NDIndex(":, :{}, :", used);
       NDArray kept = old.get(prefix);

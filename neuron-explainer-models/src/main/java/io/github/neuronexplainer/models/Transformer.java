@@ -347,8 +347,24 @@ public final class Transformer implements AutoCloseable {
     NDArray allPad = padForAttention(x, pad, cache, pass.manager());
     // the same causal + pad mask serves every layer
     NDArray mask = TransformerMath.attentionMask(allPad, x.getShape().get(1), pass.manager());
+    // Without hooks or gradients nothing outside a layer can hold its intermediates, so each layer
+    // frees them as it ends and the next layer reuses the memory: otherwise a pass touches
+    // hundreds of MB of fresh memory, paying page faults and cold caches in every product.
+    boolean freeEachLayer = pass.hooks().isEmpty() && !pass.recordsGradients();
     for (int i = 0; i < layers.length; i++) {
-      x = runLayer(i, x, mask, cache, pass);
+      if (!freeEachLayer) {
+        x = runLayer(i, x, mask, cache, pass);
+        continue;
+      }
+      NDArray next;
+      try (NDScope layerScope = new NDScope()) {
+        next = runLayer(i, x, mask, cache, pass);
+        NDScope.unregister(next);
+      }
+      if (i > 0) {
+        x.close(); // the previous layer's output; the embedding belongs to the caller
+      }
+      x = next;
     }
     return x;
   }
@@ -435,11 +451,14 @@ public final class Transformer implements AutoCloseable {
             HookPoint.LN_MLP_SCALE,
             HookPoint.LN_MLP_POST_SCALE);
     lnX2 = pass.at(HookPoint.POST_LN_MLP, i, lnX2);
-    NDArray pre = lnX2.matMul(w.inT()).add(w.inBias());
+    NDArray pre = lnX2.matMul(w.inT()).addi(w.inBias());
     pre = pass.at(HookPoint.MLP_PRE_ACT, i, pre);
-    NDArray post = TransformerMath.gelu(pre);
+    NDArray post =
+        pass.recordsGradients()
+            ? TransformerMath.gelu(pre)
+            : TransformerMath.geluWithoutGradient(pre);
     post = pass.at(HookPoint.MLP_POST_ACT, i, post);
-    NDArray mlpDelta = post.matMul(w.mlpOutT()).add(w.mlpOutBias());
+    NDArray mlpDelta = post.matMul(w.mlpOutT()).addi(w.mlpOutBias());
     mlpDelta = pass.at(HookPoint.DELTA_MLP, i, mlpDelta);
     x = x.add(mlpDelta);
     return pass.at(HookPoint.POST_MLP, i, x);
@@ -469,7 +488,7 @@ public final class Transformer implements AutoCloseable {
     long batch = x.getShape().get(0);
     long nQueries = x.getShape().get(1);
     int heads = config.nHeads();
-    NDArray qkv = x.matMul(w.qkvT()).add(w.qkvBias());
+    NDArray qkv = x.matMul(w.qkvT()).addi(w.qkvBias());
     long dqk = config.dAttnQk();
     NDArray q = qkv.get(new NDIndex(":, :, :{}", dqk));
     NDArray k = qkv.get(new NDIndex(":, :, {}:{}", dqk, 2 * dqk));
@@ -491,29 +510,40 @@ public final class Transformer implements AutoCloseable {
     v = v.reshape(batch, nKeys, heads, -1);
     v = pass.at(HookPoint.ATTN_V, layer, v);
 
+    // Scores stay in [b, h, q, k], where the softmax runs over contiguous keys and the products
+    // need no copies; hooks see the original's [b, q, k, h] (a view).
     // [b, h, q, d] x [b, h, d, k] -> [b, h, q, k]
-    NDArray logits = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1));
-    logits = logits.add(mask);
-    logits = logits.transpose(0, 2, 3, 1); // [b, q, k, h]
-    logits = pass.at(HookPoint.ATTN_QK_LOGITS, layer, logits);
+    NDArray logits = q.transpose(0, 2, 1, 3).matMul(k.transpose(0, 2, 3, 1)).addi(mask);
+    logits = atHeadsLast(pass, HookPoint.ATTN_QK_LOGITS, layer, logits);
 
     NDArray probs;
     if (pass.isHooked(HookPoint.ATTN_QK_SOFTMAX_DENOMINATOR)) {
-      NDArray max = logits.max(new int[] {-2}, true).stopGradient();
+      NDArray max = logits.max(new int[] {-1}, true).stopGradient();
       NDArray numerator = logits.sub(max).exp();
-      NDArray denominator = numerator.sum(new int[] {-2}, true);
-      denominator = pass.at(HookPoint.ATTN_QK_SOFTMAX_DENOMINATOR, layer, denominator);
+      NDArray denominator = numerator.sum(new int[] {-1}, true);
+      denominator = atHeadsLast(pass, HookPoint.ATTN_QK_SOFTMAX_DENOMINATOR, layer, denominator);
       probs = numerator.div(denominator);
     } else {
-      probs = logits.softmax(-2);
+      probs = logits.softmax(-1);
     }
-    probs = pass.at(HookPoint.ATTN_QK_PROBS, layer, probs);
+    probs = atHeadsLast(pass, HookPoint.ATTN_QK_PROBS, layer, probs);
 
     // [b, h, q, k] x [b, h, k, d] -> [b, h, q, d] -> [b, q, h, d]
-    NDArray out = probs.transpose(0, 3, 1, 2).matMul(v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3);
+    NDArray out = probs.matMul(v.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3);
     out = pass.at(HookPoint.ATTN_V_OUT, layer, out);
     out = out.reshape(batch, nQueries, -1);
-    return out.matMul(w.outT()).add(w.outBias());
+    return out.matMul(w.outT()).addi(w.outBias());
+  }
+
+  /**
+   * Runs the hooks at {@code point} on attention scores kept as {@code [b, h, q, k]}, showing them
+   * the original's {@code [b, q, k, h]}; unhooked, the scores pass through untouched.
+   */
+  private static NDArray atHeadsLast(HookedPass pass, HookPoint point, int layer, NDArray scores) {
+    if (!pass.isHooked(point)) {
+      return scores;
+    }
+    return pass.at(point, layer, scores.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2);
   }
 
   // ---------------------------------------------------------------------------------------------

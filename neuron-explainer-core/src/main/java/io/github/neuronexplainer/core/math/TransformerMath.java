@@ -41,6 +41,21 @@ public final class TransformerMath {
   }
 
   /**
+   * {@link #gelu} for passes that record no gradients: the same operations in the same order, but
+   * in place on two fresh buffers instead of eight, which saves their allocation and the page
+   * faults of first touching them (a third of a GPT-2 MLP's time went to the eight). Equal to
+   * {@code gelu} bitwise (the final 0.5 scaling is exact and commutes). Not differentiable:
+   * autograd needs the intermediate values that the in-place operations overwrite.
+   */
+  public static NDArray geluWithoutGradient(NDArray x) {
+    NDArray inner = x.mul(x);
+    inner.muli(x).muli(constant(x, 0.044715f)).addi(x).muli(constant(x, (float) GELU_C));
+    NDArray out = inner.tanh();
+    inner.close();
+    return out.addi(constant(x, 1f)).muli(x).muli(constant(x, 0.5f));
+  }
+
+  /**
    * The derivative of {@link #gelu}: {@code 0.5·(1 + tanh(u)) + 0.5·x·(1 − tanh²(u))·√(2/π)·(1 +
    * 3·0.044715·x²)} with {@code u = √(2/π)·(x + 0.044715·x³)} (catalogue C8).
    */
